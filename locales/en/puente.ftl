@@ -1,0 +1,47 @@
+## Status lines for the operator (one per request state).
+
+status-queued = Waiting for a { $language } interpreter: number { $position } in the queue. { $oncall ->
+    [0] No { $language } interpreter is on call now.
+    [one] 1 { $language } interpreter is on call.
+   *[other] { $oncall } { $language } interpreters are on call.
+}
+status-offered = Offered to { $count ->
+    [one] 1 { $language } interpreter
+   *[other] { $count } { $language } interpreters
+}; waiting for an answer.
+status-connected = { $interpreter } ({ $language } interpreter) accepted and is on the call.
+status-completed = Call with the { $language } interpreter ended.
+status-cancelled = Request for a { $language } interpreter cancelled.
+status-unfilled = Nobody could take the call in { $language }. Offer a call back or refer the caller to an outside agency.
+
+## Script to read to the caller while they wait.
+
+script-waiting = We are looking for someone who speaks { $language }. Please stay on the line: your call matters.
+
+## What the interpreter sees or hears when offered a call.
+
+offer-text = { $priority ->
+    [urgent] Urgent call
+   *[normal] Call
+} in { $language }. Will you take it?
+
+## API error messages.
+
+error-unauthorized = The token is missing or not valid. Send the header "Authorization: Bearer <token>".
+error-forbidden = Your token does not allow this action.
+error-not-found = There is no { $what }.
+error-route-not-found = There is no such route. See API.md for the list of routes.
+error-method-not-allowed = This route does not accept that HTTP method.
+error-malformed-json = The body is not valid JSON: { $detail }
+error-invalid-body = The JSON body does not have the expected shape: { $detail }
+error-unsupported-media-type = Send the body as JSON with "Content-Type: application/json".
+error-payload-too-large = The body is too large; the limit is { $limit } bytes.
+error-invalid-field = Field "{ $field }" is not valid: { $detail }
+error-invalid-query = A query parameter is not valid: { $detail }
+error-unknown-language = Unknown language "{ $query }". Try a name such as "tsotsil", a code such as "tzo", or search with GET /api/v1/languages?q=
+error-ambiguous-language = "{ $query }" could be several languages: { $candidates }. Pick one and send its tag.
+error-already-exists = { $what } already exists; use another id.
+error-offer-closed = This offer is no longer open (it was { $outcome }).
+error-invalid-state = The request is { $state } and does not allow this action.
+error-interpreter-in-session = The interpreter is connected to request { $request }; complete that call first.
+error-internal = Internal error. Try again; if it happens again, tell support the id { $request_id }.

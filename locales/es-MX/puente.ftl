@@ -1,0 +1,47 @@
+## Líneas de estado para la operadora (una por estado de la solicitud).
+
+status-queued = En espera de intérprete de { $language }: lugar { $position } en la fila. { $oncall ->
+    [0] No hay intérpretes de { $language } de guardia ahora.
+    [one] Hay 1 intérprete de { $language } de guardia.
+   *[other] Hay { $oncall } intérpretes de { $language } de guardia.
+}
+status-offered = Se ofreció la llamada a { $count ->
+    [one] 1 intérprete
+   *[other] { $count } intérpretes
+} de { $language }; esperando respuesta.
+status-connected = { $interpreter } (intérprete de { $language }) aceptó y está en la llamada.
+status-completed = Llamada con intérprete de { $language } terminada.
+status-cancelled = Solicitud de intérprete de { $language } cancelada.
+status-unfilled = Nadie pudo atender en { $language }. Ofrezca una llamada de regreso o canalice a una institución externa.
+
+## Guion para leer a la persona que llama mientras espera.
+
+script-waiting = Estamos buscando a una persona que hable { $language }. No cuelgue, por favor: su llamada es importante.
+
+## Lo que ve o escucha la intérprete cuando se le ofrece una llamada.
+
+offer-text = Llamada en { $language }{ $priority ->
+    [urgent] , urgente
+   *[normal] {""}
+}. ¿Aceptas?
+
+## Mensajes de error de la API.
+
+error-unauthorized = Falta el token o no es válido. Envíe el encabezado «Authorization: Bearer <token>».
+error-forbidden = Su token no permite esta acción.
+error-not-found = No existe { $what }.
+error-route-not-found = No existe esa ruta. Consulte la lista de rutas en API.md.
+error-method-not-allowed = Esa ruta no admite ese método HTTP.
+error-malformed-json = El cuerpo no es JSON válido: { $detail }
+error-invalid-body = El cuerpo JSON no tiene la forma esperada: { $detail }
+error-unsupported-media-type = Envíe el cuerpo como JSON con «Content-Type: application/json».
+error-payload-too-large = El cuerpo es demasiado grande; el máximo es { $limit } bytes.
+error-invalid-field = El campo «{ $field }» no es válido: { $detail }
+error-invalid-query = El parámetro de consulta no es válido: { $detail }
+error-unknown-language = No reconocemos la lengua «{ $query }». Pruebe con un nombre como «tsotsil», un código como «tzo», o busque en GET /api/v1/languages?q=
+error-ambiguous-language = «{ $query }» puede ser varias lenguas: { $candidates }. Elija una y envíe su etiqueta.
+error-already-exists = Ya existe { $what }; use otro identificador.
+error-offer-closed = Esta oferta ya no está abierta (estado: { $outcome }).
+error-invalid-state = La solicitud está en estado «{ $state }» y no admite esta acción.
+error-interpreter-in-session = La intérprete está conectada a la solicitud { $request }; termine esa llamada primero.
+error-internal = Error interno. Inténtelo de nuevo; si se repite, avise a soporte con el identificador { $request_id }.

@@ -1,0 +1,122 @@
+//! The dispatcher: one loop that turns the matcher's plans into store transitions.
+//!
+//! It runs when woken (a request was created, an interpreter became available, an offer
+//! closed) or when the plan's next instant arrives (an offer deadline, a wrap-up ending, a
+//! retry becoming allowed). It never polls: an idle router sleeps until one of those.
+//! Several dispatchers may run against one store; the store re-checks every decision.
+
+use std::sync::Arc;
+
+use crate::matcher::{self, Decision};
+use crate::offer::{Offer, OfferId, Outcome};
+use crate::service::Service;
+use crate::store::{Finish, StoreError};
+
+/// How long to wait before retrying when the store itself failed.
+const BACKEND_RETRY: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// Run until `shutdown` resolves.
+pub async fn run(service: Arc<Service>, shutdown: impl std::future::Future<Output = ()>) {
+    tokio::pin!(shutdown);
+    loop {
+        let wake_at = match step(&service).await {
+            Ok(Some(t)) => Some(service.clock.instant_at(t)),
+            Ok(None) => None,
+            Err(e) => {
+                tracing::error!(error = %e, "dispatcher could not read the store; retrying");
+                Some(tokio::time::Instant::now() + BACKEND_RETRY)
+            }
+        };
+        let sleep = async {
+            match wake_at {
+                Some(at) => tokio::time::sleep_until(at).await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            _ = &mut shutdown => return,
+            _ = service.woken() => {}
+            _ = sleep => {}
+        }
+    }
+}
+
+/// Decide and apply until the plan has nothing more to do now; return when to look again.
+pub async fn step(service: &Service) -> Result<Option<jiff::Timestamp>, StoreError> {
+    // Expiries and give-ups free interpreters and requests, which can enable offers that
+    // the same plan could not see; a few rounds settle it.
+    for _ in 0..8 {
+        let now = service.now();
+        let snapshot = service.store.snapshot().await?;
+        let plan = matcher::decide(&snapshot, now, &service.policy);
+        let mut again = false;
+        for decision in plan.decisions {
+            again |= apply(service, decision, now).await?;
+        }
+        if !again {
+            return Ok(plan.wake_at);
+        }
+    }
+    Ok(Some(service.now()))
+}
+
+/// Apply one decision. Returns whether matching should run again right away.
+async fn apply(
+    service: &Service,
+    decision: Decision,
+    now: jiff::Timestamp,
+) -> Result<bool, StoreError> {
+    // Offers only take; expiries and give-ups free something that another offer can use.
+    let frees = !matches!(decision, Decision::Offer { .. });
+    let result = match decision {
+        Decision::Expire(id) => {
+            tracing::info!(offer_id = %id, "offer deadline passed");
+            service
+                .store
+                .close_offer(&id, Outcome::Expired, now, &service.rules)
+                .await
+        }
+        Decision::GiveUp(id) => {
+            tracing::warn!(request_id = %id, "nobody accepted in time; request unfilled");
+            service
+                .store
+                .finish_request(&id, Finish::GiveUp, now, &service.rules)
+                .await
+        }
+        Decision::Offer {
+            request,
+            interpreter,
+            deadline,
+        } => {
+            let Some(req) = service.store.request(&request).await? else {
+                return Ok(false);
+            };
+            let offer = Offer {
+                id: OfferId::generate(),
+                request,
+                interpreter,
+                language: req.language,
+                priority: req.priority,
+                created_at: now,
+                deadline,
+                outcome: None,
+                closed_at: None,
+            };
+            service.store.open_offer(offer).await
+        }
+    };
+    match result {
+        Ok(change) => {
+            let again = frees && !change.is_empty();
+            service.announce(change);
+            Ok(again)
+        }
+        // Somebody else got there first (an accept, another instance): nothing to do.
+        Err(StoreError::Conflict(c)) => {
+            tracing::debug!(conflict = %c, "decision no longer applies");
+            Ok(true)
+        }
+        Err(StoreError::NotFound(_)) => Ok(true),
+        Err(e) => Err(e),
+    }
+}

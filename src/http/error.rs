@@ -1,0 +1,194 @@
+//! API errors: one [`AppError`] type, one table of codes → statuses, and a middleware that
+//! renders the human message in the caller's language.
+//!
+//! Every non-2xx response has the body `{"error": {"code", "message", ...}}`. Handlers and
+//! extractors return `AppError`; its `IntoResponse` only sets the status and stashes the
+//! error in the response's extensions, and [`render`] (which sees the request's
+//! `Accept-Language`) writes the body. 5xx errors say "internal error" to the client and log
+//! the cause with the request id.
+
+use std::sync::Arc;
+
+use axum::extract::{Request, State};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use fluent_bundle::FluentValue;
+use serde_json::{json, Map, Value};
+
+use crate::service::{Service, ServiceError};
+use crate::store::StoreError;
+
+/// An error on its way to the client.
+#[derive(Debug, Clone)]
+pub struct AppError {
+    pub status: StatusCode,
+    pub code: &'static str,
+    /// Fluent message id and its arguments.
+    pub message_id: &'static str,
+    pub args: Vec<(&'static str, String)>,
+    /// More fields for the error object (`field`, `candidates`, …).
+    pub extra: Map<String, Value>,
+}
+
+impl AppError {
+    pub fn new(status: StatusCode, code: &'static str, message_id: &'static str) -> AppError {
+        AppError {
+            status,
+            code,
+            message_id,
+            args: Vec::new(),
+            extra: Map::new(),
+        }
+    }
+
+    pub fn arg(mut self, k: &'static str, v: impl Into<String>) -> AppError {
+        self.args.push((k, v.into()));
+        self
+    }
+
+    pub fn field(mut self, k: &str, v: Value) -> AppError {
+        self.extra.insert(k.to_string(), v);
+        self
+    }
+
+    pub fn invalid_field(field: &str, detail: impl Into<String>) -> AppError {
+        AppError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_field",
+            "error-invalid-field",
+        )
+        .arg("field", field)
+        .arg("detail", detail)
+        .field("field", json!(field))
+    }
+
+    pub fn not_found(what: impl Into<String>) -> AppError {
+        AppError::new(StatusCode::NOT_FOUND, "not_found", "error-not-found").arg("what", what)
+    }
+
+    pub fn internal(cause: impl std::fmt::Display) -> AppError {
+        tracing::error!(error = %cause, "internal error");
+        AppError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "error-internal",
+        )
+    }
+}
+
+impl From<ServiceError> for AppError {
+    fn from(e: ServiceError) -> AppError {
+        use StatusCode as S;
+        match e {
+            ServiceError::Unauthorized => {
+                AppError::new(S::UNAUTHORIZED, "unauthorized", "error-unauthorized")
+            }
+            ServiceError::Forbidden => AppError::new(S::FORBIDDEN, "forbidden", "error-forbidden"),
+            ServiceError::NotFound(what) => AppError::not_found(what),
+            ServiceError::AlreadyExists(what) => {
+                AppError::new(S::CONFLICT, "already_exists", "error-already-exists")
+                    .arg("what", what)
+            }
+            ServiceError::InvalidField { field, detail } => AppError::invalid_field(&field, detail),
+            ServiceError::UnknownLanguage(q) => AppError::new(
+                S::UNPROCESSABLE_ENTITY,
+                "unknown_language",
+                "error-unknown-language",
+            )
+            .arg("query", q),
+            ServiceError::AmbiguousLanguage { query, candidates } => AppError::new(
+                S::UNPROCESSABLE_ENTITY,
+                "ambiguous_language",
+                "error-ambiguous-language",
+            )
+            .arg("query", query)
+            .arg(
+                "candidates",
+                candidates
+                    .iter()
+                    .map(|t| t.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            )
+            // Filled with names in the caller's language by the handler that knows them.
+            .field(
+                "candidates",
+                Value::Array(candidates.iter().map(|t| json!({"tag": t})).collect()),
+            ),
+            ServiceError::OfferClosed(o) => {
+                let outcome = o
+                    .outcome
+                    .map(|x| serde_json::to_value(x).unwrap_or_default())
+                    .and_then(|v| v.as_str().map(str::to_string))
+                    .unwrap_or_else(|| "expired".into());
+                AppError::new(S::CONFLICT, "offer_closed", "error-offer-closed")
+                    .arg("outcome", outcome.clone())
+                    .field("outcome", json!(outcome))
+            }
+            ServiceError::InvalidState(st) => {
+                AppError::new(S::CONFLICT, "invalid_state", "error-invalid-state")
+                    .arg("state", st.as_str())
+                    .field("state", json!(st.as_str()))
+            }
+            ServiceError::InterpreterInSession(r) => AppError::new(
+                S::CONFLICT,
+                "interpreter_in_session",
+                "error-interpreter-in-session",
+            )
+            .arg("request", r.to_string()),
+            ServiceError::Store(StoreError::Backend(cause)) => AppError::internal(cause),
+            ServiceError::Store(other) => AppError::internal(other),
+        }
+    }
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        let mut res = self.status.into_response();
+        res.extensions_mut().insert(Arc::new(self));
+        res
+    }
+}
+
+/// The id of one HTTP request, for logs and for 5xx messages.
+#[derive(Debug, Clone)]
+pub struct RequestTag(pub String);
+
+/// Middleware: give every HTTP request an id and a log span, and write error bodies in the
+/// caller's language.
+pub async fn render(State(service): State<Arc<Service>>, mut req: Request, next: Next) -> Response {
+    let request_id = crate::auth::random_hex(8);
+    req.extensions_mut().insert(RequestTag(request_id.clone()));
+    let locale = service.prompts.negotiate(
+        req.headers()
+            .get(header::ACCEPT_LANGUAGE)
+            .and_then(|v| v.to_str().ok()),
+    );
+    let span = tracing::info_span!("http", request_id = %request_id, method = %req.method(), route = %req.uri().path());
+    let mut res = tracing::Instrument::instrument(next.run(req), span).await;
+    if let Ok(v) = HeaderValue::from_str(&request_id) {
+        res.headers_mut().insert("x-request-id", v);
+    }
+    let Some(err) = res.extensions_mut().remove::<Arc<AppError>>() else {
+        return res;
+    };
+    let mut args: Vec<(&str, FluentValue<'_>)> = err
+        .args
+        .iter()
+        .map(|(k, v)| (*k, FluentValue::from(v.as_str())))
+        .collect();
+    args.push(("request_id", FluentValue::from(request_id.as_str())));
+    let message = service.prompts.render(locale, err.message_id, &args);
+    let mut body = err.extra.clone();
+    body.insert("code".into(), json!(err.code));
+    body.insert("message".into(), json!(message));
+    let status = err.status;
+    let mut out = (status, axum::Json(json!({ "error": body }))).into_response();
+    for (k, v) in res.headers() {
+        if k != header::CONTENT_TYPE && k != header::CONTENT_LENGTH {
+            out.headers_mut().insert(k.clone(), v.clone());
+        }
+    }
+    out
+}

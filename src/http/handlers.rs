@@ -1,0 +1,413 @@
+//! One handler per endpoint of API.md: parse the body into domain types (naming the field
+//! that is wrong), call the service, render the view.
+
+use std::sync::Arc;
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::error::AppError;
+use super::extract::{Caller, Json, Lang, Query};
+use super::views;
+use crate::language::LanguageTag;
+use crate::offer::OfferId;
+use crate::request::{Channel, Priority, RequestId, RequestState};
+use crate::roster::{self, Availability, InterpreterId, LanguageSkill, PhoneNumber, Proficiency};
+use crate::service::{NewInterpreter, Service, ServiceError};
+
+type S = State<Arc<Service>>;
+type ApiResult = Result<Response, AppError>;
+
+pub async fn healthz() -> impl IntoResponse {
+    axum::Json(json!({"status": "ok"}))
+}
+
+// --- Languages -------------------------------------------------------------------------------
+
+#[derive(Deserialize)]
+pub struct LanguageQuery {
+    q: Option<String>,
+}
+
+pub async fn languages(
+    State(svc): S,
+    Caller(_): Caller,
+    Lang(locale): Lang,
+    Query(params): Query<LanguageQuery>,
+) -> ApiResult {
+    let results: Vec<Value> = match params.q.as_deref().map(str::trim) {
+        None | Some("") => svc
+            .catalogue
+            .languages()
+            .iter()
+            .map(|l| language_result(&svc, l, None, 1.0, locale))
+            .collect(),
+        Some(q) => svc
+            .catalogue
+            .search(q)
+            .into_iter()
+            .map(|c| language_result(&svc, c.language, Some((c.kind, c.matched)), c.score, locale))
+            .collect(),
+    };
+    Ok(axum::Json(json!({ "results": results })).into_response())
+}
+
+fn language_result(
+    svc: &Service,
+    l: &crate::language::Language,
+    matched: Option<(crate::language::MatchKind, &str)>,
+    score: f64,
+    locale: crate::prompts::Locale,
+) -> Value {
+    let mut v = views::language(svc, &l.tag, locale);
+    v["names_es"] = json!(l.names_es);
+    v["names_en"] = json!(l.names_en);
+    v["self_names"] = json!(l.self_names);
+    v["family"] = json!(l.family);
+    v["agrupacion"] = json!(l.agrupacion);
+    v["score"] = json!(score);
+    if let Some((kind, name)) = matched {
+        v["match"] = json!({"kind": kind, "name": name});
+    }
+    v
+}
+
+// --- Interpreters ----------------------------------------------------------------------------
+
+#[derive(Deserialize)]
+pub struct SkillBody {
+    tag: String,
+    proficiency: i64,
+    #[serde(default)]
+    certification: Option<String>,
+}
+
+#[derive(Deserialize)]
+pub struct NewInterpreterBody {
+    id: String,
+    name: String,
+    phone: String,
+    languages: Vec<SkillBody>,
+    #[serde(default)]
+    status: Option<String>,
+}
+
+fn parse_availability(field: &str, s: &str) -> Result<Availability, AppError> {
+    match s {
+        "available" => Ok(Availability::Available),
+        "offline" => Ok(Availability::Offline),
+        other => Err(AppError::invalid_field(
+            field,
+            format!("`{other}` is not a status; use `available` or `offline`"),
+        )),
+    }
+}
+
+fn parse_skills(svc: &Service, body: Vec<SkillBody>) -> Result<Vec<LanguageSkill>, AppError> {
+    let mut skills = Vec::with_capacity(body.len());
+    for (i, s) in body.into_iter().enumerate() {
+        let field = format!("languages[{i}]");
+        let tag = LanguageTag::parse(&s.tag)
+            .map_err(|e| AppError::invalid_field(&format!("{field}.tag"), e.to_string()))?;
+        let proficiency = Proficiency::new(s.proficiency)
+            .map_err(|e| AppError::invalid_field(&format!("{field}.proficiency"), e))?;
+        let certification = s
+            .certification
+            .map(|c| c.trim().to_string())
+            .filter(|c| !c.is_empty());
+        if certification
+            .as_ref()
+            .is_some_and(|c| c.chars().count() > 200)
+        {
+            return Err(AppError::invalid_field(
+                &format!("{field}.certification"),
+                "must be at most 200 characters",
+            ));
+        }
+        skills.push(LanguageSkill {
+            tag,
+            proficiency,
+            certification,
+        });
+    }
+    roster::check_skills(&skills, &svc.catalogue)
+        .map_err(|e| AppError::invalid_field("languages", e))?;
+    Ok(skills)
+}
+
+pub async fn create_interpreter(
+    State(svc): S,
+    Caller(who): Caller,
+    Lang(locale): Lang,
+    Json(body): Json<NewInterpreterBody>,
+) -> ApiResult {
+    if !matches!(who, crate::auth::Principal::Coordinator) {
+        return Err(ServiceError::Forbidden.into());
+    }
+    let new = NewInterpreter {
+        id: InterpreterId::parse(&body.id).map_err(|e| AppError::invalid_field("id", e))?,
+        name: roster::parse_name(&body.name).map_err(|e| AppError::invalid_field("name", e))?,
+        phone: PhoneNumber::parse(&body.phone).map_err(|e| AppError::invalid_field("phone", e))?,
+        languages: parse_skills(&svc, body.languages)?,
+        availability: match body.status.as_deref() {
+            None => Availability::Offline,
+            Some(s) => parse_availability("status", s)?,
+        },
+    };
+    let (it, token) = svc.create_interpreter(&who, new).await?;
+    let mut v = views::interpreter(&svc, &it, locale);
+    v["token"] = json!(token);
+    Ok((StatusCode::CREATED, axum::Json(v)).into_response())
+}
+
+fn interpreter_id(raw: &str) -> Result<InterpreterId, AppError> {
+    // An id that cannot exist cannot be found.
+    InterpreterId::parse(raw).map_err(|_| AppError::not_found(format!("interpreter {raw}")))
+}
+
+pub async fn list_interpreters(
+    State(svc): S,
+    Caller(who): Caller,
+    Lang(locale): Lang,
+) -> ApiResult {
+    let all = svc.interpreters(&who).await?;
+    let list: Vec<Value> = all
+        .iter()
+        .map(|it| views::interpreter(&svc, it, locale))
+        .collect();
+    Ok(axum::Json(json!({ "interpreters": list })).into_response())
+}
+
+pub async fn get_interpreter(
+    State(svc): S,
+    Caller(who): Caller,
+    Lang(locale): Lang,
+    Path(id): Path<String>,
+) -> ApiResult {
+    let id = interpreter_id(&id)?;
+    let it = svc.interpreter(&who, &id).await?;
+    Ok(axum::Json(views::interpreter(&svc, &it, locale)).into_response())
+}
+
+pub async fn delete_interpreter(
+    State(svc): S,
+    Caller(who): Caller,
+    Path(id): Path<String>,
+) -> ApiResult {
+    let id = interpreter_id(&id)?;
+    svc.remove_interpreter(&who, &id).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+#[derive(Deserialize)]
+pub struct AvailabilityBody {
+    status: String,
+}
+
+pub async fn set_availability(
+    State(svc): S,
+    Caller(who): Caller,
+    Lang(locale): Lang,
+    Path(id): Path<String>,
+    Json(body): Json<AvailabilityBody>,
+) -> ApiResult {
+    let id = interpreter_id(&id)?;
+    let availability = parse_availability("status", &body.status)?;
+    let it = svc.set_availability(&who, &id, availability).await?;
+    let mut v = views::interpreter(&svc, &it, locale);
+    // The answer echoes what was asked; `session` says if a call is still going on.
+    v["status"] = json!(availability);
+    Ok(axum::Json(v).into_response())
+}
+
+pub async fn interpreter_offers(
+    State(svc): S,
+    Caller(who): Caller,
+    Lang(locale): Lang,
+    Path(id): Path<String>,
+) -> ApiResult {
+    let id = interpreter_id(&id)?;
+    let offers = svc.open_offers(&who, &id).await?;
+    let list: Vec<Value> = offers
+        .iter()
+        .map(|o| views::offer(&svc, o, locale))
+        .collect();
+    Ok(axum::Json(json!({ "offers": list })).into_response())
+}
+
+// --- Offers ----------------------------------------------------------------------------------
+
+pub async fn accept_offer(
+    State(svc): S,
+    Caller(who): Caller,
+    Lang(locale): Lang,
+    Path(id): Path<String>,
+) -> ApiResult {
+    let req = svc.accept_offer(&who, &OfferId::from_path(&id)).await?;
+    Ok(axum::Json(json!({
+        "offer": {"id": id, "state": "accepted"},
+        "request": views::request(&svc, &req, None, locale).await,
+    }))
+    .into_response())
+}
+
+pub async fn decline_offer(
+    State(svc): S,
+    Caller(who): Caller,
+    Lang(locale): Lang,
+    Path(id): Path<String>,
+) -> ApiResult {
+    let offer = svc.decline_offer(&who, &OfferId::from_path(&id)).await?;
+    Ok(axum::Json(json!({ "offer": views::offer(&svc, &offer, locale) })).into_response())
+}
+
+// --- Requests --------------------------------------------------------------------------------
+
+#[derive(Deserialize)]
+pub struct NewRequestBody {
+    language: Option<String>,
+    #[serde(default)]
+    priority: Option<String>,
+    #[serde(default)]
+    channel: Option<String>,
+}
+
+pub async fn create_request(
+    State(svc): S,
+    Caller(who): Caller,
+    Lang(locale): Lang,
+    Json(body): Json<NewRequestBody>,
+) -> ApiResult {
+    if !matches!(who, crate::auth::Principal::Operator) {
+        return Err(ServiceError::Forbidden.into());
+    }
+    let language = body
+        .language
+        .filter(|l| !l.trim().is_empty())
+        .ok_or_else(|| {
+            AppError::invalid_field(
+                "language",
+                "say which language the caller speaks, for example `tsotsil` or `tzo`",
+            )
+        })?;
+    if language.chars().count() > 200 {
+        return Err(AppError::invalid_field(
+            "language",
+            "must be at most 200 characters",
+        ));
+    }
+    let priority = match body.priority.as_deref() {
+        None | Some("normal") => Priority::Normal,
+        Some("urgent") => Priority::Urgent,
+        Some(other) => {
+            return Err(AppError::invalid_field(
+                "priority",
+                format!("`{other}` is not a priority; use `urgent` or `normal`"),
+            ))
+        }
+    };
+    let channel = match body.channel.as_deref() {
+        None | Some("phone") => Channel::Phone,
+        Some("chat") => Channel::Chat,
+        Some(other) => {
+            return Err(AppError::invalid_field(
+                "channel",
+                format!("`{other}` is not a channel; use `phone` or `chat`"),
+            ))
+        }
+    };
+    let req = match svc.create_request(&who, &language, priority, channel).await {
+        Ok(r) => r,
+        Err(ServiceError::AmbiguousLanguage { query, candidates }) => {
+            let named: Vec<Value> = candidates
+                .iter()
+                .map(|t| views::language(&svc, t, locale))
+                .collect();
+            let err: AppError = ServiceError::AmbiguousLanguage { query, candidates }.into();
+            return Err(err.field("candidates", Value::Array(named)));
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let queue = svc.queue_info().await?;
+    let v = views::request(&svc, &req, queue.get(&req.id), locale).await;
+    Ok((StatusCode::CREATED, axum::Json(v)).into_response())
+}
+
+#[derive(Deserialize)]
+pub struct RequestsQuery {
+    state: Option<String>,
+}
+
+pub async fn list_requests(
+    State(svc): S,
+    Caller(who): Caller,
+    Lang(locale): Lang,
+    Query(params): Query<RequestsQuery>,
+) -> ApiResult {
+    let state = match params.state.as_deref() {
+        None | Some("") => None,
+        Some(s) => Some(RequestState::parse(s).ok_or_else(|| {
+            AppError::new(StatusCode::BAD_REQUEST, "invalid_query", "error-invalid-query").arg(
+                "detail",
+                format!("`{s}` is not a state; use one of queued, offered, connected, completed, cancelled, unfilled"),
+            )
+        })?),
+    };
+    let reqs = svc.requests(&who, state).await?;
+    let queue = svc.queue_info().await?;
+    let mut list = Vec::with_capacity(reqs.len());
+    for r in &reqs {
+        list.push(views::request(&svc, r, queue.get(&r.id), locale).await);
+    }
+    Ok(axum::Json(json!({ "requests": list })).into_response())
+}
+
+pub async fn get_request(
+    State(svc): S,
+    Caller(who): Caller,
+    Lang(locale): Lang,
+    Path(id): Path<String>,
+) -> ApiResult {
+    let req = svc.request(&who, &RequestId::from_path(&id)).await?;
+    let queue = svc.queue_info().await?;
+    Ok(axum::Json(views::request(&svc, &req, queue.get(&req.id), locale).await).into_response())
+}
+
+pub async fn cancel_request(
+    State(svc): S,
+    Caller(who): Caller,
+    Lang(locale): Lang,
+    Path(id): Path<String>,
+) -> ApiResult {
+    let req = svc.cancel_request(&who, &RequestId::from_path(&id)).await?;
+    Ok(axum::Json(views::request(&svc, &req, None, locale).await).into_response())
+}
+
+pub async fn complete_request(
+    State(svc): S,
+    Caller(who): Caller,
+    Lang(locale): Lang,
+    Path(id): Path<String>,
+) -> ApiResult {
+    let req = svc
+        .complete_request(&who, &RequestId::from_path(&id))
+        .await?;
+    Ok(axum::Json(views::request(&svc, &req, None, locale).await).into_response())
+}
+
+// --- Fallbacks -------------------------------------------------------------------------------
+
+pub async fn no_route() -> AppError {
+    AppError::new(StatusCode::NOT_FOUND, "not_found", "error-route-not-found")
+}
+
+pub async fn wrong_method() -> AppError {
+    AppError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        "error-method-not-allowed",
+    )
+}

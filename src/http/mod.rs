@@ -1,0 +1,56 @@
+//! The HTTP API of API.md (`/api/v1`), its error bodies, and the live event stream.
+//!
+//! Layout: [`handlers`] (one function per endpoint), [`extract`] (body, token and locale
+//! extractors that fail with JSON errors), [`views`] (JSON for each domain object),
+//! [`events`] (server-sent events), [`error`] (codes, statuses, localised messages).
+
+pub mod error;
+pub mod events;
+pub mod extract;
+pub mod handlers;
+pub mod views;
+
+use std::sync::Arc;
+
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{get, post, put};
+use axum::Router;
+
+use crate::service::Service;
+
+/// The largest request body accepted, in bytes.
+pub const BODY_LIMIT: usize = 64 * 1024;
+
+pub fn router(service: Arc<Service>) -> Router {
+    use handlers as h;
+    let api = Router::new()
+        .route("/languages", get(h::languages))
+        .route(
+            "/interpreters",
+            post(h::create_interpreter).get(h::list_interpreters),
+        )
+        .route(
+            "/interpreters/{id}",
+            get(h::get_interpreter).delete(h::delete_interpreter),
+        )
+        .route("/interpreters/{id}/availability", put(h::set_availability))
+        .route("/interpreters/{id}/offers", get(h::interpreter_offers))
+        .route("/offers/{id}/accept", post(h::accept_offer))
+        .route("/offers/{id}/decline", post(h::decline_offer))
+        .route("/requests", post(h::create_request).get(h::list_requests))
+        .route("/requests/{id}", get(h::get_request))
+        .route("/requests/{id}/cancel", post(h::cancel_request))
+        .route("/requests/{id}/complete", post(h::complete_request))
+        .route("/events", get(events::stream));
+    Router::new()
+        .route("/healthz", get(h::healthz))
+        .nest("/api/v1", api)
+        .fallback(h::no_route)
+        .method_not_allowed_fallback(h::wrong_method)
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(axum::middleware::from_fn_with_state(
+            service.clone(),
+            error::render,
+        ))
+        .with_state(service)
+}

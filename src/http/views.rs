@@ -1,0 +1,160 @@
+//! JSON views of domain objects, with their human text rendered in the caller's locale.
+//! One function per object, used by the handlers and by the live event stream alike.
+
+use fluent_bundle::FluentValue;
+use serde_json::{json, Value};
+
+use crate::language::LanguageTag;
+use crate::offer::Offer;
+use crate::prompts::Locale;
+use crate::request::{Request, RequestState};
+use crate::roster::Interpreter;
+use crate::service::{QueueInfo, Service};
+
+pub fn language(service: &Service, tag: &LanguageTag, locale: Locale) -> Value {
+    match service.catalogue.get(tag) {
+        Some(l) => json!({"tag": tag, "name": l.name(locale.tag())}),
+        None => json!({"tag": tag, "name": tag}),
+    }
+}
+
+fn language_name(service: &Service, tag: &LanguageTag, locale: Locale) -> String {
+    service
+        .catalogue
+        .get(tag)
+        .map(|l| l.name(locale.tag()).to_string())
+        .unwrap_or_else(|| tag.to_string())
+}
+
+/// A request as the API shows it. `queue` is given for waiting requests.
+pub async fn request(
+    service: &Service,
+    req: &Request,
+    queue: Option<&QueueInfo>,
+    locale: Locale,
+) -> Value {
+    let lang = language_name(service, &req.language, locale);
+    let interpreter = match &req.interpreter {
+        Some(id) => {
+            let name = match service.store.interpreter(id).await {
+                Ok(Some(it)) => it.name,
+                _ => id.to_string(),
+            };
+            Some((id.clone(), name))
+        }
+        None => None,
+    };
+    let mut args: Vec<(&str, FluentValue<'_>)> =
+        vec![("language", FluentValue::from(lang.as_str()))];
+    let message_id = match req.state {
+        RequestState::Queued => {
+            let q = queue.copied().unwrap_or(QueueInfo {
+                position: 1,
+                on_call: 0,
+                open_offers: 0,
+            });
+            args.push(("position", FluentValue::from(q.position)));
+            args.push(("oncall", FluentValue::from(q.on_call)));
+            "status-queued"
+        }
+        RequestState::Offered => {
+            let n = queue.map_or(1, |q| q.open_offers.max(1));
+            args.push(("count", FluentValue::from(n)));
+            "status-offered"
+        }
+        RequestState::Connected => {
+            let name = interpreter.as_ref().map_or("", |(_, n)| n.as_str());
+            args.push(("interpreter", FluentValue::from(name)));
+            "status-connected"
+        }
+        RequestState::Completed => "status-completed",
+        RequestState::Cancelled => "status-cancelled",
+        RequestState::Unfilled => "status-unfilled",
+    };
+    let message = service.prompts.render(locale, message_id, &args);
+    let script = req.state.is_pending().then(|| {
+        service.prompts.render(
+            locale,
+            "script-waiting",
+            &[("language", FluentValue::from(lang.as_str()))],
+        )
+    });
+    json!({
+        "id": req.id,
+        "state": req.state.as_str(),
+        "language": language(service, &req.language, locale),
+        "priority": req.priority,
+        "channel": req.channel,
+        "interpreter": interpreter.map(|(id, name)| json!({"id": id, "name": name})),
+        "queue": queue.filter(|_| req.state.is_pending()).map(|q| json!({
+            "position": q.position,
+            "on_call": q.on_call,
+            "open_offers": q.open_offers,
+        })),
+        "offers_made": req.offers_made,
+        "message": message,
+        "script": script,
+        "created_at": req.created_at,
+        "updated_at": req.updated_at,
+        "connected_at": req.connected_at,
+        "finished_at": req.finished_at,
+    })
+}
+
+pub fn offer(service: &Service, offer: &Offer, locale: Locale) -> Value {
+    let lang = language_name(service, &offer.language, locale);
+    let priority = serde_json::to_value(offer.priority).unwrap_or_default();
+    let message = service.prompts.render(
+        locale,
+        "offer-text",
+        &[
+            ("language", FluentValue::from(lang.as_str())),
+            (
+                "priority",
+                FluentValue::from(priority.as_str().unwrap_or("normal")),
+            ),
+        ],
+    );
+    let state = match offer.outcome {
+        None => json!("open"),
+        Some(o) => serde_json::to_value(o).unwrap_or_default(),
+    };
+    json!({
+        "id": offer.id,
+        "request_id": offer.request,
+        "interpreter_id": offer.interpreter,
+        "language": language(service, &offer.language, locale),
+        "priority": offer.priority,
+        "state": state,
+        "message": message,
+        "created_at": offer.created_at,
+        "expires_at": offer.deadline,
+        "closed_at": offer.closed_at,
+    })
+}
+
+pub fn interpreter(service: &Service, it: &Interpreter, locale: Locale) -> Value {
+    let languages: Vec<Value> = it
+        .languages
+        .iter()
+        .map(|l| {
+            let mut v = language(service, &l.tag, locale);
+            v["proficiency"] = json!(l.proficiency);
+            if let Some(c) = &l.certification {
+                v["certification"] = json!(c);
+            }
+            v
+        })
+        .collect();
+    json!({
+        "id": it.id,
+        "name": it.name,
+        "phone": it.phone,
+        "languages": languages,
+        "status": it.status(),
+        "availability": it.availability,
+        "session": it.session.as_ref().map(|r| json!({"request_id": r})),
+        "ready_at": it.ready_at,
+        "created_at": it.created_at,
+    })
+}

@@ -1,0 +1,278 @@
+//! The matching core: given a [`Snapshot`] of waiting requests, free interpreters and open
+//! offers, and the time, decide what to do next ([`decide`] → [`Plan`]).
+//!
+//! This module does no I/O, does not await, and cannot fail. Time is a parameter. The
+//! dispatcher applies the plan through the store, which re-checks every decision atomically,
+//! so a plan made from a snapshot that went stale is harmless.
+//!
+//! Rules, in order:
+//! 1. Open offers past their deadline expire.
+//! 2. A waiting request with no open offer that has waited `give_up_after` becomes unfilled.
+//! 3. Requests are served urgent first, then oldest first. For each, among free interpreters
+//!    who speak its language: fewest earlier offers *of this request* first (so the others
+//!    are tried before anyone is asked again), then higher proficiency, then the one idle
+//!    longest (fair rotation), then id. Somebody who already closed an offer of this request
+//!    is not asked again before `retry_after` has passed.
+//! 4. `sequential` offers a request to one interpreter at a time; `parallel` to every
+//!    eligible interpreter at once. Under both, an interpreter holds at most one open offer.
+
+use std::cmp::Reverse;
+use std::collections::HashMap;
+
+use jiff::{SignedDuration, Timestamp};
+use serde::{Deserialize, Serialize};
+
+use crate::language::LanguageTag;
+use crate::offer::OfferId;
+use crate::request::{Priority, RequestId};
+use crate::roster::{InterpreterId, Proficiency};
+
+/// How many interpreters a request is offered to at once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum OfferMode {
+    #[default]
+    Sequential,
+    Parallel,
+}
+
+/// The routing policy, from configuration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Policy {
+    pub mode: OfferMode,
+    pub offer_timeout: SignedDuration,
+    /// How long before an interpreter who closed an offer of a request is asked again.
+    pub retry_after: SignedDuration,
+    /// How long a request may wait with nobody accepting before it is `unfilled`.
+    pub give_up_after: SignedDuration,
+}
+
+impl Default for Policy {
+    fn default() -> Policy {
+        Policy {
+            mode: OfferMode::Sequential,
+            offer_timeout: SignedDuration::from_secs(30),
+            retry_after: SignedDuration::from_secs(30),
+            give_up_after: SignedDuration::from_secs(15 * 60),
+        }
+    }
+}
+
+/// A request waiting for an interpreter (state `queued` or `offered`).
+#[derive(Debug, Clone)]
+pub struct PendingRequest {
+    pub id: RequestId,
+    pub language: LanguageTag,
+    pub priority: Priority,
+    pub created_at: Timestamp,
+    /// Earlier and current offers of this request, one entry per interpreter.
+    pub attempts: Vec<Attempt>,
+}
+
+/// What one interpreter has been asked about one request.
+#[derive(Debug, Clone)]
+pub struct Attempt {
+    pub interpreter: InterpreterId,
+    /// Offers made, open ones included.
+    pub count: u32,
+    /// When the latest closed offer closed.
+    pub last_closed_at: Option<Timestamp>,
+    /// Whether an offer is open right now.
+    pub open: bool,
+}
+
+/// An interpreter who is available and not in a session.
+#[derive(Debug, Clone)]
+pub struct FreeInterpreter {
+    pub id: InterpreterId,
+    pub languages: Vec<(LanguageTag, Proficiency)>,
+    pub idle_since: Timestamp,
+    /// Not before this instant (wrap-up after a session).
+    pub ready_at: Option<Timestamp>,
+}
+
+#[derive(Debug, Clone)]
+pub struct OpenOffer {
+    pub id: OfferId,
+    pub request: RequestId,
+    pub interpreter: InterpreterId,
+    pub deadline: Timestamp,
+}
+
+/// Everything the matcher looks at, indexed once when built.
+#[derive(Debug, Clone, Default)]
+pub struct Snapshot {
+    requests: Vec<PendingRequest>,
+    interpreters: Vec<FreeInterpreter>,
+    offers: Vec<OpenOffer>,
+    /// Language → indices into `interpreters`, best first (proficiency, idle, id).
+    by_language: HashMap<LanguageTag, Vec<(usize, Proficiency)>>,
+}
+
+impl Snapshot {
+    pub fn new(
+        mut requests: Vec<PendingRequest>,
+        interpreters: Vec<FreeInterpreter>,
+        offers: Vec<OpenOffer>,
+    ) -> Snapshot {
+        requests.sort_by(|a, b| {
+            (a.priority, a.created_at, &a.id).cmp(&(b.priority, b.created_at, &b.id))
+        });
+        let mut by_language: HashMap<LanguageTag, Vec<(usize, Proficiency)>> = HashMap::new();
+        for (i, it) in interpreters.iter().enumerate() {
+            for (tag, p) in &it.languages {
+                by_language.entry(tag.clone()).or_default().push((i, *p));
+            }
+        }
+        for list in by_language.values_mut() {
+            list.sort_by(|&(a, pa), &(b, pb)| {
+                let (ia, ib) = (&interpreters[a], &interpreters[b]);
+                (Reverse(pa), ia.idle_since, &ia.id).cmp(&(Reverse(pb), ib.idle_since, &ib.id))
+            });
+        }
+        Snapshot {
+            requests,
+            interpreters,
+            offers,
+            by_language,
+        }
+    }
+
+    pub fn requests(&self) -> &[PendingRequest] {
+        &self.requests
+    }
+}
+
+/// One thing to do. The store re-checks each one and refuses those that no longer apply.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Decision {
+    Expire(OfferId),
+    GiveUp(RequestId),
+    Offer {
+        request: RequestId,
+        interpreter: InterpreterId,
+        deadline: Timestamp,
+    },
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Plan {
+    pub decisions: Vec<Decision>,
+    /// The earliest instant at which deciding again could change something, if any.
+    pub wake_at: Option<Timestamp>,
+}
+
+fn earliest(slot: &mut Option<Timestamp>, t: Timestamp) {
+    if slot.is_none_or(|w| t < w) {
+        *slot = Some(t);
+    }
+}
+
+/// Decide what to do now. Pure: same snapshot, time and policy give the same plan.
+pub fn decide(snap: &Snapshot, now: Timestamp, policy: &Policy) -> Plan {
+    let mut plan = Plan::default();
+    // Interpreters with an open offer (after expiries) are busy; so are those whose offer
+    // expires now, for this pass: the store may set them offline for missing too many.
+    let by_id: HashMap<&InterpreterId, usize> = snap
+        .interpreters
+        .iter()
+        .enumerate()
+        .map(|(i, it)| (&it.id, i))
+        .collect();
+    let mut taken = vec![false; snap.interpreters.len()];
+    let mut open_per_request: HashMap<&RequestId, u32> = HashMap::new();
+    for offer in &snap.offers {
+        if offer.deadline <= now {
+            plan.decisions.push(Decision::Expire(offer.id.clone()));
+        } else {
+            earliest(&mut plan.wake_at, offer.deadline);
+            *open_per_request.entry(&offer.request).or_default() += 1;
+        }
+        if let Some(&i) = by_id.get(&offer.interpreter) {
+            taken[i] = true;
+        }
+    }
+    for (i, it) in snap.interpreters.iter().enumerate() {
+        if let Some(ready) = it.ready_at {
+            if ready > now {
+                taken[i] = true;
+                earliest(&mut plan.wake_at, ready);
+            }
+        }
+    }
+
+    for req in &snap.requests {
+        let open = open_per_request.get(&req.id).copied().unwrap_or(0);
+        let give_up_at = req.created_at + policy.give_up_after;
+        if open == 0 && give_up_at <= now {
+            plan.decisions.push(Decision::GiveUp(req.id.clone()));
+            continue;
+        }
+        earliest(&mut plan.wake_at, give_up_at);
+        if policy.mode == OfferMode::Sequential && open > 0 {
+            continue;
+        }
+        let Some(candidates) = snap.by_language.get(&req.language) else {
+            continue;
+        };
+        let attempt_of = |id: &InterpreterId| req.attempts.iter().find(|a| &a.interpreter == id);
+        // Best candidate so far under sequential: (earlier offers, position in list).
+        let mut best: Option<(u32, usize)> = None;
+        for &(i, _) in candidates {
+            if taken[i] {
+                continue;
+            }
+            let it = &snap.interpreters[i];
+            let attempt = attempt_of(&it.id);
+            if let Some(a) = attempt {
+                if a.open {
+                    continue;
+                }
+                if let Some(closed) = a.last_closed_at {
+                    let again = closed + policy.retry_after;
+                    if again > now {
+                        earliest(&mut plan.wake_at, again);
+                        continue;
+                    }
+                }
+            }
+            let count = attempt.map_or(0, |a| a.count);
+            match policy.mode {
+                OfferMode::Parallel => {
+                    taken[i] = true;
+                    plan.decisions.push(Decision::Offer {
+                        request: req.id.clone(),
+                        interpreter: it.id.clone(),
+                        deadline: now + policy.offer_timeout,
+                    });
+                }
+                OfferMode::Sequential => {
+                    if best.is_none_or(|(c, _)| count < c) {
+                        best = Some((count, i));
+                    }
+                    if count == 0 {
+                        // The list is sorted: nobody later can beat a first offer here.
+                        break;
+                    }
+                }
+            }
+        }
+        if let Some((_, i)) = best {
+            taken[i] = true;
+            plan.decisions.push(Decision::Offer {
+                request: req.id.clone(),
+                interpreter: snap.interpreters[i].id.clone(),
+                deadline: now + policy.offer_timeout,
+            });
+        }
+    }
+    for d in &plan.decisions {
+        if let Decision::Offer { deadline, .. } = d {
+            earliest(&mut plan.wake_at, *deadline);
+        }
+    }
+    plan
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,69 @@
+//! Offers: one interpreter asked to take one request, with a deadline.
+//!
+//! An offer is open until it is accepted, declined, expires at its deadline, or is
+//! withdrawn (another interpreter won the request, the request was cancelled, or the
+//! interpreter went offline). Its outcome never changes once set.
+
+use std::fmt;
+
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+
+use crate::language::LanguageTag;
+use crate::request::{Priority, RequestId};
+use crate::roster::InterpreterId;
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct OfferId(String);
+
+impl OfferId {
+    pub fn generate() -> OfferId {
+        OfferId(format!("off_{}", crate::auth::random_hex(8)))
+    }
+
+    pub fn from_path(s: &str) -> OfferId {
+        OfferId(s.to_string())
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for OfferId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// How an offer closed. `None` in [`Offer::outcome`] means it is still open.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    Accepted,
+    Declined,
+    Expired,
+    /// Closed by something else: another interpreter accepted, the request was cancelled
+    /// or completed, the interpreter went offline or was removed.
+    Withdrawn,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Offer {
+    pub id: OfferId,
+    pub request: RequestId,
+    pub interpreter: InterpreterId,
+    pub language: LanguageTag,
+    pub priority: Priority,
+    pub created_at: Timestamp,
+    pub deadline: Timestamp,
+    pub outcome: Option<Outcome>,
+    pub closed_at: Option<Timestamp>,
+}
+
+impl Offer {
+    pub fn is_open(&self) -> bool {
+        self.outcome.is_none()
+    }
+}

@@ -1,0 +1,145 @@
+//! Requests for an interpreter: [`Request`], its [`RequestId`], [`Priority`], [`Channel`] and
+//! the [`RequestState`] machine of API.md.
+//!
+//! `queued` → `offered` → `connected` → `completed`, plus `cancelled` and `unfilled`.
+//! Only the store changes a request's state; this module says which changes are legal.
+
+use std::fmt;
+
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+
+use crate::language::LanguageTag;
+use crate::roster::InterpreterId;
+
+/// An opaque, unguessable request id (`req_` and 16 hex digits).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct RequestId(String);
+
+impl RequestId {
+    pub fn generate() -> RequestId {
+        RequestId(format!("req_{}", crate::auth::random_hex(8)))
+    }
+
+    /// Any string can name a request to look up; unknown ids simply are not found.
+    pub fn from_path(s: &str) -> RequestId {
+        RequestId(s.to_string())
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for RequestId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Urgent requests are served before normal ones, whatever their age.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Priority {
+    // Declared first so that it sorts first.
+    Urgent,
+    Normal,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Channel {
+    Phone,
+    Chat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RequestState {
+    Queued,
+    Offered,
+    Connected,
+    Completed,
+    Cancelled,
+    Unfilled,
+}
+
+impl RequestState {
+    pub const ALL: [RequestState; 6] = [
+        RequestState::Queued,
+        RequestState::Offered,
+        RequestState::Connected,
+        RequestState::Completed,
+        RequestState::Cancelled,
+        RequestState::Unfilled,
+    ];
+
+    /// Waiting for an interpreter (the matcher's business).
+    pub fn is_pending(self) -> bool {
+        matches!(self, RequestState::Queued | RequestState::Offered)
+    }
+
+    /// Nothing more will happen to the request.
+    pub fn is_final(self) -> bool {
+        matches!(
+            self,
+            RequestState::Completed | RequestState::Cancelled | RequestState::Unfilled
+        )
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RequestState::Queued => "queued",
+            RequestState::Offered => "offered",
+            RequestState::Connected => "connected",
+            RequestState::Completed => "completed",
+            RequestState::Cancelled => "cancelled",
+            RequestState::Unfilled => "unfilled",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<RequestState> {
+        RequestState::ALL.into_iter().find(|st| st.as_str() == s)
+    }
+}
+
+/// An operator's request for an interpreter.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Request {
+    pub id: RequestId,
+    pub language: LanguageTag,
+    pub priority: Priority,
+    pub channel: Channel,
+    pub state: RequestState,
+    pub interpreter: Option<InterpreterId>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+    pub connected_at: Option<Timestamp>,
+    pub finished_at: Option<Timestamp>,
+    /// How many offers were made for this request so far.
+    pub offers_made: u32,
+}
+
+impl Request {
+    pub fn new(
+        language: LanguageTag,
+        priority: Priority,
+        channel: Channel,
+        now: Timestamp,
+    ) -> Request {
+        Request {
+            id: RequestId::generate(),
+            language,
+            priority,
+            channel,
+            state: RequestState::Queued,
+            interpreter: None,
+            created_at: now,
+            updated_at: now,
+            connected_at: None,
+            finished_at: None,
+            offers_made: 0,
+        }
+    }
+}

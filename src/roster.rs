@@ -1,0 +1,430 @@
+//! The roster: interpreters and the newtypes that describe them ([`InterpreterId`],
+//! [`PhoneNumber`], [`Proficiency`], [`Availability`]), plus the parsing of
+//! `interpreters.toml` with line-accurate problems for `puente roster check`.
+//!
+//! Everything here is parsed once at the edge; the core never sees a raw string.
+
+use std::fmt;
+
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+
+use crate::language::{Catalogue, LanguageTag};
+use crate::request::RequestId;
+
+/// A coordinator-chosen identifier: 1 to 64 characters, lower-case ASCII letters, digits,
+/// `-`, `_` or `.`, starting with a letter or digit.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(transparent)]
+pub struct InterpreterId(String);
+
+impl InterpreterId {
+    pub fn parse(s: &str) -> Result<InterpreterId, String> {
+        let ok = !s.is_empty()
+            && s.len() <= 64
+            && s.starts_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())
+            && s.chars().all(|c| {
+                c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '-' | '_' | '.')
+            });
+        if ok {
+            Ok(InterpreterId(s.to_string()))
+        } else {
+            Err(format!(
+                "`{s}` is not a valid interpreter id: use 1 to 64 lower-case letters, digits, `-`, `_` or `.`, starting with a letter or digit (for example `ana-lopez`)"
+            ))
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for InterpreterId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for InterpreterId {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        InterpreterId::parse(&String::deserialize(d)?).map_err(serde::de::Error::custom)
+    }
+}
+
+/// A phone number in E.164 form (`+` then 8 to 15 digits, no leading zero). It is personal
+/// data: its `Debug` shows only the last two digits, so it cannot leak into a log by accident.
+#[derive(Clone, PartialEq, Eq, Serialize)]
+#[serde(transparent)]
+pub struct PhoneNumber(String);
+
+impl PhoneNumber {
+    pub fn parse(s: &str) -> Result<PhoneNumber, String> {
+        // People write numbers with spaces, dashes and brackets; E.164 has none of them.
+        let compact: String = s
+            .chars()
+            .filter(|c| !matches!(c, ' ' | '-' | '(' | ')' | '.'))
+            .collect();
+        let digits = compact.strip_prefix('+').unwrap_or("");
+        let ok = (8..=15).contains(&digits.len())
+            && digits.chars().all(|c| c.is_ascii_digit())
+            && !digits.starts_with('0');
+        if ok {
+            Ok(PhoneNumber(compact))
+        } else {
+            Err("phone number must be in E.164 form: `+`, the country code, then the number, 8 to 15 digits in all (for example `+529671234567`)".to_string())
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for PhoneNumber {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let tail = &self.0[self.0.len().saturating_sub(2)..];
+        write!(f, "PhoneNumber(…{tail})")
+    }
+}
+
+impl<'de> Deserialize<'de> for PhoneNumber {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        PhoneNumber::parse(&String::deserialize(d)?).map_err(serde::de::Error::custom)
+    }
+}
+
+/// How well an interpreter speaks a language, 1 (basic) to 5 (native or certified level).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(transparent)]
+pub struct Proficiency(u8);
+
+impl Proficiency {
+    pub fn new(n: i64) -> Result<Proficiency, String> {
+        if (1..=5).contains(&n) {
+            Ok(Proficiency(n as u8))
+        } else {
+            Err(format!(
+                "proficiency must be a whole number from 1 (basic) to 5 (native), not {n}"
+            ))
+        }
+    }
+
+    pub fn get(self) -> u8 {
+        self.0
+    }
+}
+
+impl<'de> Deserialize<'de> for Proficiency {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Proficiency::new(i64::deserialize(d)?).map_err(serde::de::Error::custom)
+    }
+}
+
+/// One language an interpreter works in.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LanguageSkill {
+    pub tag: LanguageTag,
+    pub proficiency: Proficiency,
+    /// A certification such as INALI's PANITLI registration or EC0015, free text.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub certification: Option<String>,
+}
+
+/// Whether an interpreter wants to receive offers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Availability {
+    Available,
+    Offline,
+}
+
+/// What an interpreter is doing right now, as the API reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    Available,
+    Offline,
+    /// In a session (connected to a request).
+    Connected,
+}
+
+/// An interpreter on the roster.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Interpreter {
+    pub id: InterpreterId,
+    pub name: String,
+    pub phone: PhoneNumber,
+    pub languages: Vec<LanguageSkill>,
+    pub availability: Availability,
+    /// The request this interpreter is connected to, if any.
+    pub session: Option<RequestId>,
+    /// Since when the interpreter has been free; the longest idle is offered first.
+    pub idle_since: Timestamp,
+    /// Not offered anything before this instant (wrap-up time after a session).
+    pub ready_at: Option<Timestamp>,
+    /// Offers let expire in a row; reset by any answer.
+    pub missed_in_row: u32,
+    pub created_at: Timestamp,
+}
+
+impl Interpreter {
+    pub fn status(&self) -> Status {
+        match (self.session.is_some(), self.availability) {
+            (true, _) => Status::Connected,
+            (false, Availability::Available) => Status::Available,
+            (false, Availability::Offline) => Status::Offline,
+        }
+    }
+
+    pub fn speaks(&self, tag: &LanguageTag) -> Option<Proficiency> {
+        self.languages
+            .iter()
+            .find(|s| &s.tag == tag)
+            .map(|s| s.proficiency)
+    }
+}
+
+/// Validate a display name: not blank, at most 200 characters.
+pub fn parse_name(s: &str) -> Result<String, String> {
+    let t = s.trim();
+    if t.is_empty() {
+        Err("name must not be empty".into())
+    } else if t.chars().count() > 200 {
+        Err("name must be at most 200 characters".into())
+    } else {
+        Ok(t.to_string())
+    }
+}
+
+/// Check a list of skills against the catalogue: known tags, at least one, no duplicates.
+pub fn check_skills(skills: &[LanguageSkill], catalogue: &Catalogue) -> Result<(), String> {
+    if skills.is_empty() {
+        return Err("an interpreter needs at least one language, for example `[{\"tag\": \"tzo\", \"proficiency\": 5}]`".into());
+    }
+    for (i, s) in skills.iter().enumerate() {
+        if catalogue.get(&s.tag).is_none() {
+            let hint = match catalogue.search(s.tag.as_str()).first() {
+                Some(c) => format!(
+                    "did you mean `{}` ({})?",
+                    c.language.tag, c.language.names_en[0]
+                ),
+                None => "see GET /api/v1/languages?q= for the tags puente knows".into(),
+            };
+            return Err(format!(
+                "language `{}` is not in the catalogue: {hint}",
+                s.tag
+            ));
+        }
+        if skills[..i].iter().any(|o| o.tag == s.tag) {
+            return Err(format!("language `{}` is listed twice", s.tag));
+        }
+    }
+    Ok(())
+}
+
+/// One interpreter as written in `interpreters.toml`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RosterEntry {
+    pub id: InterpreterId,
+    pub name: String,
+    pub phone: PhoneNumber,
+    pub languages: Vec<LanguageSkill>,
+    /// Start available (default) or offline.
+    #[serde(default = "default_availability")]
+    pub availability: Availability,
+    /// A demo token in clear. Only for demo rosters: real deployments use `token_sha256`.
+    #[serde(default)]
+    pub token: Option<String>,
+    /// The SHA-256 of the interpreter's token, in hex.
+    #[serde(default)]
+    pub token_sha256: Option<String>,
+}
+
+fn default_availability() -> Availability {
+    Availability::Available
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RosterFile {
+    #[serde(default)]
+    interpreter: Vec<toml::Spanned<toml::Value>>,
+}
+
+/// A problem in a roster file, with the 1-based line it is on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RosterProblem {
+    pub line: usize,
+    pub message: String,
+}
+
+impl fmt::Display for RosterProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "line {}: {}", self.line, self.message)
+    }
+}
+
+fn line_of(text: &str, offset: usize) -> usize {
+    text[..offset.min(text.len())].matches('\n').count() + 1
+}
+
+/// Parse a roster file. Reports every problem it finds, not just the first, each with its
+/// line and what to do about it.
+pub fn parse_roster(
+    text: &str,
+    catalogue: &Catalogue,
+) -> Result<Vec<RosterEntry>, Vec<RosterProblem>> {
+    let file: RosterFile = match toml::from_str(text) {
+        Ok(f) => f,
+        Err(e) => {
+            let line = e.span().map(|s| line_of(text, s.start)).unwrap_or(1);
+            return Err(vec![RosterProblem {
+                line,
+                message: e.message().to_string(),
+            }]);
+        }
+    };
+    let mut problems = Vec::new();
+    let mut entries: Vec<RosterEntry> = Vec::new();
+    for raw in file.interpreter {
+        let line = line_of(text, raw.span().start);
+        // Re-serialise the one table to find the line of the bad field inside it.
+        let entry: RosterEntry = match raw.into_inner().try_into() {
+            Ok(e) => e,
+            Err(e) => {
+                let e: toml::de::Error = e;
+                problems.push(RosterProblem {
+                    line,
+                    message: format!("[[interpreter]]: {}", e.message()),
+                });
+                continue;
+            }
+        };
+        let field_line = |key: &str| {
+            text[..]
+                .lines()
+                .enumerate()
+                .skip(line - 1)
+                .find(|(_, l)| l.trim_start().starts_with(key))
+                .map(|(n, _)| n + 1)
+                .unwrap_or(line)
+        };
+        if let Err(m) = parse_name(&entry.name) {
+            problems.push(RosterProblem {
+                line: field_line("name"),
+                message: format!("interpreter `{}`: {m}", entry.id),
+            });
+        }
+        if let Err(m) = check_skills(&entry.languages, catalogue) {
+            problems.push(RosterProblem {
+                line: field_line("languages"),
+                message: format!("interpreter `{}`: {m}", entry.id),
+            });
+        }
+        if let Some(h) = &entry.token_sha256 {
+            if h.len() != 64 || !h.chars().all(|c| c.is_ascii_hexdigit()) {
+                problems.push(RosterProblem {
+                    line: field_line("token_sha256"),
+                    message: format!(
+                        "interpreter `{}`: token_sha256 must be 64 hex digits (the SHA-256 of the token)",
+                        entry.id
+                    ),
+                });
+            }
+        }
+        if entry.token.is_some() && entry.token_sha256.is_some() {
+            problems.push(RosterProblem {
+                line,
+                message: format!(
+                    "interpreter `{}`: give either `token` or `token_sha256`, not both",
+                    entry.id
+                ),
+            });
+        }
+        if entries.iter().any(|o| o.id == entry.id) {
+            problems.push(RosterProblem {
+                line,
+                message: format!(
+                    "interpreter `{}` is listed twice: ids must be unique",
+                    entry.id
+                ),
+            });
+        }
+        entries.push(entry);
+    }
+    if problems.is_empty() {
+        Ok(entries)
+    } else {
+        Err(problems)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn phone_numbers_are_e164_and_never_printed_whole() {
+        let p = PhoneNumber::parse("+52 967 123 4567").unwrap();
+        assert_eq!(p.as_str(), "+529671234567");
+        assert_eq!(format!("{p:?}"), "PhoneNumber(…67)");
+        assert!(PhoneNumber::parse("9671234567").is_err());
+        assert!(PhoneNumber::parse("+0529671234567").is_err());
+        assert!(PhoneNumber::parse("+52abc").is_err());
+    }
+
+    #[test]
+    fn ids_are_restricted_to_a_safe_alphabet() {
+        assert!(InterpreterId::parse("ana-lopez_2").is_ok());
+        assert!(InterpreterId::parse("").is_err());
+        assert!(InterpreterId::parse("Ana").is_err());
+        assert!(InterpreterId::parse("-ana").is_err());
+        assert!(InterpreterId::parse("a/b").is_err());
+    }
+
+    #[test]
+    fn roster_problems_name_their_line() {
+        let cat = Catalogue::embedded();
+        let text = r#"
+[[interpreter]]
+id = "ana"
+name = "Ana"
+phone = "+525550000001"
+languages = [{ tag = "tzo", proficiency = 5 }]
+
+[[interpreter]]
+id = "beto"
+name = "Beto"
+phone = "+525550000002"
+languages = [{ tag = "klingon", proficiency = 3 }]
+
+[[interpreter]]
+id = "ana"
+name = "Ana again"
+phone = "+525550000003"
+languages = [{ tag = "yua", proficiency = 9 }]
+"#;
+        let problems = parse_roster(text, &cat).unwrap_err();
+        assert_eq!(problems.len(), 2, "{problems:?}");
+        assert_eq!(problems[0].line, 12);
+        assert!(problems[0].message.contains("klingon"));
+        assert_eq!(problems[1].line, 14);
+        assert!(problems[1].message.contains("proficiency"));
+    }
+
+    #[test]
+    fn the_demo_roster_is_valid() {
+        let cat = Catalogue::embedded();
+        let text = include_str!("../interpreters.toml");
+        let entries = parse_roster(text, &cat).unwrap();
+        let mut tags: Vec<_> = entries
+            .iter()
+            .flat_map(|e| e.languages.iter().map(|l| l.tag.clone()))
+            .collect();
+        tags.sort();
+        tags.dedup();
+        assert!(tags.len() >= 8, "demo roster covers only {tags:?}");
+    }
+}

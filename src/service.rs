@@ -1,0 +1,517 @@
+//! The service: what users can do, in domain terms, for the HTTP layer and the dispatcher.
+//!
+//! Each operation checks who may do it, runs one store transition, publishes what changed
+//! on the [`Bus`], and wakes the dispatcher when matching could now do something. This is
+//! the only place that combines the store, the bus and the dispatcher; it knows nothing
+//! about HTTP.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use jiff::{SignedDuration, Timestamp};
+use tokio::sync::{broadcast, Notify};
+
+use crate::auth::{self, Principal, Secret, TokenHash};
+use crate::config::Config;
+use crate::language::{Catalogue, LanguageTag, Resolution};
+use crate::matcher::Policy;
+use crate::offer::{Offer, OfferId, Outcome};
+use crate::prompts::Prompts;
+use crate::request::{Channel, Priority, Request, RequestId, RequestState};
+use crate::roster::{Availability, Interpreter, InterpreterId, LanguageSkill, PhoneNumber};
+use crate::store::{Change, Conflict, Finish, Reason, Rules, Store, StoreError};
+
+/// Wall-clock time that follows tokio's clock, so tests can pause and advance it.
+#[derive(Debug, Clone, Copy)]
+pub struct Clock {
+    base: Timestamp,
+    start: tokio::time::Instant,
+}
+
+impl Clock {
+    pub fn new() -> Clock {
+        Clock {
+            base: Timestamp::now(),
+            start: tokio::time::Instant::now(),
+        }
+    }
+
+    pub fn now(&self) -> Timestamp {
+        let elapsed = SignedDuration::try_from(self.start.elapsed()).unwrap_or(SignedDuration::MAX);
+        self.base.saturating_add(elapsed).unwrap_or(self.base)
+    }
+
+    /// The tokio instant at which the clock will read `t` (now, if `t` is past).
+    pub fn instant_at(&self, t: Timestamp) -> tokio::time::Instant {
+        let ahead = t.duration_since(self.now());
+        let ahead = std::time::Duration::try_from(ahead).unwrap_or_default();
+        tokio::time::Instant::now() + ahead
+    }
+}
+
+impl Default for Clock {
+    fn default() -> Clock {
+        Clock::new()
+    }
+}
+
+/// Something that changed, as published to live streams.
+#[derive(Debug, Clone)]
+pub enum Notice {
+    Request(Request),
+    Offer(Offer),
+    Interpreter(Interpreter, Reason),
+}
+
+/// The live event bus. Slow subscribers miss events (and are told so) rather than slowing
+/// the router down.
+pub type Bus = broadcast::Sender<Arc<Notice>>;
+
+/// Why an operation was refused, in domain terms; the HTTP layer maps it to a status.
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    #[error("unauthorized")]
+    Unauthorized,
+    #[error("forbidden")]
+    Forbidden,
+    #[error("{0} not found")]
+    NotFound(String),
+    #[error("{0} already exists")]
+    AlreadyExists(String),
+    #[error("invalid field {field}: {detail}")]
+    InvalidField { field: String, detail: String },
+    #[error("unknown language {0}")]
+    UnknownLanguage(String),
+    #[error("ambiguous language {query}")]
+    AmbiguousLanguage {
+        query: String,
+        candidates: Vec<LanguageTag>,
+    },
+    #[error("offer closed")]
+    OfferClosed(Box<Offer>),
+    #[error("request is {0:?}")]
+    InvalidState(RequestState),
+    #[error("interpreter in session {0}")]
+    InterpreterInSession(RequestId),
+    #[error(transparent)]
+    Store(StoreError),
+}
+
+impl From<StoreError> for ServiceError {
+    fn from(e: StoreError) -> ServiceError {
+        match e {
+            StoreError::NotFound(what) => ServiceError::NotFound(what),
+            StoreError::AlreadyExists(what) => ServiceError::AlreadyExists(what),
+            StoreError::Conflict(Conflict::OfferClosed(o)) => ServiceError::OfferClosed(o),
+            StoreError::Conflict(Conflict::OfferNotYours) => ServiceError::Forbidden,
+            StoreError::Conflict(Conflict::RequestState(s)) => ServiceError::InvalidState(s),
+            StoreError::Conflict(Conflict::InterpreterInSession(r)) => {
+                ServiceError::InterpreterInSession(r)
+            }
+            other => ServiceError::Store(other),
+        }
+    }
+}
+
+pub type Result<T> = std::result::Result<T, ServiceError>;
+
+/// A new interpreter, as a coordinator describes it (already parsed).
+#[derive(Debug, Clone)]
+pub struct NewInterpreter {
+    pub id: InterpreterId,
+    pub name: String,
+    pub phone: PhoneNumber,
+    pub languages: Vec<LanguageSkill>,
+    pub availability: Availability,
+}
+
+/// Where a waiting request stands, for the operator's status line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct QueueInfo {
+    /// 1-based place among waiting requests of the same language.
+    pub position: usize,
+    /// Interpreters of the language who are on call (available, in a session or not).
+    pub on_call: usize,
+    /// Offers open right now.
+    pub open_offers: usize,
+}
+
+pub struct Service {
+    pub store: Arc<dyn Store>,
+    pub catalogue: Catalogue,
+    pub prompts: Prompts,
+    pub clock: Clock,
+    pub policy: Policy,
+    pub rules: Rules,
+    pub bus: Bus,
+    wake: Notify,
+    /// Set when the server stops, so that endless responses (event streams) end too.
+    stopping: tokio::sync::watch::Sender<bool>,
+    static_tokens: HashMap<TokenHash, Principal>,
+}
+
+impl Service {
+    pub fn new(config: &Config, store: Arc<dyn Store>, clock: Clock) -> Service {
+        let mut static_tokens = HashMap::new();
+        let tagged = |ts: &[Secret], p: Principal| {
+            ts.iter()
+                .map(|t| (TokenHash::of(t.expose()), p.clone()))
+                .collect::<Vec<_>>()
+        };
+        static_tokens.extend(tagged(&config.operator_tokens, Principal::Operator));
+        static_tokens.extend(tagged(&config.coordinator_tokens, Principal::Coordinator));
+        let (bus, _) = broadcast::channel(1024);
+        Service {
+            store,
+            catalogue: Catalogue::embedded(),
+            prompts: Prompts::embedded(),
+            clock,
+            policy: config.policy,
+            rules: config.rules,
+            bus,
+            wake: Notify::new(),
+            stopping: tokio::sync::watch::Sender::new(false),
+            static_tokens,
+        }
+    }
+
+    pub fn now(&self) -> Timestamp {
+        self.clock.now()
+    }
+
+    /// Wait until something may have made matching possible.
+    pub async fn woken(&self) {
+        self.wake.notified().await
+    }
+
+    /// Tell long-lived responses that the server is stopping.
+    pub fn stop(&self) {
+        self.stopping.send_replace(true);
+    }
+
+    /// Resolve once the server is stopping.
+    pub async fn stopped(&self) {
+        let mut rx = self.stopping.subscribe();
+        let _ = rx.wait_for(|s| *s).await;
+    }
+
+    /// Ask the dispatcher to look again.
+    pub fn wake_dispatcher(&self) {
+        self.wake.notify_one();
+    }
+
+    /// Publish a change and wake the dispatcher.
+    pub fn publish(&self, change: Change) {
+        if !change.is_empty() {
+            self.announce(change);
+            self.wake_dispatcher();
+        }
+    }
+
+    /// Publish a change on the bus without waking the dispatcher (which made it).
+    pub fn announce(&self, change: Change) {
+        for r in change.requests {
+            tracing::info!(request_id = %r.id, state = r.state.as_str(), "request changed");
+            let _ = self.bus.send(Arc::new(Notice::Request(r)));
+        }
+        for o in change.offers {
+            tracing::info!(offer_id = %o.id, request_id = %o.request, interpreter_id = %o.interpreter, outcome = ?o.outcome, "offer changed");
+            let _ = self.bus.send(Arc::new(Notice::Offer(o)));
+        }
+        for (i, reason) in change.interpreters {
+            tracing::info!(interpreter_id = %i.id, status = ?i.status(), ?reason, "interpreter changed");
+            let _ = self.bus.send(Arc::new(Notice::Interpreter(i, reason)));
+        }
+    }
+
+    // --- Who is calling -------------------------------------------------------------------
+
+    pub async fn authenticate(&self, token: Option<&str>) -> Result<Principal> {
+        let token = token.ok_or(ServiceError::Unauthorized)?;
+        let hash = TokenHash::of(token);
+        if let Some(p) = self.static_tokens.get(&hash) {
+            return Ok(p.clone());
+        }
+        match self.store.interpreter_for_token(&hash).await? {
+            Some(id) => Ok(Principal::Interpreter(id)),
+            None => Err(ServiceError::Unauthorized),
+        }
+    }
+
+    // --- Roster ---------------------------------------------------------------------------
+
+    /// Add an interpreter; returns it with its new token (shown once, stored hashed).
+    pub async fn create_interpreter(
+        &self,
+        who: &Principal,
+        new: NewInterpreter,
+    ) -> Result<(Interpreter, String)> {
+        require(matches!(who, Principal::Coordinator))?;
+        let token = auth::new_token();
+        let it = self.build_interpreter(new);
+        self.store
+            .insert_interpreter(it.clone(), Some(TokenHash::of(&token)))
+            .await?;
+        tracing::info!(interpreter_id = %it.id, "interpreter added");
+        self.publish(Change {
+            interpreters: vec![(it.clone(), Reason::Requested)],
+            ..Change::default()
+        });
+        Ok((it, token))
+    }
+
+    /// Add an interpreter from a roster file at start (token optional, given hashed).
+    pub async fn load_interpreter(
+        &self,
+        new: NewInterpreter,
+        token: Option<TokenHash>,
+    ) -> Result<()> {
+        let it = self.build_interpreter(new);
+        self.store.insert_interpreter(it, token).await?;
+        self.wake_dispatcher();
+        Ok(())
+    }
+
+    fn build_interpreter(&self, new: NewInterpreter) -> Interpreter {
+        let now = self.now();
+        Interpreter {
+            id: new.id,
+            name: new.name,
+            phone: new.phone,
+            languages: new.languages,
+            availability: new.availability,
+            session: None,
+            idle_since: now,
+            ready_at: None,
+            missed_in_row: 0,
+            created_at: now,
+        }
+    }
+
+    pub async fn interpreter(&self, who: &Principal, id: &InterpreterId) -> Result<Interpreter> {
+        require(matches!(who, Principal::Coordinator) || who.is_interpreter(id))?;
+        self.store
+            .interpreter(id)
+            .await?
+            .ok_or_else(|| ServiceError::NotFound(format!("interpreter {id}")))
+    }
+
+    pub async fn interpreters(&self, who: &Principal) -> Result<Vec<Interpreter>> {
+        require(matches!(who, Principal::Coordinator))?;
+        Ok(self.store.interpreters().await?)
+    }
+
+    pub async fn remove_interpreter(&self, who: &Principal, id: &InterpreterId) -> Result<()> {
+        require(matches!(who, Principal::Coordinator))?;
+        let change = self.store.remove_interpreter(id, self.now()).await?;
+        tracing::info!(interpreter_id = %id, "interpreter removed");
+        self.publish(change);
+        Ok(())
+    }
+
+    pub async fn set_availability(
+        &self,
+        who: &Principal,
+        id: &InterpreterId,
+        availability: Availability,
+    ) -> Result<Interpreter> {
+        require(matches!(who, Principal::Coordinator) || who.is_interpreter(id))?;
+        let change = self
+            .store
+            .set_availability(id, availability, self.now())
+            .await?;
+        self.publish(change);
+        self.store
+            .interpreter(id)
+            .await?
+            .ok_or_else(|| ServiceError::NotFound(format!("interpreter {id}")))
+    }
+
+    pub async fn open_offers(&self, who: &Principal, id: &InterpreterId) -> Result<Vec<Offer>> {
+        require(matches!(who, Principal::Coordinator) || who.is_interpreter(id))?;
+        if self.store.interpreter(id).await?.is_none() {
+            return Err(ServiceError::NotFound(format!("interpreter {id}")));
+        }
+        let now = self.now();
+        let mut offers = self.store.offers_for(id, true).await?;
+        // An offer past its deadline is closed even if the dispatcher has not got to it yet.
+        offers.retain(|o| o.deadline > now);
+        Ok(offers)
+    }
+
+    // --- Offers ---------------------------------------------------------------------------
+
+    async fn own_offer(&self, who: &Principal, id: &OfferId) -> Result<(Offer, InterpreterId)> {
+        let Principal::Interpreter(me) = who else {
+            return Err(ServiceError::Forbidden);
+        };
+        let offer = self
+            .store
+            .offer(id)
+            .await?
+            .ok_or_else(|| ServiceError::NotFound(format!("offer {id}")))?;
+        if &offer.interpreter != me {
+            return Err(ServiceError::Forbidden);
+        }
+        Ok((offer, me.clone()))
+    }
+
+    pub async fn accept_offer(&self, who: &Principal, id: &OfferId) -> Result<Request> {
+        let (offer, me) = self.own_offer(who, id).await?;
+        let change = self.store.accept_offer(id, &me, self.now()).await?;
+        let req = change
+            .requests
+            .iter()
+            .find(|r| r.id == offer.request)
+            .cloned();
+        self.publish(change);
+        match req {
+            Some(r) => Ok(r),
+            None => self.request_by_id(&offer.request).await,
+        }
+    }
+
+    pub async fn decline_offer(&self, who: &Principal, id: &OfferId) -> Result<Offer> {
+        let (offer, _) = self.own_offer(who, id).await?;
+        if offer.outcome == Some(Outcome::Declined) {
+            return Ok(offer); // Declining twice is harmless.
+        }
+        let change = self
+            .store
+            .close_offer(id, Outcome::Declined, self.now(), &self.rules)
+            .await?;
+        let closed = change.offers.iter().find(|o| &o.id == id).cloned();
+        self.publish(change);
+        Ok(closed.unwrap_or(offer))
+    }
+
+    // --- Requests -------------------------------------------------------------------------
+
+    /// Resolve what an operator typed to exactly one language tag.
+    pub fn resolve_language(&self, query: &str) -> Result<LanguageTag> {
+        match self.catalogue.resolve(query) {
+            Resolution::Found(c) => Ok(c.language.tag.clone()),
+            Resolution::Ambiguous(cs) => Err(ServiceError::AmbiguousLanguage {
+                query: query.to_string(),
+                candidates: cs.into_iter().map(|c| c.language.tag.clone()).collect(),
+            }),
+            Resolution::Unknown => Err(ServiceError::UnknownLanguage(query.to_string())),
+        }
+    }
+
+    pub async fn create_request(
+        &self,
+        who: &Principal,
+        language: &str,
+        priority: Priority,
+        channel: Channel,
+    ) -> Result<Request> {
+        require(matches!(who, Principal::Operator))?;
+        let tag = self.resolve_language(language)?;
+        let req = Request::new(tag, priority, channel, self.now());
+        self.store.insert_request(req.clone()).await?;
+        self.publish(Change {
+            requests: vec![req.clone()],
+            ..Change::default()
+        });
+        Ok(req)
+    }
+
+    async fn request_by_id(&self, id: &RequestId) -> Result<Request> {
+        self.store
+            .request(id)
+            .await?
+            .ok_or_else(|| ServiceError::NotFound(format!("request {id}")))
+    }
+
+    pub async fn request(&self, who: &Principal, id: &RequestId) -> Result<Request> {
+        let req = self.request_by_id(id).await?;
+        let mine =
+            matches!(who, Principal::Interpreter(me) if req.interpreter.as_ref() == Some(me));
+        require(matches!(who, Principal::Operator | Principal::Coordinator) || mine)?;
+        Ok(req)
+    }
+
+    pub async fn requests(
+        &self,
+        who: &Principal,
+        state: Option<RequestState>,
+    ) -> Result<Vec<Request>> {
+        require(matches!(who, Principal::Operator | Principal::Coordinator))?;
+        Ok(self.store.requests(state).await?)
+    }
+
+    pub async fn cancel_request(&self, who: &Principal, id: &RequestId) -> Result<Request> {
+        require(matches!(who, Principal::Operator))?;
+        self.finish(id, Finish::Cancel).await
+    }
+
+    pub async fn complete_request(&self, who: &Principal, id: &RequestId) -> Result<Request> {
+        let req = self.request_by_id(id).await?;
+        let connected_here =
+            matches!(who, Principal::Interpreter(me) if req.interpreter.as_ref() == Some(me));
+        require(matches!(who, Principal::Operator) || connected_here)?;
+        self.finish(id, Finish::Complete).await
+    }
+
+    async fn finish(&self, id: &RequestId, how: Finish) -> Result<Request> {
+        let change = self
+            .store
+            .finish_request(id, how, self.now(), &self.rules)
+            .await?;
+        self.publish(change);
+        self.request_by_id(id).await
+    }
+
+    /// Queue position and on-call counts for every waiting request in `requests`' languages.
+    pub async fn queue_info(&self) -> Result<HashMap<RequestId, QueueInfo>> {
+        let mut pending: Vec<Request> = self
+            .store
+            .requests(None)
+            .await?
+            .into_iter()
+            .filter(|r| r.state.is_pending())
+            .collect();
+        pending.sort_by(|a, b| {
+            (a.priority, a.created_at, &a.id).cmp(&(b.priority, b.created_at, &b.id))
+        });
+        let roster = self.store.interpreters().await?;
+        let mut on_call: HashMap<&LanguageTag, usize> = HashMap::new();
+        for it in &roster {
+            if it.availability == Availability::Available {
+                for l in &it.languages {
+                    *on_call.entry(&l.tag).or_default() += 1;
+                }
+            }
+        }
+        let snap = self.store.snapshot().await?;
+        let open: HashMap<&RequestId, usize> = snap
+            .requests()
+            .iter()
+            .map(|r| (&r.id, r.attempts.iter().filter(|a| a.open).count()))
+            .collect();
+        let mut positions: HashMap<&LanguageTag, usize> = HashMap::new();
+        let mut out = HashMap::new();
+        for r in &pending {
+            let pos = positions.entry(&r.language).or_default();
+            *pos += 1;
+            out.insert(
+                r.id.clone(),
+                QueueInfo {
+                    position: *pos,
+                    on_call: on_call.get(&r.language).copied().unwrap_or(0),
+                    open_offers: open.get(&r.id).copied().unwrap_or(0),
+                },
+            );
+        }
+        Ok(out)
+    }
+}
+
+fn require(allowed: bool) -> Result<()> {
+    if allowed {
+        Ok(())
+    } else {
+        Err(ServiceError::Forbidden)
+    }
+}

@@ -1,0 +1,475 @@
+//! The in-memory store: the embedded default for one process. Nothing survives a restart.
+//!
+//! All state sits behind one `std::sync::Mutex`. Every method takes the lock once, checks
+//! and changes what it needs, and releases it before returning, so each method is one atomic
+//! transition, as the [`Store`] trait requires. A blocking mutex is right here (as in
+//! mini-redis's `Db`): critical sections are short and never held across an `.await`.
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::{Mutex, MutexGuard};
+
+use async_trait::async_trait;
+use jiff::Timestamp;
+
+use super::{Change, Conflict, Finish, Reason, Result, Rules, Store, StoreError};
+use crate::auth::TokenHash;
+use crate::matcher::{Attempt, FreeInterpreter, OpenOffer, PendingRequest, Snapshot};
+use crate::offer::{Offer, OfferId, Outcome};
+use crate::request::{Request, RequestId, RequestState};
+use crate::roster::{Availability, Interpreter, InterpreterId};
+
+#[derive(Default)]
+pub struct MemoryStore {
+    state: Mutex<State>,
+}
+
+#[derive(Default)]
+struct State {
+    interpreters: HashMap<InterpreterId, Interpreter>,
+    tokens: HashMap<TokenHash, InterpreterId>,
+    token_of: HashMap<InterpreterId, TokenHash>,
+    requests: HashMap<RequestId, Request>,
+    /// Requests in creation order.
+    request_order: Vec<RequestId>,
+    /// Requests in state queued or offered.
+    pending: BTreeSet<RequestId>,
+    offers: HashMap<OfferId, Offer>,
+    offers_by_request: HashMap<RequestId, Vec<OfferId>>,
+    offers_by_interpreter: HashMap<InterpreterId, Vec<OfferId>>,
+    open_offers: BTreeSet<OfferId>,
+}
+
+impl MemoryStore {
+    pub fn new() -> MemoryStore {
+        MemoryStore::default()
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // A panic while holding the lock would be a bug in this file; the state is still
+        // consistent at every early return, so recover rather than poison every request.
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+impl State {
+    fn close(&mut self, id: &OfferId, outcome: Outcome, now: Timestamp, change: &mut Change) {
+        let Some(offer) = self.offers.get_mut(id) else {
+            return;
+        };
+        if offer.outcome.is_some() {
+            return;
+        }
+        offer.outcome = Some(outcome);
+        offer.closed_at = Some(now);
+        self.open_offers.remove(id);
+        change.offers.push(offer.clone());
+    }
+
+    fn open_offers_of_request(&self, id: &RequestId) -> Vec<OfferId> {
+        self.offers_by_request
+            .get(id)
+            .into_iter()
+            .flatten()
+            .filter(|o| self.open_offers.contains(*o))
+            .cloned()
+            .collect()
+    }
+
+    fn open_offers_of_interpreter(&self, id: &InterpreterId) -> Vec<OfferId> {
+        self.offers_by_interpreter
+            .get(id)
+            .into_iter()
+            .flatten()
+            .filter(|o| self.open_offers.contains(*o))
+            .cloned()
+            .collect()
+    }
+
+    /// After offers of `request` closed: back to queued if none is open.
+    fn requeue_if_idle(&mut self, request: &RequestId, now: Timestamp, change: &mut Change) {
+        if !self.open_offers_of_request(request).is_empty() {
+            return;
+        }
+        if let Some(r) = self.requests.get_mut(request) {
+            if r.state == RequestState::Offered {
+                r.state = RequestState::Queued;
+                r.updated_at = now;
+                change.requests.push(r.clone());
+            }
+        }
+    }
+
+    /// Withdraw every open offer of an interpreter, requeueing their requests.
+    fn withdraw_interpreter_offers(
+        &mut self,
+        id: &InterpreterId,
+        outcome: Outcome,
+        now: Timestamp,
+        change: &mut Change,
+    ) {
+        for oid in self.open_offers_of_interpreter(id) {
+            self.close(&oid, outcome, now, change);
+            let req = self.offers[&oid].request.clone();
+            self.requeue_if_idle(&req, now, change);
+        }
+    }
+}
+
+#[async_trait]
+impl Store for MemoryStore {
+    async fn insert_interpreter(&self, it: Interpreter, token: Option<TokenHash>) -> Result<()> {
+        let mut s = self.lock();
+        if s.interpreters.contains_key(&it.id) {
+            return Err(StoreError::AlreadyExists(format!("interpreter {}", it.id)));
+        }
+        if let Some(t) = token {
+            if s.tokens.contains_key(&t) {
+                return Err(StoreError::AlreadyExists("token".into()));
+            }
+            s.tokens.insert(t.clone(), it.id.clone());
+            s.token_of.insert(it.id.clone(), t);
+        }
+        s.interpreters.insert(it.id.clone(), it);
+        Ok(())
+    }
+
+    async fn interpreter(&self, id: &InterpreterId) -> Result<Option<Interpreter>> {
+        Ok(self.lock().interpreters.get(id).cloned())
+    }
+
+    async fn interpreters(&self) -> Result<Vec<Interpreter>> {
+        let mut all: Vec<_> = self.lock().interpreters.values().cloned().collect();
+        all.sort_by(|a, b| a.id.cmp(&b.id));
+        Ok(all)
+    }
+
+    async fn interpreter_for_token(&self, token: &TokenHash) -> Result<Option<InterpreterId>> {
+        Ok(self.lock().tokens.get(token).cloned())
+    }
+
+    async fn remove_interpreter(&self, id: &InterpreterId, now: Timestamp) -> Result<Change> {
+        let mut s = self.lock();
+        let Some(it) = s.interpreters.get(id) else {
+            return Err(StoreError::NotFound(format!("interpreter {id}")));
+        };
+        if let Some(req) = &it.session {
+            return Err(StoreError::Conflict(Conflict::InterpreterInSession(
+                req.clone(),
+            )));
+        }
+        let mut change = Change::default();
+        s.withdraw_interpreter_offers(id, Outcome::Withdrawn, now, &mut change);
+        s.interpreters.remove(id);
+        if let Some(t) = s.token_of.remove(id) {
+            s.tokens.remove(&t);
+        }
+        Ok(change)
+    }
+
+    async fn set_availability(
+        &self,
+        id: &InterpreterId,
+        availability: Availability,
+        now: Timestamp,
+    ) -> Result<Change> {
+        let mut s = self.lock();
+        let Some(it) = s.interpreters.get_mut(id) else {
+            return Err(StoreError::NotFound(format!("interpreter {id}")));
+        };
+        let mut change = Change::default();
+        if it.availability == availability {
+            return Ok(change);
+        }
+        it.availability = availability;
+        it.missed_in_row = 0;
+        if availability == Availability::Available && it.session.is_none() {
+            it.idle_since = now;
+        }
+        change.interpreters.push((it.clone(), Reason::Requested));
+        if availability == Availability::Offline {
+            s.withdraw_interpreter_offers(id, Outcome::Declined, now, &mut change);
+        }
+        Ok(change)
+    }
+
+    async fn insert_request(&self, req: Request) -> Result<()> {
+        let mut s = self.lock();
+        if s.requests.contains_key(&req.id) {
+            return Err(StoreError::AlreadyExists(format!("request {}", req.id)));
+        }
+        if req.state.is_pending() {
+            s.pending.insert(req.id.clone());
+        }
+        s.request_order.push(req.id.clone());
+        s.requests.insert(req.id.clone(), req);
+        Ok(())
+    }
+
+    async fn request(&self, id: &RequestId) -> Result<Option<Request>> {
+        Ok(self.lock().requests.get(id).cloned())
+    }
+
+    async fn requests(&self, state: Option<RequestState>) -> Result<Vec<Request>> {
+        let s = self.lock();
+        Ok(s.request_order
+            .iter()
+            .rev()
+            .map(|id| &s.requests[id])
+            .filter(|r| state.is_none_or(|st| r.state == st))
+            .cloned()
+            .collect())
+    }
+
+    async fn finish_request(
+        &self,
+        id: &RequestId,
+        how: Finish,
+        now: Timestamp,
+        rules: &Rules,
+    ) -> Result<Change> {
+        let mut s = self.lock();
+        let Some(req) = s.requests.get(id) else {
+            return Err(StoreError::NotFound(format!("request {id}")));
+        };
+        let target = how.state();
+        if req.state == target {
+            return Ok(Change::default());
+        }
+        let allowed = match how {
+            Finish::Complete => req.state == RequestState::Connected,
+            Finish::Cancel => !req.state.is_final(),
+            Finish::GiveUp => req.state.is_pending(),
+        };
+        if !allowed {
+            return Err(StoreError::Conflict(Conflict::RequestState(req.state)));
+        }
+        let mut change = Change::default();
+        for oid in s.open_offers_of_request(id) {
+            s.close(&oid, Outcome::Withdrawn, now, &mut change);
+        }
+        let req = s.requests.get_mut(id).expect("checked above");
+        req.state = target;
+        req.updated_at = now;
+        req.finished_at = Some(now);
+        let freed = req.interpreter.clone();
+        change.requests.push(req.clone());
+        s.pending.remove(id);
+        if let Some(iid) = freed {
+            if let Some(it) = s.interpreters.get_mut(&iid) {
+                if it.session.as_ref() == Some(id) {
+                    it.session = None;
+                    it.idle_since = now;
+                    it.ready_at =
+                        (rules.wrap_up > jiff::SignedDuration::ZERO).then(|| now + rules.wrap_up);
+                    change.interpreters.push((it.clone(), Reason::Requested));
+                }
+            }
+        }
+        Ok(change)
+    }
+
+    async fn offer(&self, id: &OfferId) -> Result<Option<Offer>> {
+        Ok(self.lock().offers.get(id).cloned())
+    }
+
+    async fn offers_for(&self, interpreter: &InterpreterId, open_only: bool) -> Result<Vec<Offer>> {
+        let s = self.lock();
+        Ok(s.offers_by_interpreter
+            .get(interpreter)
+            .into_iter()
+            .flatten()
+            .rev()
+            .map(|id| &s.offers[id])
+            .filter(|o| !open_only || o.is_open())
+            .cloned()
+            .collect())
+    }
+
+    async fn open_offer(&self, offer: Offer) -> Result<Change> {
+        let mut s = self.lock();
+        let Some(req) = s.requests.get(&offer.request) else {
+            return Err(StoreError::NotFound(format!("request {}", offer.request)));
+        };
+        if !req.state.is_pending() {
+            return Err(StoreError::Conflict(Conflict::RequestState(req.state)));
+        }
+        let Some(it) = s.interpreters.get(&offer.interpreter) else {
+            return Err(StoreError::NotFound(format!(
+                "interpreter {}",
+                offer.interpreter
+            )));
+        };
+        if it.availability != Availability::Available || it.session.is_some() {
+            return Err(StoreError::Conflict(Conflict::InterpreterNotFree));
+        }
+        if !s.open_offers_of_interpreter(&offer.interpreter).is_empty() {
+            return Err(StoreError::Conflict(Conflict::InterpreterBusy));
+        }
+        let mut change = Change::default();
+        let req = s.requests.get_mut(&offer.request).expect("checked above");
+        req.state = RequestState::Offered;
+        req.updated_at = offer.created_at;
+        req.offers_made += 1;
+        change.requests.push(req.clone());
+        s.offers_by_request
+            .entry(offer.request.clone())
+            .or_default()
+            .push(offer.id.clone());
+        s.offers_by_interpreter
+            .entry(offer.interpreter.clone())
+            .or_default()
+            .push(offer.id.clone());
+        s.open_offers.insert(offer.id.clone());
+        change.offers.push(offer.clone());
+        s.offers.insert(offer.id.clone(), offer);
+        Ok(change)
+    }
+
+    async fn accept_offer(
+        &self,
+        id: &OfferId,
+        by: &InterpreterId,
+        now: Timestamp,
+    ) -> Result<Change> {
+        let mut s = self.lock();
+        let Some(offer) = s.offers.get(id) else {
+            return Err(StoreError::NotFound(format!("offer {id}")));
+        };
+        if &offer.interpreter != by {
+            return Err(StoreError::Conflict(Conflict::OfferNotYours));
+        }
+        if !offer.is_open() || offer.deadline <= now {
+            return Err(StoreError::Conflict(Conflict::OfferClosed(Box::new(offer.clone()))));
+        }
+        let request_id = offer.request.clone();
+        let mut change = Change::default();
+        s.close(id, Outcome::Accepted, now, &mut change);
+        for oid in s.open_offers_of_request(&request_id) {
+            s.close(&oid, Outcome::Withdrawn, now, &mut change);
+        }
+        for oid in s.open_offers_of_interpreter(by) {
+            s.close(&oid, Outcome::Withdrawn, now, &mut change);
+            let other = s.offers[&oid].request.clone();
+            s.requeue_if_idle(&other, now, &mut change);
+        }
+        let req = s
+            .requests
+            .get_mut(&request_id)
+            .expect("offers have requests");
+        req.state = RequestState::Connected;
+        req.interpreter = Some(by.clone());
+        req.connected_at = Some(now);
+        req.updated_at = now;
+        change.requests.push(req.clone());
+        s.pending.remove(&request_id);
+        let it = s
+            .interpreters
+            .get_mut(by)
+            .expect("offers have interpreters");
+        it.session = Some(request_id);
+        it.missed_in_row = 0;
+        change.interpreters.push((it.clone(), Reason::Requested));
+        Ok(change)
+    }
+
+    async fn close_offer(
+        &self,
+        id: &OfferId,
+        outcome: Outcome,
+        now: Timestamp,
+        rules: &Rules,
+    ) -> Result<Change> {
+        let mut s = self.lock();
+        let Some(offer) = s.offers.get(id) else {
+            return Err(StoreError::NotFound(format!("offer {id}")));
+        };
+        if !offer.is_open() {
+            return Err(StoreError::Conflict(Conflict::OfferClosed(Box::new(offer.clone()))));
+        }
+        let (request_id, iid) = (offer.request.clone(), offer.interpreter.clone());
+        let mut change = Change::default();
+        s.close(id, outcome, now, &mut change);
+        s.requeue_if_idle(&request_id, now, &mut change);
+        if let Some(it) = s.interpreters.get_mut(&iid) {
+            if outcome == Outcome::Expired {
+                it.missed_in_row += 1;
+                if it.missed_in_row >= rules.max_missed_offers
+                    && it.availability == Availability::Available
+                {
+                    it.availability = Availability::Offline;
+                    it.missed_in_row = 0;
+                    change.interpreters.push((it.clone(), Reason::MissedOffers));
+                    s.withdraw_interpreter_offers(&iid, Outcome::Withdrawn, now, &mut change);
+                }
+            } else {
+                it.missed_in_row = 0;
+            }
+        }
+        Ok(change)
+    }
+
+    async fn snapshot(&self) -> Result<Snapshot> {
+        let s = self.lock();
+        let mut requests = Vec::with_capacity(s.pending.len());
+        for id in &s.pending {
+            let r = &s.requests[id];
+            let mut attempts: Vec<Attempt> = Vec::new();
+            for oid in s.offers_by_request.get(id).into_iter().flatten() {
+                let o = &s.offers[oid];
+                let a = match attempts.iter_mut().find(|a| a.interpreter == o.interpreter) {
+                    Some(a) => a,
+                    None => {
+                        attempts.push(Attempt {
+                            interpreter: o.interpreter.clone(),
+                            count: 0,
+                            last_closed_at: None,
+                            open: false,
+                        });
+                        attempts.last_mut().expect("just pushed")
+                    }
+                };
+                a.count += 1;
+                a.open |= o.is_open();
+                if let Some(c) = o.closed_at {
+                    a.last_closed_at = a.last_closed_at.max(Some(c));
+                }
+            }
+            requests.push(PendingRequest {
+                id: r.id.clone(),
+                language: r.language.clone(),
+                priority: r.priority,
+                created_at: r.created_at,
+                attempts,
+            });
+        }
+        let interpreters = s
+            .interpreters
+            .values()
+            .filter(|it| it.availability == Availability::Available && it.session.is_none())
+            .map(|it| FreeInterpreter {
+                id: it.id.clone(),
+                languages: it
+                    .languages
+                    .iter()
+                    .map(|l| (l.tag.clone(), l.proficiency))
+                    .collect(),
+                idle_since: it.idle_since,
+                ready_at: it.ready_at,
+            })
+            .collect();
+        let offers = s
+            .open_offers
+            .iter()
+            .map(|id| {
+                let o = &s.offers[id];
+                OpenOffer {
+                    id: o.id.clone(),
+                    request: o.request.clone(),
+                    interpreter: o.interpreter.clone(),
+                    deadline: o.deadline,
+                }
+            })
+            .collect();
+        Ok(Snapshot::new(requests, interpreters, offers))
+    }
+}

@@ -1,0 +1,188 @@
+//! The store: where the roster, requests and offers live, behind one [`Store`] trait.
+//!
+//! Every method that changes state is one atomic transition that re-checks its
+//! preconditions (the shape a Redis Lua script can implement): "claim this interpreter and
+//! open this offer" ([`Store::open_offer`]) and "accept this offer and connect the request"
+//! ([`Store::accept_offer`]) either happen whole or not at all. Each transition returns a
+//! [`Change`] listing what it changed, so callers can publish events without re-reading.
+//!
+//! Backends: [`memory::MemoryStore`] (the embedded default). Both backends must pass
+//! `tests/store_conformance.rs`.
+
+pub mod memory;
+
+use async_trait::async_trait;
+use jiff::Timestamp;
+
+use crate::auth::TokenHash;
+use crate::matcher::Snapshot;
+use crate::offer::{Offer, OfferId};
+use crate::request::{Request, RequestId, RequestState};
+use crate::roster::{Availability, Interpreter, InterpreterId};
+
+/// Why a transition did not happen.
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum StoreError {
+    #[error("{0} already exists")]
+    AlreadyExists(String),
+    #[error("{0} not found")]
+    NotFound(String),
+    /// The precondition no longer holds (the offer closed, the request moved on…).
+    #[error("conflict: {0}")]
+    Conflict(Conflict),
+    #[error("store backend failed: {0}")]
+    Backend(String),
+}
+
+/// Which precondition failed, so that the API can say what to do.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Conflict {
+    OfferClosed(Box<Offer>),
+    OfferNotYours,
+    RequestState(RequestState),
+    InterpreterBusy,
+    InterpreterInSession(RequestId),
+    InterpreterNotFree,
+}
+
+impl std::fmt::Display for Conflict {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Conflict::OfferClosed(o) => write!(f, "offer {} is closed", o.id),
+            Conflict::OfferNotYours => write!(f, "offer belongs to another interpreter"),
+            Conflict::RequestState(s) => write!(f, "request is {}", s.as_str()),
+            Conflict::InterpreterBusy => write!(f, "interpreter already holds an open offer"),
+            Conflict::InterpreterInSession(r) => write!(f, "interpreter is connected to {r}"),
+            Conflict::InterpreterNotFree => write!(f, "interpreter is not available"),
+        }
+    }
+}
+
+pub type Result<T> = std::result::Result<T, StoreError>;
+
+/// Why an interpreter's availability changed, for the event log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Reason {
+    /// The interpreter or a coordinator asked for it.
+    Requested,
+    /// Too many offers in a row were let expire.
+    MissedOffers,
+}
+
+/// What one transition changed: the new versions of everything it touched.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Change {
+    pub requests: Vec<Request>,
+    pub offers: Vec<Offer>,
+    pub interpreters: Vec<(Interpreter, Reason)>,
+}
+
+impl Change {
+    pub fn is_empty(&self) -> bool {
+        self.requests.is_empty() && self.offers.is_empty() && self.interpreters.is_empty()
+    }
+
+    pub fn merge(&mut self, other: Change) {
+        self.requests.extend(other.requests);
+        self.offers.extend(other.offers);
+        self.interpreters.extend(other.interpreters);
+    }
+}
+
+/// How a request ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Finish {
+    Complete,
+    Cancel,
+    GiveUp,
+}
+
+impl Finish {
+    pub fn state(self) -> RequestState {
+        match self {
+            Finish::Complete => RequestState::Completed,
+            Finish::Cancel => RequestState::Cancelled,
+            Finish::GiveUp => RequestState::Unfilled,
+        }
+    }
+}
+
+/// Rules the store applies inside transitions, from configuration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rules {
+    /// Offers an interpreter may let expire in a row before being set offline.
+    pub max_missed_offers: u32,
+    /// Time after a session before the interpreter is offered anything.
+    pub wrap_up: jiff::SignedDuration,
+}
+
+impl Default for Rules {
+    fn default() -> Rules {
+        Rules {
+            max_missed_offers: 3,
+            wrap_up: jiff::SignedDuration::ZERO,
+        }
+    }
+}
+
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    // Roster.
+    async fn insert_interpreter(&self, it: Interpreter, token: Option<TokenHash>) -> Result<()>;
+    async fn interpreter(&self, id: &InterpreterId) -> Result<Option<Interpreter>>;
+    async fn interpreters(&self) -> Result<Vec<Interpreter>>;
+    async fn interpreter_for_token(&self, token: &TokenHash) -> Result<Option<InterpreterId>>;
+    /// Remove an interpreter not in a session; withdraws their open offers.
+    async fn remove_interpreter(&self, id: &InterpreterId, now: Timestamp) -> Result<Change>;
+    /// Going offline withdraws the interpreter's open offers at once.
+    async fn set_availability(
+        &self,
+        id: &InterpreterId,
+        availability: Availability,
+        now: Timestamp,
+    ) -> Result<Change>;
+
+    // Requests.
+    async fn insert_request(&self, req: Request) -> Result<()>;
+    async fn request(&self, id: &RequestId) -> Result<Option<Request>>;
+    /// Most recent first, optionally only one state.
+    async fn requests(&self, state: Option<RequestState>) -> Result<Vec<Request>>;
+    /// Complete, cancel or give up. Repeating the same finish is a no-op (empty change).
+    async fn finish_request(
+        &self,
+        id: &RequestId,
+        how: Finish,
+        now: Timestamp,
+        rules: &Rules,
+    ) -> Result<Change>;
+
+    // Offers.
+    async fn offer(&self, id: &OfferId) -> Result<Option<Offer>>;
+    async fn offers_for(&self, interpreter: &InterpreterId, open_only: bool) -> Result<Vec<Offer>>;
+    /// Atomically: the request is still waiting, the interpreter is available, free, and
+    /// holds no open offer → the offer opens and the request is `offered`.
+    async fn open_offer(&self, offer: Offer) -> Result<Change>;
+    /// Atomically: the offer is open, belongs to `by`, and its deadline has not passed →
+    /// the request is `connected` to `by`, and every other open offer of the request or of
+    /// the interpreter is withdrawn.
+    async fn accept_offer(
+        &self,
+        id: &OfferId,
+        by: &InterpreterId,
+        now: Timestamp,
+    ) -> Result<Change>;
+    /// Close an open offer as declined or expired. The request goes back to `queued` when it
+    /// has no open offer left. An expiry counts as a miss; too many in a row set the
+    /// interpreter offline.
+    async fn close_offer(
+        &self,
+        id: &OfferId,
+        outcome: crate::offer::Outcome,
+        now: Timestamp,
+        rules: &Rules,
+    ) -> Result<Change>;
+
+    /// What the matcher needs to decide.
+    async fn snapshot(&self) -> Result<Snapshot>;
+}
