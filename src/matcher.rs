@@ -107,6 +107,12 @@ pub struct Snapshot {
     offers: Vec<OpenOffer>,
     /// Language → indices into `interpreters`, best first (proficiency, idle, id).
     by_language: HashMap<LanguageTag, Vec<(usize, Proficiency)>>,
+    /// Per interpreter: holds an open offer (expired or not).
+    holds_offer: Vec<bool>,
+    /// Per request (same order as `requests`): the latest deadline of its open offers.
+    open_until: Vec<Option<Timestamp>>,
+    /// Interpreters in wrap-up: (index, ready at).
+    wrapping_up: Vec<(usize, Timestamp)>,
 }
 
 impl Snapshot {
@@ -130,11 +136,40 @@ impl Snapshot {
                 (Reverse(pa), ia.idle_since, &ia.id).cmp(&(Reverse(pb), ib.idle_since, &ib.id))
             });
         }
+        // Precomputed here so that `decide` does no hashing per interpreter: the snapshot
+        // is built once per dispatcher step, `decide` may run on it more than once.
+        let index: HashMap<&InterpreterId, usize> = interpreters
+            .iter()
+            .enumerate()
+            .map(|(i, it)| (&it.id, i))
+            .collect();
+        let mut holds_offer = vec![false; interpreters.len()];
+        let mut latest: HashMap<&RequestId, Timestamp> = HashMap::new();
+        for o in &offers {
+            if let Some(&i) = index.get(&o.interpreter) {
+                holds_offer[i] = true;
+            }
+            let slot = latest.entry(&o.request).or_insert(o.deadline);
+            *slot = (*slot).max(o.deadline);
+        }
+        let open_until = requests
+            .iter()
+            .map(|r| latest.get(&r.id).copied())
+            .collect();
+        let wrapping_up = interpreters
+            .iter()
+            .enumerate()
+            .filter_map(|(i, it)| it.ready_at.map(|t| (i, t)))
+            .collect();
+        drop(index);
         Snapshot {
             requests,
             interpreters,
             offers,
             by_language,
+            holds_offer,
+            open_until,
+            wrapping_up,
         }
     }
 
@@ -171,45 +206,32 @@ fn earliest(slot: &mut Option<Timestamp>, t: Timestamp) {
 /// Decide what to do now. Pure: same snapshot, time and policy give the same plan.
 pub fn decide(snap: &Snapshot, now: Timestamp, policy: &Policy) -> Plan {
     let mut plan = Plan::default();
-    // Interpreters with an open offer (after expiries) are busy; so are those whose offer
-    // expires now, for this pass: the store may set them offline for missing too many.
-    let by_id: HashMap<&InterpreterId, usize> = snap
-        .interpreters
-        .iter()
-        .enumerate()
-        .map(|(i, it)| (&it.id, i))
-        .collect();
-    let mut taken = vec![false; snap.interpreters.len()];
-    let mut open_per_request: HashMap<&RequestId, u32> = HashMap::new();
+    // Interpreters holding an open offer are busy, including those whose offer expires now:
+    // the store may set them offline for missing too many, so they wait for the next pass.
+    let mut taken = snap.holds_offer.clone();
     for offer in &snap.offers {
         if offer.deadline <= now {
             plan.decisions.push(Decision::Expire(offer.id.clone()));
         } else {
             earliest(&mut plan.wake_at, offer.deadline);
-            *open_per_request.entry(&offer.request).or_default() += 1;
-        }
-        if let Some(&i) = by_id.get(&offer.interpreter) {
-            taken[i] = true;
         }
     }
-    for (i, it) in snap.interpreters.iter().enumerate() {
-        if let Some(ready) = it.ready_at {
-            if ready > now {
-                taken[i] = true;
-                earliest(&mut plan.wake_at, ready);
-            }
+    for &(i, ready) in &snap.wrapping_up {
+        if ready > now {
+            taken[i] = true;
+            earliest(&mut plan.wake_at, ready);
         }
     }
 
-    for req in &snap.requests {
-        let open = open_per_request.get(&req.id).copied().unwrap_or(0);
+    for (req, open_until) in snap.requests.iter().zip(&snap.open_until) {
+        let open = open_until.is_some_and(|t| t > now);
         let give_up_at = req.created_at + policy.give_up_after;
-        if open == 0 && give_up_at <= now {
+        if !open && give_up_at <= now {
             plan.decisions.push(Decision::GiveUp(req.id.clone()));
             continue;
         }
         earliest(&mut plan.wake_at, give_up_at);
-        if policy.mode == OfferMode::Sequential && open > 0 {
+        if policy.mode == OfferMode::Sequential && open {
             continue;
         }
         let Some(candidates) = snap.by_language.get(&req.language) else {

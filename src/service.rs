@@ -463,44 +463,25 @@ impl Service {
         self.request_by_id(id).await
     }
 
-    /// Queue position and on-call counts for every waiting request in `requests`' languages.
+    /// Queue position, on-call count and open offers of every waiting request.
     pub async fn queue_info(&self) -> Result<HashMap<RequestId, QueueInfo>> {
-        let mut pending: Vec<Request> = self
-            .store
-            .requests(None)
-            .await?
-            .into_iter()
-            .filter(|r| r.state.is_pending())
-            .collect();
-        pending.sort_by(|a, b| {
-            (a.priority, a.created_at, &a.id).cmp(&(b.priority, b.created_at, &b.id))
-        });
-        let roster = self.store.interpreters().await?;
-        let mut on_call: HashMap<&LanguageTag, usize> = HashMap::new();
-        for it in &roster {
-            if it.availability == Availability::Available {
-                for l in &it.languages {
-                    *on_call.entry(&l.tag).or_default() += 1;
-                }
-            }
-        }
+        // The snapshot lists waiting requests in serving order (urgent, then oldest).
         let snap = self.store.snapshot().await?;
-        let open: HashMap<&RequestId, usize> = snap
-            .requests()
-            .iter()
-            .map(|r| (&r.id, r.attempts.iter().filter(|a| a.open).count()))
-            .collect();
+        let mut on_call: HashMap<&LanguageTag, usize> = HashMap::new();
         let mut positions: HashMap<&LanguageTag, usize> = HashMap::new();
         let mut out = HashMap::new();
-        for r in &pending {
+        for r in snap.requests() {
+            if !on_call.contains_key(&r.language) {
+                on_call.insert(&r.language, self.store.on_call(&r.language).await?);
+            }
             let pos = positions.entry(&r.language).or_default();
             *pos += 1;
             out.insert(
                 r.id.clone(),
                 QueueInfo {
                     position: *pos,
-                    on_call: on_call.get(&r.language).copied().unwrap_or(0),
-                    open_offers: open.get(&r.id).copied().unwrap_or(0),
+                    on_call: on_call[&r.language],
+                    open_offers: r.attempts.iter().filter(|a| a.open).count(),
                 },
             );
         }

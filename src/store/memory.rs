@@ -13,6 +13,7 @@ use jiff::Timestamp;
 
 use super::{Change, Conflict, Finish, Reason, Result, Rules, Store, StoreError};
 use crate::auth::TokenHash;
+use crate::language::LanguageTag;
 use crate::matcher::{Attempt, FreeInterpreter, OpenOffer, PendingRequest, Snapshot};
 use crate::offer::{Offer, OfferId, Outcome};
 use crate::request::{Request, RequestId, RequestState};
@@ -26,6 +27,8 @@ pub struct MemoryStore {
 #[derive(Default)]
 struct State {
     interpreters: HashMap<InterpreterId, Interpreter>,
+    /// Language → interpreters who speak it, for snapshots that only look at what waits.
+    speakers: HashMap<LanguageTag, BTreeSet<InterpreterId>>,
     tokens: HashMap<TokenHash, InterpreterId>,
     token_of: HashMap<InterpreterId, TokenHash>,
     requests: HashMap<RequestId, Request>,
@@ -129,6 +132,12 @@ impl Store for MemoryStore {
             s.tokens.insert(t.clone(), it.id.clone());
             s.token_of.insert(it.id.clone(), t);
         }
+        for l in &it.languages {
+            s.speakers
+                .entry(l.tag.clone())
+                .or_default()
+                .insert(it.id.clone());
+        }
         s.interpreters.insert(it.id.clone(), it);
         Ok(())
     }
@@ -159,7 +168,13 @@ impl Store for MemoryStore {
         }
         let mut change = Change::default();
         s.withdraw_interpreter_offers(id, Outcome::Withdrawn, now, &mut change);
-        s.interpreters.remove(id);
+        if let Some(it) = s.interpreters.remove(id) {
+            for l in &it.languages {
+                if let Some(set) = s.speakers.get_mut(&l.tag) {
+                    set.remove(id);
+                }
+            }
+        }
         if let Some(t) = s.token_of.remove(id) {
             s.tokens.remove(&t);
         }
@@ -339,7 +354,9 @@ impl Store for MemoryStore {
             return Err(StoreError::Conflict(Conflict::OfferNotYours));
         }
         if !offer.is_open() || offer.deadline <= now {
-            return Err(StoreError::Conflict(Conflict::OfferClosed(Box::new(offer.clone()))));
+            return Err(StoreError::Conflict(Conflict::OfferClosed(Box::new(
+                offer.clone(),
+            ))));
         }
         let request_id = offer.request.clone();
         let mut change = Change::default();
@@ -384,7 +401,9 @@ impl Store for MemoryStore {
             return Err(StoreError::NotFound(format!("offer {id}")));
         };
         if !offer.is_open() {
-            return Err(StoreError::Conflict(Conflict::OfferClosed(Box::new(offer.clone()))));
+            return Err(StoreError::Conflict(Conflict::OfferClosed(Box::new(
+                offer.clone(),
+            ))));
         }
         let (request_id, iid) = (offer.request.clone(), offer.interpreter.clone());
         let mut change = Change::default();
@@ -406,6 +425,15 @@ impl Store for MemoryStore {
             }
         }
         Ok(change)
+    }
+
+    async fn on_call(&self, tag: &LanguageTag) -> Result<usize> {
+        let s = self.lock();
+        Ok(s.speakers.get(tag).map_or(0, |ids| {
+            ids.iter()
+                .filter(|id| s.interpreters[*id].availability == Availability::Available)
+                .count()
+        }))
     }
 
     async fn snapshot(&self) -> Result<Snapshot> {
@@ -442,9 +470,17 @@ impl Store for MemoryStore {
                 attempts,
             });
         }
-        let interpreters = s
-            .interpreters
-            .values()
+        // Only free interpreters who speak a language somebody is waiting for.
+        let mut wanted: Vec<&LanguageTag> = requests.iter().map(|r| &r.language).collect();
+        wanted.sort();
+        wanted.dedup();
+        let mut seen = BTreeSet::new();
+        let interpreters = wanted
+            .into_iter()
+            .filter_map(|tag| s.speakers.get(tag))
+            .flatten()
+            .filter(|id| seen.insert(*id))
+            .map(|id| &s.interpreters[id])
             .filter(|it| it.availability == Availability::Available && it.session.is_none())
             .map(|it| FreeInterpreter {
                 id: it.id.clone(),

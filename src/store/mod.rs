@@ -183,6 +183,12 @@ pub trait Store: Send + Sync + 'static {
         rules: &Rules,
     ) -> Result<Change>;
 
-    /// What the matcher needs to decide.
+    /// Interpreters of a language who are on call (available, in a session or not).
+    async fn on_call(&self, tag: &crate::language::LanguageTag) -> Result<usize>;
+
+    /// What the matcher needs to decide: every waiting request, every open offer, and the
+    /// free interpreters (available, not in a session) who speak a waiting request's
+    /// language. Interpreters nobody is waiting for are left out, so the cost follows the
+    /// queue, not the size of the roster.
     async fn snapshot(&self) -> Result<Snapshot>;
 }

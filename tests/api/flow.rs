@@ -340,3 +340,28 @@ async fn deleting_an_interpreter_withdraws_their_offers_and_their_token() {
     );
     app.shutdown().await;
 }
+
+#[tokio::test]
+async fn when_many_accept_at_once_exactly_one_is_connected() {
+    let app = spawn_app(&[("PUENTE_OFFER_POLICY", "parallel")]).await;
+    let mut tokens = Vec::new();
+    for i in 0..8 {
+        let id = format!("i{i}");
+        tokens.push((id.clone(), app.add_interpreter(&id, &[("zap", 3)]).await));
+    }
+    let req = app.post_request("zapoteco", "urgent").await;
+    let mut offers = Vec::new();
+    for (id, token) in &tokens {
+        offers.push((app.wait_offer(id, token, 1).await, token.clone()));
+    }
+    let accepts = offers
+        .iter()
+        .map(|(o, token)| app.accept(o["id"].as_str().unwrap(), token));
+    let replies = futures_util::future::join_all(accepts).await;
+    let winners = replies.iter().filter(|r| r.status == 200).count();
+    assert_eq!(winners, 1, "exactly one accept wins");
+    assert!(replies.iter().all(|r| r.status == 200 || r.status == 409));
+    let r = app.request(req["id"].as_str().unwrap()).await;
+    assert_eq!(r["state"], "connected");
+    app.shutdown().await;
+}

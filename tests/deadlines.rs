@@ -1,0 +1,206 @@
+//! Deadlines, retries, give-ups and wrap-up time, with tokio's clock paused and advanced by
+//! hand: no test here sleeps in real time.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use puente::auth::Principal;
+use puente::config::Config;
+use puente::offer::Offer;
+use puente::request::{Channel, Priority, Request, RequestState};
+use puente::roster::{Availability, InterpreterId, LanguageSkill, PhoneNumber, Proficiency};
+use puente::service::{Clock, NewInterpreter, Service};
+
+struct Harness {
+    svc: Arc<Service>,
+}
+
+async fn harness(vars: &[(&str, &str)]) -> Harness {
+    let mut all = vec![("PUENTE_ROSTER", "none")];
+    all.extend_from_slice(vars);
+    let config = Config::from_vars(all).unwrap();
+    let svc = puente::startup::build(&config, Clock::new()).await.unwrap();
+    tokio::spawn(puente::dispatch::run(svc.clone(), std::future::pending()));
+    settle().await;
+    Harness { svc }
+}
+
+/// Let the dispatcher run everything that is due now.
+async fn settle() {
+    for _ in 0..5 {
+        tokio::task::yield_now().await;
+    }
+    tokio::time::sleep(Duration::from_millis(1)).await;
+    for _ in 0..5 {
+        tokio::task::yield_now().await;
+    }
+}
+
+async fn advance(secs: u64) {
+    tokio::time::advance(Duration::from_secs(secs)).await;
+    settle().await;
+}
+
+impl Harness {
+    async fn add(&self, id: &str, lang: &str) -> Principal {
+        let new = NewInterpreter {
+            id: InterpreterId::parse(id).unwrap(),
+            name: id.into(),
+            phone: PhoneNumber::parse("+525550001234").unwrap(),
+            languages: vec![LanguageSkill {
+                tag: lang.parse().unwrap(),
+                proficiency: Proficiency::new(5).unwrap(),
+                certification: None,
+            }],
+            availability: Availability::Available,
+        };
+        let (it, _token) = self
+            .svc
+            .create_interpreter(&Principal::Coordinator, new)
+            .await
+            .unwrap();
+        settle().await;
+        Principal::Interpreter(it.id)
+    }
+
+    async fn request(&self, lang: &str) -> Request {
+        let r = self
+            .svc
+            .create_request(&Principal::Operator, lang, Priority::Normal, Channel::Phone)
+            .await
+            .unwrap();
+        settle().await;
+        r
+    }
+
+    async fn offers(&self, who: &Principal) -> Vec<Offer> {
+        let Principal::Interpreter(id) = who else {
+            unreachable!()
+        };
+        self.svc.open_offers(who, id).await.unwrap()
+    }
+
+    async fn state(&self, r: &Request) -> RequestState {
+        self.svc
+            .request(&Principal::Operator, &r.id)
+            .await
+            .unwrap()
+            .state
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_offer_closes_at_its_deadline_and_not_before() {
+    let h = harness(&[("PUENTE_OFFER_TIMEOUT_SECS", "30")]).await;
+    let ana = h.add("ana", "tzo").await;
+    let r = h.request("tzo").await;
+    let first = h.offers(&ana).await.pop().expect("offered at once");
+    advance(29).await;
+    assert_eq!(h.offers(&ana).await, vec![first.clone()]);
+    assert_eq!(h.state(&r).await, RequestState::Offered);
+    advance(1).await;
+    assert!(h.offers(&ana).await.is_empty());
+    assert_eq!(h.state(&r).await, RequestState::Queued);
+    // The lone interpreter is asked again once the retry delay (the offer timeout) passes.
+    advance(29).await;
+    assert!(h.offers(&ana).await.is_empty());
+    advance(1).await;
+    let again = h.offers(&ana).await.pop().expect("asked again");
+    assert_ne!(again.id, first.id);
+}
+
+#[tokio::test(start_paused = true)]
+async fn after_a_timeout_the_others_are_tried_first() {
+    let h = harness(&[("PUENTE_OFFER_TIMEOUT_SECS", "10")]).await;
+    let ana = h.add("ana", "yua").await;
+    let beto = h.add("beto", "yua").await;
+    h.request("yua").await;
+    let (first, second) = if h.offers(&ana).await.is_empty() {
+        (beto, ana)
+    } else {
+        (ana, beto)
+    };
+    assert_eq!(h.offers(&first).await.len(), 1);
+    assert!(h.offers(&second).await.is_empty());
+    advance(10).await;
+    assert!(h.offers(&first).await.is_empty());
+    assert_eq!(
+        h.offers(&second).await.len(),
+        1,
+        "the other interpreter is next"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn no_request_is_unfilled_in_its_first_five_minutes_whatever_happens() {
+    let h = harness(&[
+        ("PUENTE_OFFER_TIMEOUT_SECS", "5"),
+        ("PUENTE_MAX_MISSED_OFFERS", "1000"),
+    ])
+    .await;
+    let ana = h.add("ana", "nah").await;
+    let r = h.request("nah").await;
+    for _ in 0..30 {
+        for o in h.offers(&ana).await {
+            h.svc.decline_offer(&ana, &o.id).await.unwrap();
+        }
+        advance(10).await;
+    }
+    assert!(!h.state(&r).await.is_final(), "still waiting after 300 s");
+    // The default policy gives up after 15 minutes with nobody accepting.
+    let empty = h.request("zap").await;
+    advance(15 * 60).await;
+    assert_eq!(h.state(&empty).await, RequestState::Unfilled);
+}
+
+#[tokio::test(start_paused = true)]
+async fn wrap_up_time_delays_the_next_offer() {
+    let h = harness(&[("PUENTE_WRAPUP_SECS", "60")]).await;
+    let ana = h.add("ana", "tzo").await;
+    let r1 = h.request("tzo").await;
+    let r2 = h.request("tzo").await;
+    let o = h.offers(&ana).await.pop().unwrap();
+    assert_eq!(o.request, r1.id);
+    h.svc.accept_offer(&ana, &o.id).await.unwrap();
+    h.svc
+        .complete_request(&Principal::Operator, &r1.id)
+        .await
+        .unwrap();
+    settle().await;
+    assert!(h.offers(&ana).await.is_empty(), "wrapping up");
+    advance(59).await;
+    assert!(h.offers(&ana).await.is_empty());
+    advance(1).await;
+    assert_eq!(h.offers(&ana).await.pop().unwrap().request, r2.id);
+}
+
+#[tokio::test(start_paused = true)]
+async fn missing_three_offers_in_a_row_sets_offline_with_an_event() {
+    let h = harness(&[
+        ("PUENTE_OFFER_TIMEOUT_SECS", "10"),
+        ("PUENTE_RETRY_AFTER_SECS", "0"),
+    ])
+    .await;
+    let mut events = h.svc.bus.subscribe();
+    let ana = h.add("ana", "tzo").await;
+    h.request("tzo").await;
+    advance(10).await;
+    advance(10).await;
+    advance(10).await;
+    let Principal::Interpreter(id) = &ana else {
+        unreachable!()
+    };
+    let it = h
+        .svc
+        .interpreter(&Principal::Coordinator, id)
+        .await
+        .unwrap();
+    assert_eq!(it.availability, Availability::Offline);
+    let mut saw = false;
+    while let Ok(n) = events.try_recv() {
+        if let puente::service::Notice::Interpreter(i, reason) = &*n {
+            saw |= &i.id == id && *reason == puente::store::Reason::MissedOffers;
+        }
+    }
+    assert!(saw, "an event says why");
+}

@@ -1,0 +1,408 @@
+//! One conformance suite for every store backend: each behaviour is a function taking
+//! `&dyn Store`, called once per backend (only memory today; Redis joins in its issue).
+
+use jiff::{SignedDuration, Timestamp};
+use puente::auth::TokenHash;
+use puente::language::LanguageTag;
+use puente::offer::{Offer, OfferId, Outcome};
+use puente::request::{Channel, Priority, Request, RequestState};
+use puente::roster::{
+    Availability, Interpreter, InterpreterId, LanguageSkill, PhoneNumber, Proficiency,
+};
+use puente::store::memory::MemoryStore;
+use puente::store::{Conflict, Finish, Rules, Store, StoreError};
+
+fn t(s: i64) -> Timestamp {
+    Timestamp::from_second(1_800_000_000 + s).unwrap()
+}
+
+fn interpreter(id: &str, lang: &str) -> Interpreter {
+    Interpreter {
+        id: InterpreterId::parse(id).unwrap(),
+        name: id.to_uppercase(),
+        phone: PhoneNumber::parse("+525550001234").unwrap(),
+        languages: vec![LanguageSkill {
+            tag: LanguageTag::parse(lang).unwrap(),
+            proficiency: Proficiency::new(4).unwrap(),
+            certification: None,
+        }],
+        availability: Availability::Available,
+        session: None,
+        idle_since: t(0),
+        ready_at: None,
+        missed_in_row: 0,
+        created_at: t(0),
+    }
+}
+
+fn request(lang: &str, at: i64) -> Request {
+    Request::new(
+        LanguageTag::parse(lang).unwrap(),
+        Priority::Normal,
+        Channel::Phone,
+        t(at),
+    )
+}
+
+fn offer(r: &Request, it: &Interpreter, at: i64, deadline: i64) -> Offer {
+    Offer {
+        id: OfferId::generate(),
+        request: r.id.clone(),
+        interpreter: it.id.clone(),
+        language: r.language.clone(),
+        priority: r.priority,
+        created_at: t(at),
+        deadline: t(deadline),
+        outcome: None,
+        closed_at: None,
+    }
+}
+
+async fn state_of(store: &dyn Store, r: &Request) -> RequestState {
+    store.request(&r.id).await.unwrap().unwrap().state
+}
+
+async fn roster_ids_tokens_and_duplicates(store: &dyn Store) {
+    let ana = interpreter("ana", "tzo");
+    store
+        .insert_interpreter(ana.clone(), Some(TokenHash::of("tok-ana")))
+        .await
+        .unwrap();
+    let dup = store
+        .insert_interpreter(interpreter("ana", "yua"), None)
+        .await;
+    assert!(matches!(dup, Err(StoreError::AlreadyExists(_))));
+    assert_eq!(
+        store
+            .interpreter_for_token(&TokenHash::of("tok-ana"))
+            .await
+            .unwrap(),
+        Some(ana.id.clone())
+    );
+    assert_eq!(
+        store
+            .interpreter_for_token(&TokenHash::of("other"))
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(
+        store.interpreter(&ana.id).await.unwrap().unwrap().languages,
+        ana.languages
+    );
+    store.remove_interpreter(&ana.id, t(1)).await.unwrap();
+    assert_eq!(store.interpreter(&ana.id).await.unwrap(), None);
+    assert_eq!(
+        store
+            .interpreter_for_token(&TokenHash::of("tok-ana"))
+            .await
+            .unwrap(),
+        None
+    );
+}
+
+async fn open_offer_claims_the_interpreter_once(store: &dyn Store) {
+    let ana = interpreter("ana", "tzo");
+    store.insert_interpreter(ana.clone(), None).await.unwrap();
+    let (r1, r2) = (request("tzo", 0), request("tzo", 1));
+    store.insert_request(r1.clone()).await.unwrap();
+    store.insert_request(r2.clone()).await.unwrap();
+    store.open_offer(offer(&r1, &ana, 2, 30)).await.unwrap();
+    assert_eq!(state_of(store, &r1).await, RequestState::Offered);
+    let second = store.open_offer(offer(&r2, &ana, 2, 30)).await;
+    assert_eq!(second, Err(StoreError::Conflict(Conflict::InterpreterBusy)));
+    assert_eq!(state_of(store, &r2).await, RequestState::Queued);
+}
+
+async fn open_offer_refuses_offline_and_connected_interpreters(store: &dyn Store) {
+    let ana = interpreter("ana", "tzo");
+    store.insert_interpreter(ana.clone(), None).await.unwrap();
+    let r = request("tzo", 0);
+    store.insert_request(r.clone()).await.unwrap();
+    store
+        .set_availability(&ana.id, Availability::Offline, t(1))
+        .await
+        .unwrap();
+    let refused = store.open_offer(offer(&r, &ana, 2, 30)).await;
+    assert_eq!(
+        refused,
+        Err(StoreError::Conflict(Conflict::InterpreterNotFree))
+    );
+    store
+        .set_availability(&ana.id, Availability::Available, t(3))
+        .await
+        .unwrap();
+    let o = offer(&r, &ana, 4, 30);
+    store.open_offer(o.clone()).await.unwrap();
+    store.accept_offer(&o.id, &ana.id, t(5)).await.unwrap();
+    let r2 = request("tzo", 6);
+    store.insert_request(r2.clone()).await.unwrap();
+    let refused = store.open_offer(offer(&r2, &ana, 7, 30)).await;
+    assert_eq!(
+        refused,
+        Err(StoreError::Conflict(Conflict::InterpreterNotFree))
+    );
+}
+
+async fn accept_connects_once_and_withdraws_the_rest(store: &dyn Store) {
+    let (ana, beto) = (interpreter("ana", "tzo"), interpreter("beto", "tzo"));
+    store.insert_interpreter(ana.clone(), None).await.unwrap();
+    store.insert_interpreter(beto.clone(), None).await.unwrap();
+    let r = request("tzo", 0);
+    store.insert_request(r.clone()).await.unwrap();
+    let (oa, ob) = (offer(&r, &ana, 1, 30), offer(&r, &beto, 1, 30));
+    store.open_offer(oa.clone()).await.unwrap();
+    store.open_offer(ob.clone()).await.unwrap();
+    let change = store.accept_offer(&ob.id, &beto.id, t(2)).await.unwrap();
+    assert!(change
+        .offers
+        .iter()
+        .any(|o| o.id == oa.id && o.outcome == Some(Outcome::Withdrawn)));
+    let got = store.request(&r.id).await.unwrap().unwrap();
+    assert_eq!(got.state, RequestState::Connected);
+    assert_eq!(got.interpreter, Some(beto.id.clone()));
+    let late = store.accept_offer(&oa.id, &ana.id, t(3)).await;
+    assert!(matches!(
+        late,
+        Err(StoreError::Conflict(Conflict::OfferClosed(_)))
+    ));
+    let wrong = store.accept_offer(&ob.id, &ana.id, t(3)).await;
+    assert_eq!(wrong, Err(StoreError::Conflict(Conflict::OfferNotYours)));
+    assert_eq!(
+        store.interpreter(&beto.id).await.unwrap().unwrap().session,
+        Some(r.id.clone())
+    );
+}
+
+async fn an_offer_past_its_deadline_cannot_be_accepted(store: &dyn Store) {
+    let ana = interpreter("ana", "tzo");
+    store.insert_interpreter(ana.clone(), None).await.unwrap();
+    let r = request("tzo", 0);
+    store.insert_request(r.clone()).await.unwrap();
+    let o = offer(&r, &ana, 1, 30);
+    store.open_offer(o.clone()).await.unwrap();
+    let late = store.accept_offer(&o.id, &ana.id, t(30)).await;
+    assert!(matches!(
+        late,
+        Err(StoreError::Conflict(Conflict::OfferClosed(_)))
+    ));
+    assert_eq!(
+        state_of(store, &r).await,
+        RequestState::Offered,
+        "the dispatcher expires it"
+    );
+}
+
+async fn closing_the_last_offer_requeues_and_misses_set_offline(store: &dyn Store) {
+    let ana = interpreter("ana", "tzo");
+    store.insert_interpreter(ana.clone(), None).await.unwrap();
+    let rules = Rules {
+        max_missed_offers: 2,
+        wrap_up: SignedDuration::ZERO,
+    };
+    let r = request("tzo", 0);
+    store.insert_request(r.clone()).await.unwrap();
+    let o1 = offer(&r, &ana, 1, 30);
+    store.open_offer(o1.clone()).await.unwrap();
+    store
+        .close_offer(&o1.id, Outcome::Expired, t(30), &rules)
+        .await
+        .unwrap();
+    assert_eq!(state_of(store, &r).await, RequestState::Queued);
+    let again = store
+        .close_offer(&o1.id, Outcome::Expired, t(31), &rules)
+        .await;
+    assert!(
+        matches!(again, Err(StoreError::Conflict(Conflict::OfferClosed(_)))),
+        "closing is idempotent-safe"
+    );
+    let o2 = offer(&r, &ana, 31, 60);
+    store.open_offer(o2.clone()).await.unwrap();
+    let change = store
+        .close_offer(&o2.id, Outcome::Expired, t(60), &rules)
+        .await
+        .unwrap();
+    assert!(!change.interpreters.is_empty());
+    let it = store.interpreter(&ana.id).await.unwrap().unwrap();
+    assert_eq!(it.availability, Availability::Offline);
+}
+
+async fn a_decline_resets_the_miss_count(store: &dyn Store) {
+    let ana = interpreter("ana", "tzo");
+    store.insert_interpreter(ana.clone(), None).await.unwrap();
+    let rules = Rules {
+        max_missed_offers: 2,
+        wrap_up: SignedDuration::ZERO,
+    };
+    let r = request("tzo", 0);
+    store.insert_request(r.clone()).await.unwrap();
+    for (i, outcome) in [Outcome::Expired, Outcome::Declined, Outcome::Expired]
+        .into_iter()
+        .enumerate()
+    {
+        let o = offer(&r, &ana, i as i64 * 40, i as i64 * 40 + 30);
+        store.open_offer(o.clone()).await.unwrap();
+        store
+            .close_offer(&o.id, outcome, t(i as i64 * 40 + 30), &rules)
+            .await
+            .unwrap();
+    }
+    assert_eq!(
+        store
+            .interpreter(&ana.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .availability,
+        Availability::Available
+    );
+}
+
+async fn going_offline_declines_open_offers(store: &dyn Store) {
+    let ana = interpreter("ana", "tzo");
+    store.insert_interpreter(ana.clone(), None).await.unwrap();
+    let r = request("tzo", 0);
+    store.insert_request(r.clone()).await.unwrap();
+    let o = offer(&r, &ana, 1, 30);
+    store.open_offer(o.clone()).await.unwrap();
+    store
+        .set_availability(&ana.id, Availability::Offline, t(2))
+        .await
+        .unwrap();
+    let closed = store.offer(&o.id).await.unwrap().unwrap();
+    assert_eq!(closed.outcome, Some(Outcome::Declined));
+    assert_eq!(state_of(store, &r).await, RequestState::Queued);
+    assert!(store.offers_for(&ana.id, true).await.unwrap().is_empty());
+}
+
+async fn complete_frees_the_interpreter_after_wrap_up(store: &dyn Store) {
+    let ana = interpreter("ana", "tzo");
+    store.insert_interpreter(ana.clone(), None).await.unwrap();
+    let rules = Rules {
+        max_missed_offers: 3,
+        wrap_up: SignedDuration::from_secs(20),
+    };
+    let r = request("tzo", 0);
+    store.insert_request(r.clone()).await.unwrap();
+    let o = offer(&r, &ana, 1, 30);
+    store.open_offer(o.clone()).await.unwrap();
+    // Only a connected request completes.
+    let early = store
+        .finish_request(&r.id, Finish::Complete, t(2), &rules)
+        .await;
+    assert_eq!(
+        early,
+        Err(StoreError::Conflict(Conflict::RequestState(
+            RequestState::Offered
+        )))
+    );
+    store.accept_offer(&o.id, &ana.id, t(2)).await.unwrap();
+    store
+        .finish_request(&r.id, Finish::Complete, t(100), &rules)
+        .await
+        .unwrap();
+    let it = store.interpreter(&ana.id).await.unwrap().unwrap();
+    assert_eq!(it.session, None);
+    assert_eq!(it.ready_at, Some(t(120)));
+    assert_eq!(it.idle_since, t(100));
+    // Repeating is harmless; a different ending is not.
+    assert!(store
+        .finish_request(&r.id, Finish::Complete, t(101), &rules)
+        .await
+        .unwrap()
+        .is_empty());
+    let cancel = store
+        .finish_request(&r.id, Finish::Cancel, t(101), &rules)
+        .await;
+    assert!(matches!(cancel, Err(StoreError::Conflict(_))));
+}
+
+async fn cancel_withdraws_offers_and_leaves_the_queue(store: &dyn Store) {
+    let ana = interpreter("ana", "tzo");
+    store.insert_interpreter(ana.clone(), None).await.unwrap();
+    let r = request("tzo", 0);
+    store.insert_request(r.clone()).await.unwrap();
+    let o = offer(&r, &ana, 1, 30);
+    store.open_offer(o.clone()).await.unwrap();
+    store
+        .finish_request(&r.id, Finish::Cancel, t(2), &Rules::default())
+        .await
+        .unwrap();
+    assert_eq!(
+        store.offer(&o.id).await.unwrap().unwrap().outcome,
+        Some(Outcome::Withdrawn)
+    );
+    assert!(store.snapshot().await.unwrap().requests().is_empty());
+    let refused = store.open_offer(offer(&r, &ana, 3, 30)).await;
+    assert_eq!(
+        refused,
+        Err(StoreError::Conflict(Conflict::RequestState(
+            RequestState::Cancelled
+        )))
+    );
+}
+
+async fn requests_list_most_recent_first_and_filter(store: &dyn Store) {
+    let (a, b, c) = (request("tzo", 0), request("yua", 1), request("nah", 2));
+    for r in [&a, &b, &c] {
+        store.insert_request(r.clone()).await.unwrap();
+    }
+    store
+        .finish_request(&b.id, Finish::Cancel, t(3), &Rules::default())
+        .await
+        .unwrap();
+    let all: Vec<_> = store
+        .requests(None)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| r.id)
+        .collect();
+    assert_eq!(all, vec![c.id.clone(), b.id.clone(), a.id.clone()]);
+    let queued: Vec<_> = store
+        .requests(Some(RequestState::Queued))
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| r.id)
+        .collect();
+    assert_eq!(queued, vec![c.id, a.id]);
+}
+
+async fn a_connected_interpreter_cannot_be_removed(store: &dyn Store) {
+    let ana = interpreter("ana", "tzo");
+    store.insert_interpreter(ana.clone(), None).await.unwrap();
+    let r = request("tzo", 0);
+    store.insert_request(r.clone()).await.unwrap();
+    let o = offer(&r, &ana, 1, 30);
+    store.open_offer(o.clone()).await.unwrap();
+    store.accept_offer(&o.id, &ana.id, t(2)).await.unwrap();
+    let refused = store.remove_interpreter(&ana.id, t(3)).await;
+    assert_eq!(
+        refused,
+        Err(StoreError::Conflict(Conflict::InterpreterInSession(
+            r.id.clone()
+        )))
+    );
+}
+
+/// Every behaviour, against a fresh store from `make`.
+async fn conformance<F: Fn() -> Box<dyn Store>>(make: F) {
+    roster_ids_tokens_and_duplicates(&*make()).await;
+    open_offer_claims_the_interpreter_once(&*make()).await;
+    open_offer_refuses_offline_and_connected_interpreters(&*make()).await;
+    accept_connects_once_and_withdraws_the_rest(&*make()).await;
+    an_offer_past_its_deadline_cannot_be_accepted(&*make()).await;
+    closing_the_last_offer_requeues_and_misses_set_offline(&*make()).await;
+    a_decline_resets_the_miss_count(&*make()).await;
+    going_offline_declines_open_offers(&*make()).await;
+    complete_frees_the_interpreter_after_wrap_up(&*make()).await;
+    cancel_withdraws_offers_and_leaves_the_queue(&*make()).await;
+    requests_list_most_recent_first_and_filter(&*make()).await;
+    a_connected_interpreter_cannot_be_removed(&*make()).await;
+}
+
+#[tokio::test]
+async fn the_memory_store_conforms() {
+    conformance(|| Box::new(MemoryStore::new())).await;
+}
