@@ -68,24 +68,21 @@ impl State {
         change.offers.push(offer.clone());
     }
 
-    fn open_offers_of_request(&self, id: &RequestId) -> Vec<OfferId> {
-        self.offers_by_request
-            .get(id)
-            .into_iter()
+    /// The open ones among `ids` (an index entry of offers by request or by interpreter).
+    fn still_open(&self, ids: Option<&Vec<OfferId>>) -> Vec<OfferId> {
+        ids.into_iter()
             .flatten()
             .filter(|o| self.open_offers.contains(*o))
             .cloned()
             .collect()
     }
 
+    fn open_offers_of_request(&self, id: &RequestId) -> Vec<OfferId> {
+        self.still_open(self.offers_by_request.get(id))
+    }
+
     fn open_offers_of_interpreter(&self, id: &InterpreterId) -> Vec<OfferId> {
-        self.offers_by_interpreter
-            .get(id)
-            .into_iter()
-            .flatten()
-            .filter(|o| self.open_offers.contains(*o))
-            .cloned()
-            .collect()
+        self.still_open(self.offers_by_interpreter.get(id))
     }
 
     /// After offers of `request` closed: back to queued if none is open.
