@@ -75,7 +75,9 @@ impl<'de> Deserialize<'de> for LanguageTag {
 #[serde(deny_unknown_fields)]
 pub struct Language {
     pub tag: LanguageTag,
-    pub family: String,
+    /// INALI's language family, for languages of Mexico (unknown for ISO-only entries).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub family: Option<String>,
     /// INALI's agrupación (language group), for indigenous languages of Mexico.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub agrupacion: Option<String>,
@@ -165,19 +167,60 @@ struct CatalogueFile {
 /// Every language puente can route, with a normalised index of names for the resolver.
 #[derive(Debug)]
 pub struct Catalogue {
+    /// Curated entries first (`curated` of them), then ISO 639-3 codes not curated.
     languages: Vec<Language>,
+    curated: usize,
     by_tag: HashMap<LanguageTag, usize>,
     /// Normalised name → (language index, kind, original name).
     names: Vec<(String, usize, MatchKind, String)>,
 }
 
 const EMBEDDED: &str = include_str!("../data/languages.toml");
+const ISO_639_3: &str = include_str!("../data/iso-639-3.tab");
 
 impl Catalogue {
-    /// The catalogue compiled into the binary.
+    /// The catalogue compiled into the binary: the curated languages, plus every living
+    /// ISO 639-3 language, addressable by its code only (so that a coordinator can register
+    /// an interpreter of any language, and an operator can ask for one by code).
     pub fn embedded() -> Catalogue {
-        // The embedded file is checked by a unit test, so this cannot fail at run time.
-        Catalogue::from_toml(EMBEDDED).expect("embedded data/languages.toml is valid")
+        // The embedded files are checked by a unit test, so this cannot fail at run time.
+        let mut cat =
+            Catalogue::from_toml(EMBEDDED).expect("embedded data/languages.toml is valid");
+        cat.add_iso_codes(ISO_639_3);
+        cat
+    }
+
+    /// Add the living individual languages and macrolanguages of an ISO 639-3 code table
+    /// (SIL's tab-separated format) that the catalogue does not have yet. Their names are
+    /// not indexed for search: ISO reference names are English and often misleading for
+    /// Mexico ("Mam", "Mayo"), so only the exact code finds them.
+    pub fn add_iso_codes(&mut self, table: &str) {
+        for line in table.lines().skip(1) {
+            let cols: Vec<&str> = line.split('\t').collect();
+            let (Some(code), Some(scope), Some(kind), Some(name)) =
+                (cols.first(), cols.get(4), cols.get(5), cols.get(6))
+            else {
+                continue;
+            };
+            if !matches!(*scope, "I" | "M") || *kind != "L" {
+                continue;
+            }
+            let Ok(tag) = LanguageTag::parse(code) else {
+                continue;
+            };
+            if self.by_tag.contains_key(&tag) {
+                continue;
+            }
+            self.by_tag.insert(tag.clone(), self.languages.len());
+            self.languages.push(Language {
+                tag,
+                family: None,
+                agrupacion: None,
+                names_es: vec![name.to_string()],
+                names_en: vec![name.to_string()],
+                self_names: Vec::new(),
+            });
+        }
     }
 
     pub fn from_toml(text: &str) -> Result<Catalogue, CatalogueError> {
@@ -199,6 +242,7 @@ impl Catalogue {
             }
         }
         Ok(Catalogue {
+            curated: file.language.len(),
             languages: file.language,
             by_tag,
             names,
@@ -209,8 +253,9 @@ impl Catalogue {
         self.by_tag.get(tag).map(|&i| &self.languages[i])
     }
 
+    /// The curated languages (not the ISO-only entries), in ranking order.
     pub fn languages(&self) -> &[Language] {
-        &self.languages
+        &self.languages[..self.curated]
     }
 
     /// All languages matching `query`, best first, at most one candidate per language.
@@ -387,9 +432,13 @@ fn within_distance(a: &str, b: &str, max: usize) -> bool {
 mod tests {
     use super::*;
 
+    fn catalogue() -> &'static Catalogue {
+        static CAT: std::sync::OnceLock<Catalogue> = std::sync::OnceLock::new();
+        CAT.get_or_init(Catalogue::embedded)
+    }
+
     fn top(q: &str) -> String {
-        let cat = Catalogue::embedded();
-        match cat.resolve(q) {
+        match catalogue().resolve(q) {
             Resolution::Found(c) => c.language.tag.to_string(),
             Resolution::Ambiguous(cs) => format!(
                 "ambiguous: {}",
@@ -428,6 +477,19 @@ mod tests {
         assert_eq!(top("mixteco"), "und-mixteco");
         assert_eq!(top("und-mixteco"), "und-mixteco");
         assert_eq!(top("Zapotec"), "zap");
+    }
+
+    #[test]
+    fn any_living_iso_code_is_a_language_but_iso_names_do_not_pollute_search() {
+        let cat = Catalogue::embedded();
+        assert_eq!(top("nhe"), "nhe");
+        assert_eq!(top("mam"), "mam");
+        let nhe = cat.get(&LanguageTag::parse("nhe").unwrap()).unwrap();
+        assert_eq!(nhe.names_en[0], "Eastern Huasteca Nahuatl");
+        let found = cat.search("Eastern Huasteca Nahuatl");
+        assert!(found.iter().all(|c| c.language.tag.as_str() != "nhe"));
+        assert!(cat.get(&LanguageTag::parse("zzj").unwrap()).is_some());
+        assert_eq!(top("maya"), "yua");
     }
 
     #[test]

@@ -223,34 +223,42 @@ pub fn check_skills(skills: &[LanguageSkill], catalogue: &Catalogue) -> Result<(
     Ok(())
 }
 
-/// One interpreter as written in `interpreters.toml`.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
+/// One interpreter as written in `interpreters.toml`, parsed.
+#[derive(Debug)]
 pub struct RosterEntry {
     pub id: InterpreterId,
     pub name: String,
     pub phone: PhoneNumber,
     pub languages: Vec<LanguageSkill>,
     /// Start available (default) or offline.
-    #[serde(default = "default_availability")]
     pub availability: Availability,
     /// A demo token in clear. Only for demo rosters: real deployments use `token_sha256`.
-    #[serde(default)]
     pub token: Option<String>,
     /// The SHA-256 of the interpreter's token, in hex.
-    #[serde(default)]
     pub token_sha256: Option<String>,
 }
 
-fn default_availability() -> Availability {
-    Availability::Available
+type Field = Option<toml::Spanned<toml::Value>>;
+
+/// An `[[interpreter]]` table with every field kept raw and spanned, so that each problem
+/// can name the line of the field it is about.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawEntry {
+    id: Field,
+    name: Field,
+    phone: Field,
+    languages: Field,
+    availability: Field,
+    token: Field,
+    token_sha256: Field,
 }
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RosterFile {
     #[serde(default)]
-    interpreter: Vec<toml::Spanned<toml::Value>>,
+    interpreter: Vec<toml::Spanned<RawEntry>>,
 }
 
 /// A problem in a roster file, with the 1-based line it is on.
@@ -267,11 +275,62 @@ impl fmt::Display for RosterProblem {
 }
 
 fn line_of(text: &str, offset: usize) -> usize {
-    text[..offset.min(text.len())].matches('\n').count() + 1
+    text.get(..offset).unwrap_or(text).matches('\n').count() + 1
 }
 
-/// Parse a roster file. Reports every problem it finds, not just the first, each with its
-/// line and what to do about it.
+/// Collects problems while reading one file.
+struct Reader<'a> {
+    text: &'a str,
+    problems: Vec<RosterProblem>,
+}
+
+impl Reader<'_> {
+    fn problem(&mut self, line: usize, message: String) {
+        self.problems.push(RosterProblem { line, message });
+    }
+
+    /// Parse one field with `parse`, recording a problem on the field's line if it fails.
+    fn field<T>(
+        &mut self,
+        table_line: usize,
+        key: &str,
+        raw: &Field,
+        parse: impl FnOnce(toml::Value) -> Result<T, String>,
+    ) -> Option<T> {
+        let Some(raw) = raw else {
+            self.problem(
+                table_line,
+                format!("[[interpreter]] has no `{key}`: add `{key} = …`"),
+            );
+            return None;
+        };
+        let line = line_of(self.text, raw.span().start);
+        match parse(raw.get_ref().clone()) {
+            Ok(v) => Some(v),
+            Err(e) => {
+                self.problem(line, format!("`{key}`: {e}"));
+                None
+            }
+        }
+    }
+}
+
+fn string(v: toml::Value) -> Result<String, String> {
+    match v {
+        toml::Value::String(s) => Ok(s),
+        other => Err(format!(
+            "expected a string in quotes, found {}",
+            other.type_str()
+        )),
+    }
+}
+
+fn typed<T: serde::de::DeserializeOwned>(v: toml::Value) -> Result<T, String> {
+    v.try_into::<T>().map_err(|e| e.message().to_string())
+}
+
+/// Parse a roster file. Reports every problem it finds, not just the first, each with the
+/// line of the field it is about and what to do.
 pub fn parse_roster(
     text: &str,
     catalogue: &Catalogue,
@@ -282,82 +341,107 @@ pub fn parse_roster(
             let line = e.span().map(|s| line_of(text, s.start)).unwrap_or(1);
             return Err(vec![RosterProblem {
                 line,
-                message: e.message().to_string(),
+                message: e.message().trim().to_string(),
             }]);
         }
     };
-    let mut problems = Vec::new();
+    let mut r = Reader {
+        text,
+        problems: Vec::new(),
+    };
     let mut entries: Vec<RosterEntry> = Vec::new();
     for raw in file.interpreter {
-        let line = line_of(text, raw.span().start);
-        // Re-serialise the one table to find the line of the bad field inside it.
-        let entry: RosterEntry = match raw.into_inner().try_into() {
-            Ok(e) => e,
-            Err(e) => {
-                let e: toml::de::Error = e;
-                problems.push(RosterProblem {
-                    line,
-                    message: format!("[[interpreter]]: {}", e.message()),
-                });
-                continue;
-            }
+        let table_line = line_of(text, raw.span().start);
+        let raw = raw.into_inner();
+        let id = r.field(table_line, "id", &raw.id, |v| {
+            InterpreterId::parse(&string(v)?)
+        });
+        let name = r.field(table_line, "name", &raw.name, |v| parse_name(&string(v)?));
+        let phone = r.field(table_line, "phone", &raw.phone, |v| {
+            PhoneNumber::parse(&string(v)?)
+        });
+        let languages = r.field(table_line, "languages", &raw.languages, |v| {
+            let skills: Vec<LanguageSkill> = typed(v)?;
+            check_skills(&skills, catalogue)?;
+            Ok(skills)
+        });
+        let availability = match &raw.availability {
+            None => Some(Availability::Available),
+            some => r.field(table_line, "availability", some, |v| {
+                typed(v).map_err(|_| "use `available` or `offline`".to_string())
+            }),
         };
-        let field_line = |key: &str| {
-            text[..]
-                .lines()
-                .enumerate()
-                .skip(line - 1)
-                .find(|(_, l)| l.trim_start().starts_with(key))
-                .map(|(n, _)| n + 1)
-                .unwrap_or(line)
+        let token = match &raw.token {
+            None => Some(None),
+            some => r.field(table_line, "token", some, |v| {
+                let t = string(v)?;
+                if t.len() < 8 {
+                    return Err("a token needs at least 8 characters".into());
+                }
+                Ok(Some(t))
+            }),
         };
-        if let Err(m) = parse_name(&entry.name) {
-            problems.push(RosterProblem {
-                line: field_line("name"),
-                message: format!("interpreter `{}`: {m}", entry.id),
-            });
+        let token_sha256 = match &raw.token_sha256 {
+            None => Some(None),
+            some => r.field(table_line, "token_sha256", some, |v| {
+                let h = string(v)?;
+                if h.len() != 64 || !h.chars().all(|c| c.is_ascii_hexdigit()) {
+                    return Err("must be 64 hex digits (the SHA-256 of the token)".into());
+                }
+                Ok(Some(h))
+            }),
+        };
+        let (
+            Some(id),
+            Some(name),
+            Some(phone),
+            Some(languages),
+            Some(availability),
+            Some(token),
+            Some(token_sha256),
+        ) = (
+            id,
+            name,
+            phone,
+            languages,
+            availability,
+            token,
+            token_sha256,
+        )
+        else {
+            continue;
+        };
+        if token.is_some() && token_sha256.is_some() {
+            r.problem(
+                table_line,
+                format!("interpreter `{id}`: give either `token` or `token_sha256`, not both"),
+            );
         }
-        if let Err(m) = check_skills(&entry.languages, catalogue) {
-            problems.push(RosterProblem {
-                line: field_line("languages"),
-                message: format!("interpreter `{}`: {m}", entry.id),
-            });
-        }
-        if let Some(h) = &entry.token_sha256 {
-            if h.len() != 64 || !h.chars().all(|c| c.is_ascii_hexdigit()) {
-                problems.push(RosterProblem {
-                    line: field_line("token_sha256"),
-                    message: format!(
-                        "interpreter `{}`: token_sha256 must be 64 hex digits (the SHA-256 of the token)",
-                        entry.id
-                    ),
-                });
-            }
-        }
-        if entry.token.is_some() && entry.token_sha256.is_some() {
-            problems.push(RosterProblem {
+        if entries.iter().any(|o| o.id == id) {
+            let line = raw
+                .id
+                .as_ref()
+                .map_or(table_line, |f| line_of(text, f.span().start));
+            r.problem(
                 line,
-                message: format!(
-                    "interpreter `{}`: give either `token` or `token_sha256`, not both",
-                    entry.id
-                ),
-            });
+                format!("interpreter `{id}` is listed twice: ids must be unique"),
+            );
+            continue;
         }
-        if entries.iter().any(|o| o.id == entry.id) {
-            problems.push(RosterProblem {
-                line,
-                message: format!(
-                    "interpreter `{}` is listed twice: ids must be unique",
-                    entry.id
-                ),
-            });
-        }
-        entries.push(entry);
+        entries.push(RosterEntry {
+            id,
+            name,
+            phone,
+            languages,
+            availability,
+            token,
+            token_sha256,
+        });
     }
-    if problems.is_empty() {
+    if r.problems.is_empty() {
         Ok(entries)
     } else {
-        Err(problems)
+        Err(r.problems)
     }
 }
 
@@ -410,8 +494,23 @@ languages = [{ tag = "yua", proficiency = 9 }]
         assert_eq!(problems.len(), 2, "{problems:?}");
         assert_eq!(problems[0].line, 12);
         assert!(problems[0].message.contains("klingon"));
-        assert_eq!(problems[1].line, 14);
+        assert_eq!(problems[1].line, 18);
         assert!(problems[1].message.contains("proficiency"));
+    }
+
+    #[test]
+    fn every_problem_of_a_table_is_reported_on_its_own_line() {
+        let cat = Catalogue::embedded();
+        let text = "[[interpreter]]\nid = \"Ana\"\nname = \"\"\nphone = 5550001\nlanguages = []\navailability = \"busy\"\n";
+        let problems = parse_roster(text, &cat).unwrap_err();
+        let lines: Vec<usize> = problems.iter().map(|p| p.line).collect();
+        assert_eq!(lines, vec![2, 3, 4, 5, 6], "{problems:?}");
+        let unknown =
+            parse_roster("[[interpreter]]\nid = \"a\"\nemail = \"x\"\n", &cat).unwrap_err();
+        assert!(unknown[0].message.contains("email"), "{unknown:?}");
+        let missing = parse_roster("\n[[interpreter]]\nid = \"a\"\n", &cat).unwrap_err();
+        assert_eq!(missing[0].line, 2);
+        assert!(missing[0].message.contains("name"));
     }
 
     #[test]

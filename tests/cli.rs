@@ -1,0 +1,109 @@
+//! The `puente` binary as a newcomer runs it: `serve` with the demo roster, stopped by
+//! SIGTERM; `roster check` on good and bad files.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+const BIN: &str = env!("CARGO_BIN_EXE_puente");
+
+#[tokio::test]
+async fn serve_starts_with_the_demo_roster_and_stops_cleanly_on_sigterm() {
+    let mut child = Command::new(BIN)
+        .arg("serve")
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("PUENTE_LISTEN", "127.0.0.1:0")
+        .env("PUENTE_COORDINATOR_TOKENS", "test-coordinator")
+        .env("RUST_LOG", "info")
+        .env("NO_COLOR", "1")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if let Some(rest) = line.split("addr=").nth(1) {
+                let _ = tx.send(rest.split_whitespace().next().unwrap_or("").to_string());
+            }
+        }
+    });
+    let addr = rx
+        .recv_timeout(Duration::from_secs(20))
+        .expect("server logs its address");
+    let client = reqwest::Client::new();
+    let ana: serde_json::Value = client
+        .get(format!("http://{addr}/api/v1/interpreters/ana"))
+        .bearer_auth("test-coordinator")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(ana["id"], "ana", "the demo roster is loaded: {ana}");
+    assert_eq!(ana["status"], "available");
+    // The demo token works.
+    let me = client
+        .get(format!("http://{addr}/api/v1/interpreters/ana/offers"))
+        .bearer_auth("demo-token-ana")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(me.status(), 200);
+
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let status = child.wait().unwrap();
+    assert!(status.success(), "graceful shutdown exits 0, got {status}");
+}
+
+#[test]
+fn serve_refuses_a_bad_setting_and_names_it() {
+    let out = Command::new(BIN)
+        .arg("serve")
+        .env("PUENTE_OFFER_TIMEOUT_SECS", "soon")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("PUENTE_OFFER_TIMEOUT_SECS"));
+}
+
+#[test]
+fn roster_check_accepts_the_demo_roster_and_reports_lines_of_problems() {
+    let ok = Command::new(BIN)
+        .args([
+            "roster",
+            "check",
+            concat!(env!("CARGO_MANIFEST_DIR"), "/interpreters.toml"),
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stdout)
+    );
+
+    let dir = std::env::temp_dir().join(format!("puente-roster-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let bad = dir.join("bad.toml");
+    std::fs::write(
+        &bad,
+        "[[interpreter]]\nid = \"ana\"\nname = \"Ana\"\nphone = \"12345\"\nlanguages = [{ tag = \"tzo\", proficiency = 5 }]\n",
+    )
+    .unwrap();
+    let out = Command::new(BIN)
+        .args(["roster", "check"])
+        .arg(&bad)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains(":4:") && text.contains("E.164"), "{text}");
+    std::fs::remove_dir_all(dir).ok();
+}
