@@ -165,8 +165,19 @@ pub async fn render(State(service): State<Arc<Service>>, mut req: Request, next:
             .get(header::ACCEPT_LANGUAGE)
             .and_then(|v| v.to_str().ok()),
     );
-    let span = tracing::info_span!("http", request_id = %request_id, method = %req.method(), route = %req.uri().path());
-    let mut res = tracing::Instrument::instrument(next.run(req), span).await;
+    // The path only: query strings may carry what an operator typed.
+    let span = tracing::info_span!("http", request_id = %request_id, method = %req.method(), path = %req.uri().path());
+    let started = std::time::Instant::now();
+    let mut res = tracing::Instrument::instrument(next.run(req), span.clone()).await;
+    span.in_scope(|| {
+        let status = res.status().as_u16();
+        let micros = started.elapsed().as_micros() as u64;
+        if res.status().is_server_error() {
+            tracing::error!(status, micros, "request failed");
+        } else {
+            tracing::debug!(status, micros, "request done");
+        }
+    });
     if let Ok(v) = HeaderValue::from_str(&request_id) {
         res.headers_mut().insert("x-request-id", v);
     }

@@ -143,3 +143,48 @@ impl FromRequestParts<Arc<Service>> for Lang {
         Ok(Lang(service.prompts.negotiate(header)))
     }
 }
+
+/// A caller who must be an operator: `403` before the body is even read otherwise.
+pub struct OperatorCaller(pub Principal);
+
+/// A caller who must be a coordinator: `403` before the body is even read otherwise.
+pub struct CoordinatorCaller(pub Principal);
+
+async fn caller_with_role(
+    parts: &mut Parts,
+    service: &Arc<Service>,
+    role: crate::auth::Role,
+) -> Result<Principal, AppError> {
+    let Caller(who) = Caller::from_request_parts(parts, service).await?;
+    if who.role() == role {
+        Ok(who)
+    } else {
+        Err(crate::service::ServiceError::Forbidden.into())
+    }
+}
+
+impl FromRequestParts<Arc<Service>> for OperatorCaller {
+    type Rejection = AppError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        service: &Arc<Service>,
+    ) -> Result<Self, Self::Rejection> {
+        caller_with_role(parts, service, crate::auth::Role::Operator)
+            .await
+            .map(OperatorCaller)
+    }
+}
+
+impl FromRequestParts<Arc<Service>> for CoordinatorCaller {
+    type Rejection = AppError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        service: &Arc<Service>,
+    ) -> Result<Self, Self::Rejection> {
+        caller_with_role(parts, service, crate::auth::Role::Coordinator)
+            .await
+            .map(CoordinatorCaller)
+    }
+}

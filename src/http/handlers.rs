@@ -10,7 +10,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::error::AppError;
-use super::extract::{Caller, Json, Lang, Query};
+use super::extract::{Caller, CoordinatorCaller, Json, Lang, OperatorCaller, Query};
 use super::views;
 use crate::language::LanguageTag;
 use crate::offer::OfferId;
@@ -140,13 +140,10 @@ fn parse_skills(svc: &Service, body: Vec<SkillBody>) -> Result<Vec<LanguageSkill
 
 pub async fn create_interpreter(
     State(svc): S,
-    Caller(who): Caller,
+    CoordinatorCaller(who): CoordinatorCaller,
     Lang(locale): Lang,
     Json(body): Json<NewInterpreterBody>,
 ) -> ApiResult {
-    if !matches!(who, crate::auth::Principal::Coordinator) {
-        return Err(ServiceError::Forbidden.into());
-    }
     let new = NewInterpreter {
         id: InterpreterId::parse(&body.id).map_err(|e| AppError::invalid_field("id", e))?,
         name: roster::parse_name(&body.name).map_err(|e| AppError::invalid_field("name", e))?,
@@ -277,13 +274,10 @@ pub struct NewRequestBody {
 
 pub async fn create_request(
     State(svc): S,
-    Caller(who): Caller,
+    OperatorCaller(who): OperatorCaller,
     Lang(locale): Lang,
     Json(body): Json<NewRequestBody>,
 ) -> ApiResult {
-    if !matches!(who, crate::auth::Principal::Operator) {
-        return Err(ServiceError::Forbidden.into());
-    }
     let language = body
         .language
         .filter(|l| !l.trim().is_empty())

@@ -73,6 +73,26 @@ async fn each_role_is_kept_to_its_own_actions() {
         .await;
     assert_eq!(r.status, 403);
 
+    // The role is checked before the body: a wrong role with a bad body is still 403.
+    let r = app
+        .call(
+            Method::POST,
+            "/api/v1/interpreters",
+            Some(OPERATOR),
+            Some(json!({"x": 1})),
+        )
+        .await;
+    assert_eq!(r.status, 403);
+    let r = app
+        .call(
+            Method::POST,
+            "/api/v1/requests",
+            Some(COORDINATOR),
+            Some(json!("nope")),
+        )
+        .await;
+    assert_eq!(r.status, 403);
+
     // Only operators ask for interpreters.
     assert_eq!(
         app.post("/api/v1/requests", COORDINATOR, json!({"language": "tzo"}))
