@@ -406,3 +406,194 @@ async fn conformance<F: Fn() -> Box<dyn Store>>(make: F) {
 async fn the_memory_store_conforms() {
     conformance(|| Box::new(MemoryStore::new())).await;
 }
+
+// --- Invariants under random operation sequences -----------------------------------------
+
+mod model {
+    use std::collections::HashMap;
+
+    use proptest::prelude::*;
+    use puente::matcher::{decide, Decision, Policy};
+
+    use super::*;
+
+    #[derive(Debug, Clone)]
+    pub enum Op {
+        Request(usize),
+        Availability(usize, bool),
+        Decide(i64),
+        Accept(usize),
+        Decline(usize),
+        Complete(usize),
+        Cancel(usize),
+    }
+
+    const LANGS: [&str; 3] = ["tzo", "yua", "nah"];
+
+    pub fn op() -> impl Strategy<Value = Op> {
+        prop_oneof![
+            (0..LANGS.len()).prop_map(Op::Request),
+            (0..4usize, any::<bool>()).prop_map(|(i, a)| Op::Availability(i, a)),
+            (0..40i64).prop_map(Op::Decide),
+            (0..8usize).prop_map(Op::Accept),
+            (0..8usize).prop_map(Op::Decline),
+            (0..8usize).prop_map(Op::Complete),
+            (0..8usize).prop_map(Op::Cancel),
+        ]
+    }
+
+    /// Check every invariant of API.md that the store must keep.
+    async fn check(store: &dyn Store) {
+        let its = store.interpreters().await.unwrap();
+        let reqs = store.requests(None).await.unwrap();
+        let mut sessions = HashMap::new();
+        for it in &its {
+            let open = store.offers_for(&it.id, true).await.unwrap();
+            assert!(
+                open.len() <= 1,
+                "{} holds {} open offers",
+                it.id,
+                open.len()
+            );
+            if !open.is_empty() {
+                assert_eq!(
+                    it.availability,
+                    Availability::Available,
+                    "offer to offline {}",
+                    it.id
+                );
+                assert!(it.session.is_none(), "offer to connected {}", it.id);
+            }
+            if let Some(r) = &it.session {
+                let req = reqs.iter().find(|x| &x.id == r).unwrap();
+                assert_eq!(req.state, RequestState::Connected);
+                assert_eq!(req.interpreter.as_ref(), Some(&it.id));
+                assert!(
+                    sessions.insert(r.clone(), it.id.clone()).is_none(),
+                    "two interpreters on {r}"
+                );
+            }
+        }
+        for r in &reqs {
+            if r.state == RequestState::Connected {
+                let who = r
+                    .interpreter
+                    .as_ref()
+                    .expect("connected has an interpreter");
+                assert_eq!(
+                    sessions.get(&r.id),
+                    Some(who),
+                    "{} connected but {} not in session",
+                    r.id,
+                    who
+                );
+            }
+        }
+    }
+
+    pub async fn run(store: &dyn Store, ops: Vec<Op>) {
+        let rules = Rules::default();
+        let policy = Policy::default();
+        let mut now = 0i64;
+        for i in 0..4 {
+            let lang = LANGS[i % LANGS.len()];
+            let mut it = interpreter(&format!("i{i}"), lang);
+            it.languages.push(LanguageSkill {
+                tag: LanguageTag::parse(LANGS[(i + 1) % LANGS.len()]).unwrap(),
+                proficiency: Proficiency::new(3).unwrap(),
+                certification: None,
+            });
+            store.insert_interpreter(it, None).await.unwrap();
+        }
+        for op in ops {
+            now += 1;
+            let open: Vec<Offer> = {
+                let mut all = Vec::new();
+                for it in store.interpreters().await.unwrap() {
+                    all.extend(store.offers_for(&it.id, true).await.unwrap());
+                }
+                all
+            };
+            let reqs = store.requests(None).await.unwrap();
+            // Results are ignored: refusing an operation that no longer applies is fine;
+            // what matters is that the invariants hold afterwards.
+            match op {
+                Op::Request(l) => store.insert_request(request(LANGS[l], now)).await.unwrap(),
+                Op::Availability(i, a) => {
+                    let id = InterpreterId::parse(&format!("i{i}")).unwrap();
+                    let av = if a {
+                        Availability::Available
+                    } else {
+                        Availability::Offline
+                    };
+                    let _ = store.set_availability(&id, av, t(now)).await;
+                }
+                Op::Decide(dt) => {
+                    now += dt;
+                    let plan = decide(&store.snapshot().await.unwrap(), t(now), &policy);
+                    for d in plan.decisions {
+                        let _ = match d {
+                            Decision::Expire(o) => {
+                                store
+                                    .close_offer(&o, Outcome::Expired, t(now), &rules)
+                                    .await
+                            }
+                            Decision::GiveUp(r) => {
+                                store
+                                    .finish_request(&r, Finish::GiveUp, t(now), &rules)
+                                    .await
+                            }
+                            Decision::Offer {
+                                request,
+                                interpreter,
+                                deadline,
+                            } => {
+                                let r = store.request(&request).await.unwrap().unwrap();
+                                let it = store.interpreter(&interpreter).await.unwrap().unwrap();
+                                let mut o = offer(&r, &it, now, 0);
+                                o.deadline = deadline;
+                                store.open_offer(o).await
+                            }
+                        };
+                    }
+                }
+                Op::Accept(k) if !open.is_empty() => {
+                    let o = &open[k % open.len()];
+                    let _ = store.accept_offer(&o.id, &o.interpreter, t(now)).await;
+                }
+                Op::Decline(k) if !open.is_empty() => {
+                    let o = &open[k % open.len()];
+                    let _ = store
+                        .close_offer(&o.id, Outcome::Declined, t(now), &rules)
+                        .await;
+                }
+                Op::Complete(k) if !reqs.is_empty() => {
+                    let r = &reqs[k % reqs.len()];
+                    let _ = store
+                        .finish_request(&r.id, Finish::Complete, t(now), &rules)
+                        .await;
+                }
+                Op::Cancel(k) if !reqs.is_empty() => {
+                    let r = &reqs[k % reqs.len()];
+                    let _ = store
+                        .finish_request(&r.id, Finish::Cancel, t(now), &rules)
+                        .await;
+                }
+                _ => {}
+            }
+            check(store).await;
+        }
+    }
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(300))]
+
+    #[test]
+    fn the_memory_store_keeps_every_invariant_under_random_operations(
+        ops in proptest::collection::vec(model::op(), 1..80)
+    ) {
+        let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+        rt.block_on(model::run(&MemoryStore::new(), ops));
+    }
+}

@@ -241,3 +241,29 @@ async fn the_health_check_needs_no_token() {
     assert_eq!(r.status, 200);
     app.shutdown().await;
 }
+
+#[tokio::test]
+async fn an_interpreter_in_a_call_cannot_be_removed() {
+    let app = spawn_app(&[]).await;
+    let ana = app.add_interpreter("ana", &[("tzo", 5)]).await;
+    let req = app.post_request("tzo", "normal").await;
+    let offer = app.wait_offer("ana", &ana, 1).await;
+    app.accept(offer["id"].as_str().unwrap(), &ana)
+        .await
+        .expect(200);
+    let r = app
+        .call(
+            Method::DELETE,
+            "/api/v1/interpreters/ana",
+            Some(COORDINATOR),
+            None,
+        )
+        .await;
+    assert_eq!(r.status, 409);
+    assert_eq!(r.code(), "interpreter_in_session");
+    assert!(r.body["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains(req["id"].as_str().unwrap()));
+    app.shutdown().await;
+}
