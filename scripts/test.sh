@@ -11,3 +11,6 @@ cd "$(dirname "$0")/.."
 
 cargo test --locked --all-targets
 cargo test --locked --doc
+# Training and evaluating the language identifier takes seconds optimised, minutes not:
+# these run in release (in debug builds they are marked ignored).
+cargo test --locked --release --test lid_eval

@@ -10,6 +10,7 @@
 //! - [`request`], [`offer`]: requests for an interpreter and offers to one.
 //! - [`matcher`]: the pure matching core (`decide(snapshot, now, policy) -> Plan`).
 //! - [`prompts`]: Fluent text in es-MX and English.
+//! - [`lid`]: language identification of chat text (naive Bayes over character n-grams).
 //! - [`store`]: the storage trait and its in-memory backend.
 //! - [`auth`]: tokens, their hashes, roles.
 //! - [`service`]: what users can do, combining store, bus and dispatcher.
@@ -22,6 +23,7 @@ pub mod config;
 pub mod dispatch;
 pub mod http;
 pub mod language;
+pub mod lid;
 pub mod matcher;
 pub mod offer;
 pub mod prompts;

@@ -7,8 +7,11 @@ use puente::language::Catalogue;
 
 const USAGE: &str = "\
 usage:
-  puente serve               run the router (configuration from PUENTE_* variables, see API.md)
+  puente serve               run the router (configuration from PUENTE_* variables, see docs/API.md)
   puente roster check FILE   validate a roster file and list each problem with its line
+  puente detect              read lines on stdin, write `tag<TAB>confidence` per line
+  puente lid train [DIR]     rebuild data/lid.model from the text in DIR (default data/lid)
+  puente lid eval [DIR]      cross-validate and write docs/lid-evaluation.md
 ";
 
 fn main() -> ExitCode {
@@ -17,6 +20,11 @@ fn main() -> ExitCode {
     match args.as_slice() {
         ["serve"] => serve(),
         ["roster", "check", file] => roster_check(file),
+        ["detect"] => detect(),
+        ["lid", "train"] => lid_train("data/lid", "data/lid.model"),
+        ["lid", "train", dir] => lid_train(dir, "data/lid.model"),
+        ["lid", "eval"] => lid_eval("data/lid", "docs/lid-evaluation.md"),
+        ["lid", "eval", dir] => lid_eval(dir, "docs/lid-evaluation.md"),
         ["-h" | "--help" | "help"] => {
             print!("{USAGE}");
             ExitCode::SUCCESS
@@ -108,4 +116,90 @@ fn roster_check(file: &str) -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+fn detect() -> ExitCode {
+    use std::io::{BufRead, Write};
+    let model = puente::lid::Model::embedded();
+    let stdin = std::io::stdin();
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    let mut input = stdin.lock();
+    let mut buf = Vec::new();
+    loop {
+        buf.clear();
+        match input.read_until(b'\n', &mut buf) {
+            Ok(0) => break,
+            Ok(_) => {}
+            Err(e) => {
+                eprintln!("puente detect: cannot read stdin: {e}");
+                return ExitCode::FAILURE;
+            }
+        }
+        // Bad bytes become U+FFFD rather than stopping a batch.
+        let line = String::from_utf8_lossy(&buf);
+        let line = line.trim_end_matches(['\n', '\r']);
+        let written = match model.detect(line) {
+            Some(d) => writeln!(
+                out,
+                "{}\t{:.4}",
+                d.candidates[0].tag, d.candidates[0].confidence
+            ),
+            None => writeln!(out, "und\t0"),
+        };
+        if written.is_err() {
+            return ExitCode::SUCCESS; // The reader went away (a pipe closed).
+        }
+    }
+    let _ = out.flush();
+    ExitCode::SUCCESS
+}
+
+/// Training text from `dir`, or a message on stderr.
+fn corpora(cmd: &str, dir: &str) -> Option<Vec<puente::lid::train::Corpus>> {
+    puente::lid::data::read_corpora(std::path::Path::new(dir))
+        .map_err(|e| eprintln!("puente {cmd}: {e:#}"))
+        .ok()
+}
+
+fn lid_train(dir: &str, out: &str) -> ExitCode {
+    let Some(corpora) = corpora("lid train", dir) else {
+        return ExitCode::FAILURE;
+    };
+    let model = puente::lid::train::train(&corpora, &Default::default());
+    let bytes = model.to_bytes();
+    if let Err(e) = std::fs::write(out, &bytes) {
+        eprintln!("puente lid train: cannot write {out}: {e}");
+        return ExitCode::FAILURE;
+    }
+    let h = model.header();
+    println!(
+        "{out}: {} labels, {} features, {} bytes, temperature {}, threshold {}",
+        h.labels.len(),
+        h.features,
+        bytes.len(),
+        h.temperature,
+        h.threshold
+    );
+    ExitCode::SUCCESS
+}
+
+fn lid_eval(dir: &str, out: &str) -> ExitCode {
+    let Some(corpora) = corpora("lid eval", dir) else {
+        return ExitCode::FAILURE;
+    };
+    let chat =
+        match puente::lid::data::read_lines(std::path::Path::new("data/lid-eval/spa-chat.txt")) {
+            Ok(c) => c,
+            Err(e) => {
+                eprintln!("puente lid eval: data/lid-eval/spa-chat.txt: {e}");
+                return ExitCode::FAILURE;
+            }
+        };
+    let ev = puente::lid::eval::evaluate(&corpora, &chat, &Default::default());
+    if let Err(e) = std::fs::write(out, &ev.report) {
+        eprintln!("puente lid eval: cannot write {out}: {e}");
+        return ExitCode::FAILURE;
+    }
+    print!("{}", ev.report);
+    ExitCode::SUCCESS
 }

@@ -91,10 +91,27 @@ pub enum ServiceError {
     OfferClosed(Box<Offer>),
     #[error("request is {0:?}")]
     InvalidState(RequestState),
+    #[error("text language uncertain")]
+    UncertainText(Vec<LanguageTag>),
+    #[error("text has no letters")]
+    NoLetters,
+    #[error("text reads as {0}")]
+    NoInterpreterNeeded(LanguageTag),
     #[error("interpreter in session {0}")]
     InterpreterInSession(RequestId),
     #[error(transparent)]
     Store(StoreError),
+}
+
+impl ServiceError {
+    /// The candidate languages of an ambiguous or uncertain language.
+    pub fn candidates(&self) -> Option<&[LanguageTag]> {
+        match self {
+            ServiceError::AmbiguousLanguage { candidates, .. }
+            | ServiceError::UncertainText(candidates) => Some(candidates),
+            _ => None,
+        }
+    }
 }
 
 impl From<StoreError> for ServiceError {
@@ -140,6 +157,7 @@ pub struct Service {
     pub store: Arc<dyn Store>,
     pub catalogue: Catalogue,
     pub prompts: Prompts,
+    pub lid: crate::lid::Model,
     pub clock: Clock,
     pub policy: Policy,
     pub rules: Rules,
@@ -165,6 +183,7 @@ impl Service {
             store,
             catalogue: Catalogue::embedded(),
             prompts: Prompts::embedded(),
+            lid: crate::lid::Model::embedded(),
             clock,
             policy: config.policy,
             rules: config.rules,
@@ -399,6 +418,37 @@ impl Service {
         }
     }
 
+    /// Detect the language of a caller's text. The text is neither stored nor logged.
+    pub fn detect(&self, text: &str) -> Result<crate::lid::Detection> {
+        self.lid.detect(text).ok_or(ServiceError::NoLetters)
+    }
+
+    /// The language a request is for: what the operator named, or what the caller wrote
+    /// when the detector is confident (otherwise the operator must choose).
+    pub fn request_language(
+        &self,
+        language: Option<&str>,
+        text: Option<&str>,
+    ) -> Result<LanguageTag> {
+        if let Some(l) = language {
+            return self.resolve_language(l);
+        }
+        let text = text.ok_or_else(|| ServiceError::InvalidField {
+            field: "language".into(),
+            detail: "say which language the caller speaks (for example `tsotsil` or `tzo`), or send the caller's `text`".into(),
+        })?;
+        let d = self.detect(text)?;
+        match d.language {
+            Some(tag) if crate::lid::is_contact_language(&tag) => {
+                Err(ServiceError::NoInterpreterNeeded(tag))
+            }
+            Some(tag) => Ok(tag),
+            None => Err(ServiceError::UncertainText(
+                d.candidates.into_iter().map(|c| c.tag).collect(),
+            )),
+        }
+    }
+
     pub async fn create_request(
         &self,
         who: &Principal,
@@ -406,8 +456,18 @@ impl Service {
         priority: Priority,
         channel: Channel,
     ) -> Result<Request> {
-        require(matches!(who, Principal::Operator))?;
         let tag = self.resolve_language(language)?;
+        self.create_request_for(who, tag, priority, channel).await
+    }
+
+    pub async fn create_request_for(
+        &self,
+        who: &Principal,
+        tag: LanguageTag,
+        priority: Priority,
+        channel: Channel,
+    ) -> Result<Request> {
+        require(matches!(who, Principal::Operator))?;
         let req = Request::new(tag, priority, channel, self.now());
         self.store.insert_request(req.clone()).await?;
         self.publish(Change {

@@ -107,3 +107,38 @@ fn roster_check_accepts_the_demo_roster_and_reports_lines_of_problems() {
     assert!(text.contains(":4:") && text.contains("E.164"), "{text}");
     std::fs::remove_dir_all(dir).ok();
 }
+
+#[test]
+fn detect_reads_lines_and_writes_tag_tab_confidence() {
+    use std::io::Write;
+    let mut child = Command::new(BIN)
+        .arg("detect")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    stdin
+        .write_all(b"hola necesito ayuda por favor\n1234\n\xff\xfe broken bytes\nNochi tlakamej uan siuamej kipiaj ininkuali\n")
+        .unwrap();
+    drop(stdin);
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    let lines: Vec<(&str, f64)> = text
+        .lines()
+        .map(|l| {
+            let (tag, conf) = l.split_once('\t').expect("tag<TAB>confidence");
+            (tag, conf.parse().unwrap())
+        })
+        .collect();
+    assert_eq!(
+        lines.len(),
+        4,
+        "one answer per line, bad bytes included: {text}"
+    );
+    assert_eq!(lines[0].0, "spa");
+    assert_eq!(lines[1], ("und", 0.0), "no letters");
+    assert_eq!(lines[3].0, "nah");
+    assert!(lines.iter().all(|(_, c)| (0.0..=1.0).contains(c)));
+}

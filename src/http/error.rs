@@ -97,24 +97,14 @@ impl From<ServiceError> for AppError {
                 "error-unknown-language",
             )
             .arg("query", q),
-            ServiceError::AmbiguousLanguage { query, candidates } => AppError::new(
-                S::UNPROCESSABLE_ENTITY,
-                "ambiguous_language",
-                "error-ambiguous-language",
-            )
-            .arg("query", query)
-            .arg(
-                "candidates",
-                candidates
-                    .iter()
-                    .map(|t| t.to_string())
-                    .collect::<Vec<_>>()
-                    .join(", "),
-            )
-            // Filled with names in the caller's language by the handler that knows them.
-            .field(
-                "candidates",
-                Value::Array(candidates.iter().map(|t| json!({"tag": t})).collect()),
+            ServiceError::AmbiguousLanguage { query, candidates } => with_candidates(
+                AppError::new(
+                    S::UNPROCESSABLE_ENTITY,
+                    "ambiguous_language",
+                    "error-ambiguous-language",
+                )
+                .arg("query", query),
+                &candidates,
             ),
             ServiceError::OfferClosed(o) => {
                 let outcome = o
@@ -131,6 +121,25 @@ impl From<ServiceError> for AppError {
                     .arg("state", st.as_str())
                     .field("state", json!(st.as_str()))
             }
+            ServiceError::UncertainText(candidates) => with_candidates(
+                AppError::new(
+                    S::UNPROCESSABLE_ENTITY,
+                    "ambiguous_language",
+                    "error-uncertain-text",
+                ),
+                &candidates,
+            ),
+            ServiceError::NoLetters => {
+                AppError::new(S::UNPROCESSABLE_ENTITY, "no_letters", "error-no-letters")
+                    .field("field", json!("text"))
+            }
+            ServiceError::NoInterpreterNeeded(tag) => AppError::new(
+                S::UNPROCESSABLE_ENTITY,
+                "no_interpreter_needed",
+                "error-no-interpreter-needed",
+            )
+            .arg("tag", tag.to_string())
+            .field("candidates", json!([{"tag": tag}])),
             ServiceError::InterpreterInSession(r) => AppError::new(
                 S::CONFLICT,
                 "interpreter_in_session",
@@ -141,6 +150,20 @@ impl From<ServiceError> for AppError {
             ServiceError::Store(other) => AppError::internal(other),
         }
     }
+}
+
+/// List candidate languages in the message and, as `{"tag"}` objects, in the body (the
+/// handler that knows the caller's locale may replace them with named ones).
+fn with_candidates(e: AppError, candidates: &[crate::language::LanguageTag]) -> AppError {
+    let list = candidates
+        .iter()
+        .map(|t| t.to_string())
+        .collect::<Vec<_>>()
+        .join(", ");
+    e.arg("candidates", list).field(
+        "candidates",
+        Value::Array(candidates.iter().map(|t| json!({"tag": t})).collect()),
+    )
 }
 
 impl IntoResponse for AppError {

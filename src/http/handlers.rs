@@ -16,7 +16,7 @@ use crate::language::LanguageTag;
 use crate::offer::OfferId;
 use crate::request::{Channel, Priority, RequestId, RequestState};
 use crate::roster::{self, Availability, InterpreterId, LanguageSkill, PhoneNumber, Proficiency};
-use crate::service::{NewInterpreter, Service, ServiceError};
+use crate::service::{NewInterpreter, Service};
 
 type S = State<Arc<Service>>;
 type ApiResult = Result<Response, AppError>;
@@ -266,6 +266,9 @@ pub async fn decline_offer(
 #[derive(Deserialize)]
 pub struct NewRequestBody {
     language: Option<String>,
+    /// The caller's own words, when the operator does not know the language.
+    #[serde(default)]
+    text: Option<String>,
     #[serde(default)]
     priority: Option<String>,
     #[serde(default)]
@@ -278,21 +281,14 @@ pub async fn create_request(
     Lang(locale): Lang,
     Json(body): Json<NewRequestBody>,
 ) -> ApiResult {
-    let language = body
-        .language
-        .filter(|l| !l.trim().is_empty())
-        .ok_or_else(|| {
-            AppError::invalid_field(
-                "language",
-                "say which language the caller speaks, for example `tsotsil` or `tzo`",
-            )
-        })?;
-    if language.chars().count() > 200 {
+    let language = body.language.filter(|l| !l.trim().is_empty());
+    if language.as_ref().is_some_and(|l| l.chars().count() > 200) {
         return Err(AppError::invalid_field(
             "language",
             "must be at most 200 characters",
         ));
     }
+    let text = body.text.filter(|t| !t.trim().is_empty());
     let priority = match body.priority.as_deref() {
         None | Some("normal") => Priority::Normal,
         Some("urgent") => Priority::Urgent,
@@ -313,17 +309,23 @@ pub async fn create_request(
             ))
         }
     };
-    let req = match svc.create_request(&who, &language, priority, channel).await {
+    let created = match svc.request_language(language.as_deref(), text.as_deref()) {
+        Ok(tag) => svc.create_request_for(&who, tag, priority, channel).await,
+        Err(e) => Err(e),
+    };
+    let req = match created {
         Ok(r) => r,
-        Err(ServiceError::AmbiguousLanguage { query, candidates }) => {
-            let named: Vec<Value> = candidates
-                .iter()
-                .map(|t| views::language(&svc, t, locale))
-                .collect();
-            let err: AppError = ServiceError::AmbiguousLanguage { query, candidates }.into();
-            return Err(err.field("candidates", Value::Array(named)));
+        Err(e) => {
+            // Name the candidates in the caller's language.
+            let named: Option<Vec<Value>> = e
+                .candidates()
+                .map(|c| c.iter().map(|t| views::language(&svc, t, locale)).collect());
+            let err: AppError = e.into();
+            return Err(match named {
+                Some(n) => err.field("candidates", Value::Array(n)),
+                None => err,
+            });
         }
-        Err(e) => return Err(e.into()),
     };
     let queue = svc.queue_info().await?;
     let v = views::request(&svc, &req, queue.get(&req.id), locale).await;
@@ -390,6 +392,40 @@ pub async fn complete_request(
         .complete_request(&who, &RequestId::from_path(&id))
         .await?;
     Ok(axum::Json(views::request(&svc, &req, None, locale).await).into_response())
+}
+
+// --- Detection -------------------------------------------------------------------------------
+
+#[derive(Deserialize)]
+pub struct DetectBody {
+    text: String,
+}
+
+pub async fn detect(
+    State(svc): S,
+    Caller(_): Caller,
+    Lang(locale): Lang,
+    Json(body): Json<DetectBody>,
+) -> ApiResult {
+    let d = svc.detect(&body.text)?;
+    let candidates: Vec<Value> = d
+        .candidates
+        .iter()
+        .map(|c| {
+            let mut v = views::language(&svc, &c.tag, locale);
+            v["confidence"] = json!((c.confidence * 1000.0).round() / 1000.0);
+            v["variety"] = json!(c.variety);
+            if c.partial {
+                v["partial"] = json!(true);
+            }
+            v
+        })
+        .collect();
+    Ok(axum::Json(json!({
+        "language": d.language.as_ref().map(|t| views::language(&svc, t, locale)),
+        "candidates": candidates,
+    }))
+    .into_response())
 }
 
 // --- Fallbacks -------------------------------------------------------------------------------

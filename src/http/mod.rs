@@ -25,6 +25,7 @@ pub fn router(service: Arc<Service>) -> Router {
     use handlers as h;
     let api = Router::new()
         .route("/languages", get(h::languages))
+        .route("/detect", post(h::detect))
         .route(
             "/interpreters",
             post(h::create_interpreter).get(h::list_interpreters),
