@@ -49,7 +49,7 @@ pub enum Outcome {
     Withdrawn,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Offer {
     pub id: OfferId,
     pub request: RequestId,

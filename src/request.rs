@@ -105,7 +105,7 @@ impl RequestState {
 }
 
 /// An operator's request for an interpreter.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Request {
     pub id: RequestId,
     pub language: LanguageTag,

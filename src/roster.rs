@@ -149,8 +149,8 @@ pub enum Status {
     Connected,
 }
 
-/// An interpreter on the roster.
-#[derive(Debug, Clone, PartialEq)]
+/// An interpreter on the roster. Serialised as stored (Redis), not as the API shows it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Interpreter {
     pub id: InterpreterId,
     pub name: String,

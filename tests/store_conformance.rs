@@ -1,5 +1,7 @@
 //! One conformance suite for every store backend: each behaviour is a function taking
-//! `&dyn Store`, called once per backend (only memory today; Redis joins in its issue).
+//! `&dyn Store`, called once per backend: memory, and a real Redis server.
+
+mod common;
 
 use jiff::{SignedDuration, Timestamp};
 use puente::auth::TokenHash;
@@ -10,6 +12,7 @@ use puente::roster::{
     Availability, Interpreter, InterpreterId, LanguageSkill, PhoneNumber, Proficiency,
 };
 use puente::store::memory::MemoryStore;
+use puente::store::redis::RedisStore;
 use puente::store::{Conflict, Finish, Rules, Store, StoreError};
 
 fn t(s: i64) -> Timestamp {
@@ -387,24 +390,39 @@ async fn a_connected_interpreter_cannot_be_removed(store: &dyn Store) {
 }
 
 /// Every behaviour, against a fresh store from `make`.
-async fn conformance<F: Fn() -> Box<dyn Store>>(make: F) {
-    roster_ids_tokens_and_duplicates(&*make()).await;
-    open_offer_claims_the_interpreter_once(&*make()).await;
-    open_offer_refuses_offline_and_connected_interpreters(&*make()).await;
-    accept_connects_once_and_withdraws_the_rest(&*make()).await;
-    an_offer_past_its_deadline_cannot_be_accepted(&*make()).await;
-    closing_the_last_offer_requeues_and_misses_set_offline(&*make()).await;
-    a_decline_resets_the_miss_count(&*make()).await;
-    going_offline_declines_open_offers(&*make()).await;
-    complete_frees_the_interpreter_after_wrap_up(&*make()).await;
-    cancel_withdraws_offers_and_leaves_the_queue(&*make()).await;
-    requests_list_most_recent_first_and_filter(&*make()).await;
-    a_connected_interpreter_cannot_be_removed(&*make()).await;
+async fn conformance<F, Fut>(make: F)
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = Box<dyn Store>>,
+{
+    roster_ids_tokens_and_duplicates(&*make().await).await;
+    open_offer_claims_the_interpreter_once(&*make().await).await;
+    open_offer_refuses_offline_and_connected_interpreters(&*make().await).await;
+    accept_connects_once_and_withdraws_the_rest(&*make().await).await;
+    an_offer_past_its_deadline_cannot_be_accepted(&*make().await).await;
+    closing_the_last_offer_requeues_and_misses_set_offline(&*make().await).await;
+    a_decline_resets_the_miss_count(&*make().await).await;
+    going_offline_declines_open_offers(&*make().await).await;
+    complete_frees_the_interpreter_after_wrap_up(&*make().await).await;
+    cancel_withdraws_offers_and_leaves_the_queue(&*make().await).await;
+    requests_list_most_recent_first_and_filter(&*make().await).await;
+    a_connected_interpreter_cannot_be_removed(&*make().await).await;
 }
 
 #[tokio::test]
 async fn the_memory_store_conforms() {
-    conformance(|| Box::new(MemoryStore::new())).await;
+    conformance(|| async { Box::new(MemoryStore::new()) as Box<dyn Store> }).await;
+}
+
+async fn redis_store(url: &str, name: &str) -> Box<dyn Store> {
+    let ns = common::namespace(name);
+    Box::new(RedisStore::connect(url, &ns).await.expect("Redis is reachable"))
+}
+
+#[tokio::test]
+async fn the_redis_store_conforms() {
+    let (url, _server) = common::redis();
+    conformance(|| redis_store(&url, "conformance")).await;
 }
 
 // --- Invariants under random operation sequences -----------------------------------------
@@ -596,4 +614,28 @@ proptest::proptest! {
         let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
         rt.block_on(model::run(&MemoryStore::new(), ops));
     }
+
+}
+
+#[test]
+fn the_redis_store_keeps_every_invariant_under_random_operations() {
+    use proptest::strategy::Strategy;
+    use proptest::test_runner::{Config, TestRunner};
+    // One server for every case, stopped when this test ends.
+    let (url, _server) = common::redis();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let mut runner = TestRunner::new(Config::with_cases(64));
+    let strategy = proptest::collection::vec(model::op(), 1..40).boxed();
+    runner
+        .run(&strategy, |ops| {
+            rt.block_on(async {
+                let store = redis_store(&url, "model").await;
+                model::run(&*store, ops).await;
+            });
+            Ok(())
+        })
+        .unwrap();
 }

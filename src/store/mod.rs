@@ -10,6 +10,7 @@
 //! `tests/store_conformance.rs`.
 
 pub mod memory;
+pub mod redis;
 
 use async_trait::async_trait;
 use jiff::Timestamp;
@@ -61,7 +62,7 @@ impl std::fmt::Display for Conflict {
 pub type Result<T> = std::result::Result<T, StoreError>;
 
 /// Why an interpreter's availability changed, for the event log.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Reason {
     /// The interpreter or a coordinator asked for it.
@@ -71,7 +72,7 @@ pub enum Reason {
 }
 
 /// What one transition changed: the new versions of everything it touched.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Change {
     pub requests: Vec<Request>,
     pub offers: Vec<Offer>,

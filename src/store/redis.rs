@@ -1,0 +1,449 @@
+//! The Redis store: the roster, requests and offers in Redis, so that several router
+//! instances share them and a restarted instance loses nothing.
+//!
+//! Every transition is one Lua script (`redis/*.lua`, each prefixed with
+//! `redis/prelude.lua`), so no read-modify-write spans round trips: two instances racing to
+//! accept, expire or claim the same thing cannot both win. Only this file and its scripts
+//! know key names. Every key starts with the store's prefix, a Redis Cluster hash tag
+//! (`{puente}`), so every script touches a single slot.
+//!
+//! Keys (after the prefix): `it:<id>` interpreter JSON, `its` set of ids, `tok`/`tokof`
+//! token hash ↔ id, `spk:<tag>` speakers of a language, `rq:<id>` request JSON, `rqs`
+//! requests by creation time, `pend` waiting requests, `of:<id>` offer JSON, `open` open
+//! offers by deadline (what every instance's dispatcher sweeps), `ofr:<id>` / `ofi:<id>`
+//! offers of a request / an interpreter, and the pub/sub channel `events`.
+
+use ::redis::aio::ConnectionManager;
+use ::redis::{AsyncCommands, Client, Script};
+use async_trait::async_trait;
+use jiff::Timestamp;
+
+use super::{Change, Conflict, Finish, Reason, Result, Rules, Store, StoreError};
+use crate::auth::TokenHash;
+use crate::language::LanguageTag;
+use crate::matcher::{Attempt, FreeInterpreter, OpenOffer, PendingRequest, Snapshot};
+use crate::offer::{Offer, OfferId, Outcome};
+use crate::request::{Request, RequestId, RequestState};
+use crate::roster::{Availability, Interpreter, InterpreterId};
+
+const PRELUDE: &str = include_str!("redis/prelude.lua");
+
+struct Scripts {
+    insert_interpreter: Script,
+    remove_interpreter: Script,
+    set_availability: Script,
+    insert_request: Script,
+    finish_request: Script,
+    open_offer: Script,
+    accept_offer: Script,
+    close_offer: Script,
+    snapshot: Script,
+    on_call: Script,
+}
+
+fn script(body: &str) -> Script {
+    Script::new(&format!("{PRELUDE}\n{body}"))
+}
+
+impl Scripts {
+    fn new() -> Scripts {
+        Scripts {
+            insert_interpreter: script(include_str!("redis/insert_interpreter.lua")),
+            remove_interpreter: script(include_str!("redis/remove_interpreter.lua")),
+            set_availability: script(include_str!("redis/set_availability.lua")),
+            insert_request: script(include_str!("redis/insert_request.lua")),
+            finish_request: script(include_str!("redis/finish_request.lua")),
+            open_offer: script(include_str!("redis/open_offer.lua")),
+            accept_offer: script(include_str!("redis/accept_offer.lua")),
+            close_offer: script(include_str!("redis/close_offer.lua")),
+            snapshot: script(include_str!("redis/snapshot.lua")),
+            on_call: script(include_str!("redis/on_call.lua")),
+        }
+    }
+}
+
+pub struct RedisStore {
+    client: Client,
+    conn: ConnectionManager,
+    prefix: String,
+    scripts: Scripts,
+}
+
+fn backend(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Backend(e.to_string())
+}
+
+fn decode<T: serde::de::DeserializeOwned>(json: &str) -> Result<T> {
+    serde_json::from_str(json).map_err(|e| backend(format!("stored JSON does not parse: {e}")))
+}
+
+fn encode<T: serde::Serialize>(value: &T) -> String {
+    serde_json::to_string(value).expect("domain types serialise")
+}
+
+impl RedisStore {
+    /// Connect to `url`; every key starts with `{namespace}` (a cluster hash tag).
+    pub async fn connect(url: &str, namespace: &str) -> Result<RedisStore> {
+        let client = Client::open(url).map_err(backend)?;
+        let conn = ConnectionManager::new(client.clone())
+            .await
+            .map_err(backend)?;
+        Ok(RedisStore {
+            client,
+            conn,
+            prefix: format!("{{{namespace}}}"),
+            scripts: Scripts::new(),
+        })
+    }
+
+    fn key(&self, name: &str) -> String {
+        format!("{}:{name}", self.prefix)
+    }
+
+    /// The pub/sub channel that carries every change to every instance.
+    pub fn events_channel(&self) -> String {
+        self.key("events")
+    }
+
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    /// Share a change with every instance (including this one).
+    pub async fn announce(&self, change: &Change) -> Result<()> {
+        let mut conn = self.conn.clone();
+        let _: () = conn
+            .publish(self.events_channel(), encode(change))
+            .await
+            .map_err(backend)?;
+        Ok(())
+    }
+
+    async fn run(&self, script: &Script, args: &[String]) -> Result<Vec<String>> {
+        let mut conn = self.conn.clone();
+        let mut inv = script.key(&self.prefix);
+        for a in args {
+            inv.arg(a);
+        }
+        let reply: Vec<String> = inv.invoke_async(&mut conn).await.map_err(backend)?;
+        match reply.first().map(String::as_str) {
+            Some("ok") => Ok(reply.into_iter().skip(1).collect()),
+            Some("err") => Err(error(
+                reply.get(1).map_or("", String::as_str),
+                reply.get(2).map_or("", String::as_str),
+            )?),
+            _ => Err(backend("a script answered neither ok nor err")),
+        }
+    }
+
+    async fn transition(&self, script: &Script, args: &[String]) -> Result<Change> {
+        let items = self.run(script, args).await?;
+        parse_change(&items)
+    }
+
+    async fn get_json<T: serde::de::DeserializeOwned>(&self, key: String) -> Result<Option<T>> {
+        let mut conn = self.conn.clone();
+        let raw: Option<String> = conn.get(key).await.map_err(backend)?;
+        raw.map(|r| decode(&r)).transpose()
+    }
+
+    async fn mget_json<T: serde::de::DeserializeOwned>(&self, keys: Vec<String>) -> Result<Vec<T>> {
+        if keys.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut conn = self.conn.clone();
+        let raw: Vec<Option<String>> = ::redis::cmd("MGET")
+            .arg(keys)
+            .query_async(&mut conn)
+            .await
+            .map_err(backend)?;
+        raw.into_iter().flatten().map(|r| decode(&r)).collect()
+    }
+}
+
+/// Turn a script's `err` answer into the store error it stands for.
+fn error(kind: &str, detail: &str) -> Result<StoreError> {
+    Ok(match kind {
+        "exists" => StoreError::AlreadyExists(detail.to_string()),
+        "not_found" => StoreError::NotFound(detail.to_string()),
+        "in_session" => StoreError::Conflict(Conflict::InterpreterInSession(
+            RequestId::from_path(detail),
+        )),
+        "offer_closed" => StoreError::Conflict(Conflict::OfferClosed(Box::new(decode(detail)?))),
+        "not_yours" => StoreError::Conflict(Conflict::OfferNotYours),
+        "request_state" => StoreError::Conflict(Conflict::RequestState(
+            RequestState::parse(detail).ok_or_else(|| backend(format!("unknown state {detail}")))?,
+        )),
+        "not_free" => StoreError::Conflict(Conflict::InterpreterNotFree),
+        "busy" => StoreError::Conflict(Conflict::InterpreterBusy),
+        other => backend(format!("unknown script error {other}: {detail}")),
+    })
+}
+
+fn parse_change(items: &[String]) -> Result<Change> {
+    let mut change = Change::default();
+    let mut it = items.iter();
+    while let Some(kind) = it.next() {
+        let json = it.next().ok_or_else(|| backend("truncated change"))?;
+        match kind.as_str() {
+            "r" => change.requests.push(decode(json)?),
+            "o" => change.offers.push(decode(json)?),
+            "i" => {
+                let reason = match it.next().map(String::as_str) {
+                    Some("missed_offers") => Reason::MissedOffers,
+                    _ => Reason::Requested,
+                };
+                change.interpreters.push((decode(json)?, reason));
+            }
+            other => return Err(backend(format!("unknown change kind {other}"))),
+        }
+    }
+    Ok(change)
+}
+
+fn outcome_str(o: Outcome) -> &'static str {
+    match o {
+        Outcome::Accepted => "accepted",
+        Outcome::Declined => "declined",
+        Outcome::Expired => "expired",
+        Outcome::Withdrawn => "withdrawn",
+    }
+}
+
+#[async_trait]
+impl Store for RedisStore {
+    async fn insert_interpreter(&self, it: Interpreter, token: Option<TokenHash>) -> Result<()> {
+        let token = token.map(|t| t.as_hex().to_string()).unwrap_or_default();
+        self.run(&self.scripts.insert_interpreter, &[encode(&it), token])
+            .await
+            .map(drop)
+    }
+
+    async fn interpreter(&self, id: &InterpreterId) -> Result<Option<Interpreter>> {
+        self.get_json(self.key(&format!("it:{id}"))).await
+    }
+
+    async fn interpreters(&self) -> Result<Vec<Interpreter>> {
+        let mut conn = self.conn.clone();
+        let ids: Vec<String> = conn.smembers(self.key("its")).await.map_err(backend)?;
+        let keys = ids.iter().map(|id| self.key(&format!("it:{id}"))).collect();
+        let mut all: Vec<Interpreter> = self.mget_json(keys).await?;
+        all.sort_by(|a, b| a.id.cmp(&b.id));
+        Ok(all)
+    }
+
+    async fn interpreter_for_token(&self, token: &TokenHash) -> Result<Option<InterpreterId>> {
+        let mut conn = self.conn.clone();
+        let id: Option<String> = conn
+            .hget(self.key("tok"), token.as_hex())
+            .await
+            .map_err(backend)?;
+        Ok(id.and_then(|i| InterpreterId::parse(&i).ok()))
+    }
+
+    async fn remove_interpreter(&self, id: &InterpreterId, now: Timestamp) -> Result<Change> {
+        let args = [id.to_string(), now.to_string()];
+        self.transition(&self.scripts.remove_interpreter, &args).await
+    }
+
+    async fn set_availability(
+        &self,
+        id: &InterpreterId,
+        availability: Availability,
+        now: Timestamp,
+    ) -> Result<Change> {
+        let a = match availability {
+            Availability::Available => "available",
+            Availability::Offline => "offline",
+        };
+        let args = [id.to_string(), a.to_string(), now.to_string()];
+        self.transition(&self.scripts.set_availability, &args).await
+    }
+
+    async fn insert_request(&self, req: Request) -> Result<()> {
+        let args = [encode(&req), req.created_at.as_millisecond().to_string()];
+        self.run(&self.scripts.insert_request, &args).await.map(drop)
+    }
+
+    async fn request(&self, id: &RequestId) -> Result<Option<Request>> {
+        self.get_json(self.key(&format!("rq:{id}"))).await
+    }
+
+    async fn requests(&self, state: Option<RequestState>) -> Result<Vec<Request>> {
+        let mut conn = self.conn.clone();
+        let ids: Vec<String> = conn
+            .zrevrange(self.key("rqs"), 0, -1)
+            .await
+            .map_err(backend)?;
+        let keys = ids.iter().map(|id| self.key(&format!("rq:{id}"))).collect();
+        let all: Vec<Request> = self.mget_json(keys).await?;
+        Ok(all
+            .into_iter()
+            .filter(|r| state.is_none_or(|s| r.state == s))
+            .collect())
+    }
+
+    async fn finish_request(
+        &self,
+        id: &RequestId,
+        how: Finish,
+        now: Timestamp,
+        rules: &Rules,
+    ) -> Result<Change> {
+        let how_s = match how {
+            Finish::Complete => "complete",
+            Finish::Cancel => "cancel",
+            Finish::GiveUp => "give_up",
+        };
+        let ready_at = if rules.wrap_up > jiff::SignedDuration::ZERO {
+            (now + rules.wrap_up).to_string()
+        } else {
+            String::new()
+        };
+        let args = [id.to_string(), how_s.to_string(), now.to_string(), ready_at];
+        self.transition(&self.scripts.finish_request, &args).await
+    }
+
+    async fn offer(&self, id: &OfferId) -> Result<Option<Offer>> {
+        self.get_json(self.key(&format!("of:{id}"))).await
+    }
+
+    async fn offers_for(
+        &self,
+        interpreter: &InterpreterId,
+        open_only: bool,
+    ) -> Result<Vec<Offer>> {
+        let mut conn = self.conn.clone();
+        let ids: Vec<String> = conn
+            .lrange(self.key(&format!("ofi:{interpreter}")), 0, -1)
+            .await
+            .map_err(backend)?;
+        let keys = ids.iter().rev().map(|id| self.key(&format!("of:{id}"))).collect();
+        let all: Vec<Offer> = self.mget_json(keys).await?;
+        Ok(all
+            .into_iter()
+            .filter(|o| !open_only || o.is_open())
+            .collect())
+    }
+
+    async fn open_offer(&self, offer: Offer) -> Result<Change> {
+        let args = [encode(&offer), offer.deadline.as_millisecond().to_string()];
+        self.transition(&self.scripts.open_offer, &args).await
+    }
+
+    async fn accept_offer(
+        &self,
+        id: &OfferId,
+        by: &InterpreterId,
+        now: Timestamp,
+    ) -> Result<Change> {
+        let args = [
+            id.to_string(),
+            by.to_string(),
+            now.to_string(),
+            now.as_millisecond().to_string(),
+        ];
+        self.transition(&self.scripts.accept_offer, &args).await
+    }
+
+    async fn close_offer(
+        &self,
+        id: &OfferId,
+        outcome: Outcome,
+        now: Timestamp,
+        rules: &Rules,
+    ) -> Result<Change> {
+        let args = [
+            id.to_string(),
+            outcome_str(outcome).to_string(),
+            now.to_string(),
+            rules.max_missed_offers.to_string(),
+        ];
+        self.transition(&self.scripts.close_offer, &args).await
+    }
+
+    async fn on_call(&self, tag: &LanguageTag) -> Result<usize> {
+        let items = self.run(&self.scripts.on_call, &[tag.to_string()]).await?;
+        items
+            .first()
+            .and_then(|n| n.parse().ok())
+            .ok_or_else(|| backend("on_call answered no number"))
+    }
+
+    async fn snapshot(&self) -> Result<Snapshot> {
+        let items = self.run(&self.scripts.snapshot, &[]).await?;
+        let mut requests: Vec<PendingRequest> = Vec::new();
+        let mut interpreters = Vec::new();
+        let mut offers = Vec::new();
+        let mut i = 0;
+        let next = |i: &mut usize| -> Result<&String> {
+            let v = items.get(*i).ok_or_else(|| backend("truncated snapshot"))?;
+            *i += 1;
+            Ok(v)
+        };
+        while i < items.len() {
+            match next(&mut i)?.as_str() {
+                "r" => {
+                    let r: Request = decode(next(&mut i)?)?;
+                    requests.push(PendingRequest {
+                        id: r.id,
+                        language: r.language,
+                        priority: r.priority,
+                        created_at: r.created_at,
+                        attempts: Vec::new(),
+                    });
+                }
+                "a" => {
+                    let o: Offer = decode(next(&mut i)?)?;
+                    let req = requests
+                        .last_mut()
+                        .ok_or_else(|| backend("offer before its request"))?;
+                    let a = match req.attempts.iter_mut().position(|a| a.interpreter == o.interpreter) {
+                        Some(p) => &mut req.attempts[p],
+                        None => {
+                            req.attempts.push(Attempt {
+                                interpreter: o.interpreter.clone(),
+                                count: 0,
+                                last_closed_at: None,
+                                open: false,
+                            });
+                            req.attempts.last_mut().expect("just pushed")
+                        }
+                    };
+                    a.count += 1;
+                    a.open |= o.is_open();
+                    if let Some(c) = o.closed_at {
+                        a.last_closed_at = a.last_closed_at.max(Some(c));
+                    }
+                }
+                "i" => {
+                    let it: Interpreter = decode(next(&mut i)?)?;
+                    interpreters.push(FreeInterpreter {
+                        id: it.id,
+                        languages: it
+                            .languages
+                            .into_iter()
+                            .map(|l| (l.tag, l.proficiency))
+                            .collect(),
+                        idle_since: it.idle_since,
+                        ready_at: it.ready_at,
+                    });
+                }
+                "o" => {
+                    let id = OfferId::from_path(next(&mut i)?);
+                    let request = RequestId::from_path(next(&mut i)?);
+                    let interpreter = InterpreterId::parse(next(&mut i)?).map_err(backend)?;
+                    let deadline: Timestamp = next(&mut i)?.parse().map_err(backend)?;
+                    offers.push(OpenOffer {
+                        id,
+                        request,
+                        interpreter,
+                        deadline,
+                    });
+                }
+                other => return Err(backend(format!("unknown snapshot item {other}"))),
+            }
+        }
+        Ok(Snapshot::new(requests, interpreters, offers))
+    }
+}

@@ -1,0 +1,32 @@
+-- ARGV: id, how (complete | cancel | give_up), now, ready_at ("" for none)
+local id, how, now, ready_at = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+local key = k('rq:' .. id)
+local r = get(key)
+if not r then return fail('not_found', 'request ' .. id) end
+local target = ({complete = 'completed', cancel = 'cancelled', give_up = 'unfilled'})[how]
+if r.state == target then return out end
+local pending = r.state == 'queued' or r.state == 'offered'
+local final = r.state == 'completed' or r.state == 'cancelled' or r.state == 'unfilled'
+local allowed = (how == 'complete' and r.state == 'connected')
+  or (how == 'cancel' and not final)
+  or (how == 'give_up' and pending)
+if not allowed then return fail('request_state', r.state) end
+for _, oid in ipairs(open_in(k('ofr:' .. id))) do close(oid, 'withdrawn', now) end
+r.state = target
+r.updated_at = now
+r.finished_at = now
+put(key, r)
+emit('r', r)
+redis.call('SREM', k('pend'), id)
+if r.interpreter ~= null then
+  local ikey = k('it:' .. r.interpreter)
+  local it = get(ikey)
+  if it and it.session == id then
+    it.session = null
+    it.idle_since = now
+    if ready_at ~= '' then it.ready_at = ready_at else it.ready_at = null end
+    put(ikey, it)
+    emit('i', it, 'requested')
+  end
+end
+return out

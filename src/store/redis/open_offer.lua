@@ -1,0 +1,21 @@
+-- ARGV: offer json, deadline (ms)
+local o = cjson.decode(ARGV[1])
+local rkey = k('rq:' .. o.request)
+local r = get(rkey)
+if not r then return fail('not_found', 'request ' .. o.request) end
+if not (r.state == 'queued' or r.state == 'offered') then return fail('request_state', r.state) end
+local it = get(k('it:' .. o.interpreter))
+if not it then return fail('not_found', 'interpreter ' .. o.interpreter) end
+if it.availability ~= 'available' or it.session ~= null then return fail('not_free') end
+if #open_in(k('ofi:' .. o.interpreter)) > 0 then return fail('busy') end
+r.state = 'offered'
+r.updated_at = o.created_at
+r.offers_made = r.offers_made + 1
+put(rkey, r)
+emit('r', r)
+redis.call('RPUSH', k('ofr:' .. o.request), o.id)
+redis.call('RPUSH', k('ofi:' .. o.interpreter), o.id)
+redis.call('ZADD', k('open'), tonumber(ARGV[2]), o.id)
+redis.call('SET', k('of:' .. o.id), ARGV[1])
+emit('o', o)
+return out

@@ -1,0 +1,67 @@
+-- Shared by every puente script. KEYS[1] is the key prefix, a Redis Cluster hash tag such
+-- as "{puente}", so that every key a script touches lives in one slot.
+--
+-- Entities are JSON strings (the serde form of Interpreter, Request, Offer). A script
+-- answers an array: {"ok", kind, json, [reason], ...} listing what it changed (kind "r"
+-- request, "o" offer, "i" interpreter followed by the reason), or {"err", kind, detail}.
+
+local P = KEYS[1]
+local function k(name) return P .. ':' .. name end
+local null = cjson.null
+
+local function get(key)
+  local v = redis.call('GET', key)
+  if not v then return nil end
+  return cjson.decode(v)
+end
+
+local function put(key, obj) redis.call('SET', key, cjson.encode(obj)) end
+
+local out = {'ok'}
+local function emit(kind, obj, reason)
+  table.insert(out, kind)
+  table.insert(out, cjson.encode(obj))
+  if kind == 'i' then table.insert(out, reason or 'requested') end
+end
+
+local function fail(kind, detail) return {'err', kind, detail or ''} end
+
+-- Ids of the open offers in a list of offer ids.
+local function open_in(list_key)
+  local res = {}
+  for _, id in ipairs(redis.call('LRANGE', list_key, 0, -1)) do
+    if redis.call('ZSCORE', k('open'), id) then table.insert(res, id) end
+  end
+  return res
+end
+
+local function close(oid, outcome, now)
+  local key = k('of:' .. oid)
+  local o = get(key)
+  if not o or o.outcome ~= null then return nil end
+  o.outcome = outcome
+  o.closed_at = now
+  put(key, o)
+  redis.call('ZREM', k('open'), oid)
+  emit('o', o)
+  return o
+end
+
+local function requeue_if_idle(rid, now)
+  if #open_in(k('ofr:' .. rid)) > 0 then return end
+  local key = k('rq:' .. rid)
+  local r = get(key)
+  if r and r.state == 'offered' then
+    r.state = 'queued'
+    r.updated_at = now
+    put(key, r)
+    emit('r', r)
+  end
+end
+
+local function withdraw_interpreter(iid, outcome, now)
+  for _, oid in ipairs(open_in(k('ofi:' .. iid))) do
+    local o = close(oid, outcome, now)
+    if o then requeue_if_idle(o.request, now) end
+  end
+end
