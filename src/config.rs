@@ -26,6 +26,9 @@ pub enum RosterSource {
 pub struct Config {
     pub listen: SocketAddr,
     pub redis_url: Option<Secret>,
+    /// Prefix of every Redis key (inside a cluster hash tag); instances that share a
+    /// roster share a namespace.
+    pub redis_namespace: String,
     pub roster: RosterSource,
     pub operator_tokens: Vec<Secret>,
     pub coordinator_tokens: Vec<Secret>,
@@ -45,6 +48,7 @@ impl Default for Config {
         Config {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             redis_url: None,
+            redis_namespace: "puente".into(),
             roster: RosterSource::Default(PathBuf::from("./interpreters.toml")),
             operator_tokens: Vec::new(),
             coordinator_tokens: Vec::new(),
@@ -111,6 +115,19 @@ impl Config {
                         });
                     }
                     c.redis_url = Some(Secret::new(v.trim()));
+                }
+                "PUENTE_REDIS_NAMESPACE" => {
+                    let ns = v.trim();
+                    let ok = !ns.is_empty()
+                        && ns.len() <= 64
+                        && ns.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_'));
+                    if !ok {
+                        return Err(ConfigError {
+                            var: "PUENTE_REDIS_NAMESPACE",
+                            message: format!("`{v}` is not a namespace; use 1 to 64 letters, digits, `-` or `_` (default `puente`)"),
+                        });
+                    }
+                    c.redis_namespace = ns.to_string();
                 }
                 "PUENTE_ROSTER" => {
                     c.roster = match v.trim() {

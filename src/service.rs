@@ -163,6 +163,8 @@ pub struct Service {
     pub rules: Rules,
     pub bus: Bus,
     wake: Notify,
+    /// Where changes go to reach every instance (Redis pub/sub); `None`: this one only.
+    fanout: Option<tokio::sync::mpsc::UnboundedSender<Change>>,
     /// Set when the server stops, so that endless responses (event streams) end too.
     stopping: tokio::sync::watch::Sender<bool>,
     static_tokens: HashMap<TokenHash, Principal>,
@@ -189,6 +191,7 @@ impl Service {
             rules: config.rules,
             bus,
             wake: Notify::new(),
+            fanout: None,
             stopping: tokio::sync::watch::Sender::new(false),
             static_tokens,
         }
@@ -219,28 +222,60 @@ impl Service {
         self.wake.notify_one();
     }
 
-    /// Publish a change and wake the dispatcher.
+    /// Publish a change (to every instance) and wake the dispatcher.
     pub fn publish(&self, change: Change) {
-        if !change.is_empty() {
-            self.announce(change);
-            self.wake_dispatcher();
+        self.share(change, true);
+    }
+
+    /// Publish a change without waking this instance's dispatcher (which made it).
+    pub fn announce(&self, change: Change) {
+        self.share(change, false);
+    }
+
+    fn share(&self, change: Change, wake: bool) {
+        if change.is_empty() {
+            return;
+        }
+        // Logged once, by the instance that made the change.
+        for r in &change.requests {
+            tracing::info!(request_id = %r.id, state = r.state.as_str(), "request changed");
+        }
+        for o in &change.offers {
+            tracing::info!(offer_id = %o.id, request_id = %o.request, interpreter_id = %o.interpreter, outcome = ?o.outcome, "offer changed");
+        }
+        for (i, reason) in &change.interpreters {
+            tracing::info!(interpreter_id = %i.id, status = ?i.status(), ?reason, "interpreter changed");
+        }
+        match &self.fanout {
+            // Comes back through the subscription, to this instance and every other.
+            Some(tx) => {
+                let _ = tx.send(change);
+            }
+            None => {
+                self.deliver(change);
+                if wake {
+                    self.wake_dispatcher();
+                }
+            }
         }
     }
 
-    /// Publish a change on the bus without waking the dispatcher (which made it).
-    pub fn announce(&self, change: Change) {
+    /// Hand a change to this instance's live streams.
+    pub fn deliver(&self, change: Change) {
         for r in change.requests {
-            tracing::info!(request_id = %r.id, state = r.state.as_str(), "request changed");
             let _ = self.bus.send(Arc::new(Notice::Request(r)));
         }
         for o in change.offers {
-            tracing::info!(offer_id = %o.id, request_id = %o.request, interpreter_id = %o.interpreter, outcome = ?o.outcome, "offer changed");
             let _ = self.bus.send(Arc::new(Notice::Offer(o)));
         }
         for (i, reason) in change.interpreters {
-            tracing::info!(interpreter_id = %i.id, status = ?i.status(), ?reason, "interpreter changed");
             let _ = self.bus.send(Arc::new(Notice::Interpreter(i, reason)));
         }
+    }
+
+    /// Send changes to other instances through `tx` instead of only to this one's bus.
+    pub fn set_fanout(&mut self, tx: tokio::sync::mpsc::UnboundedSender<Change>) {
+        self.fanout = Some(tx);
     }
 
     // --- Who is calling -------------------------------------------------------------------

@@ -4,16 +4,20 @@
 
 use std::sync::Arc;
 
+use std::time::Duration;
+
 use anyhow::{bail, Context};
+use futures_util::StreamExt;
 use tokio::net::TcpListener;
-use tokio::sync::watch;
+use tokio::sync::{mpsc, watch};
 
 use crate::auth::TokenHash;
 use crate::config::{Config, RosterSource};
 use crate::roster::parse_roster;
 use crate::service::{Clock, NewInterpreter, Service};
 use crate::store::memory::MemoryStore;
-use crate::store::Store;
+use crate::store::redis::RedisStore;
+use crate::store::Change;
 use crate::{dispatch, http};
 
 /// A running puente: its service (for in-process tests) and a way to stop it.
@@ -51,15 +55,94 @@ impl App {
     }
 }
 
-/// Build the service for `config` (store, roster), without serving anything.
+/// Build the service for `config` (store, roster), without serving anything. With Redis,
+/// this also subscribes to the changes of every instance before returning.
 pub async fn build(config: &Config, clock: Clock) -> anyhow::Result<Arc<Service>> {
-    if config.redis_url.is_some() {
-        bail!("PUENTE_REDIS_URL is set, but this version of puente has no Redis store yet; unset it to use the in-memory store");
-    }
-    let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
-    let service = Arc::new(Service::new(config, store, clock));
+    let service = match &config.redis_url {
+        None => Arc::new(Service::new(config, Arc::new(MemoryStore::new()), clock)),
+        Some(url) => {
+            let redis = RedisStore::connect(url.expose(), &config.redis_namespace)
+                .await
+                .map_err(|e| anyhow::anyhow!("PUENTE_REDIS_URL: cannot use Redis: {e}"))?;
+            let redis = Arc::new(redis);
+            let subscription = subscribe(&redis)
+                .await
+                .map_err(|e| anyhow::anyhow!("PUENTE_REDIS_URL: cannot subscribe: {e}"))?;
+            let mut service = Service::new(config, redis.clone(), clock);
+            let (tx, rx) = mpsc::unbounded_channel();
+            service.set_fanout(tx);
+            let service = Arc::new(service);
+            tokio::spawn(send_changes(redis.clone(), rx));
+            tokio::spawn(receive_changes(redis, service.clone(), subscription));
+            service
+        }
+    };
     load_roster(&service, &config.roster).await?;
     Ok(service)
+}
+
+async fn subscribe(redis: &RedisStore) -> ::redis::RedisResult<::redis::aio::PubSubStream> {
+    let mut pubsub = redis.client().get_async_pubsub().await?;
+    pubsub.subscribe(redis.events_channel()).await?;
+    Ok(pubsub.into_on_message())
+}
+
+/// Publish this instance's changes, one at a time so that they keep their order.
+async fn send_changes(redis: Arc<RedisStore>, mut rx: mpsc::UnboundedReceiver<Change>) {
+    while let Some(change) = rx.recv().await {
+        if let Err(e) = redis.announce(&change).await {
+            // The state is safe in Redis; only live streams miss this change.
+            tracing::error!(error = %e, "could not publish a change to other instances");
+        }
+    }
+}
+
+/// Deliver every instance's changes to this one's live streams and dispatcher, and
+/// resubscribe (with backoff) when the connection drops.
+async fn receive_changes(
+    redis: Arc<RedisStore>,
+    service: Arc<Service>,
+    mut stream: ::redis::aio::PubSubStream,
+) {
+    let mut backoff = Duration::from_millis(100);
+    loop {
+        loop {
+            let msg = tokio::select! {
+                m = stream.next() => m,
+                _ = service.stopped() => return,
+            };
+            let Some(msg) = msg else { break };
+            backoff = Duration::from_millis(100);
+            match msg
+                .get_payload::<String>()
+                .map_err(|e| e.to_string())
+                .and_then(|p| serde_json::from_str::<Change>(&p).map_err(|e| e.to_string()))
+            {
+                Ok(change) => {
+                    service.deliver(change);
+                    service.wake_dispatcher();
+                }
+                Err(e) => tracing::error!(error = %e, "unreadable change from another instance"),
+            }
+        }
+        tracing::warn!("lost the Redis subscription; resubscribing");
+        loop {
+            tokio::select! {
+                _ = tokio::time::sleep(backoff) => {}
+                _ = service.stopped() => return,
+            }
+            backoff = (backoff * 2).min(Duration::from_secs(5));
+            match subscribe(&redis).await {
+                Ok(s) => {
+                    stream = s;
+                    // Something may have changed while we were away.
+                    service.wake_dispatcher();
+                    break;
+                }
+                Err(e) => tracing::warn!(error = %e, "cannot resubscribe to Redis yet"),
+            }
+        }
+    }
 }
 
 async fn load_roster(service: &Service, source: &RosterSource) -> anyhow::Result<()> {
@@ -103,10 +186,15 @@ async fn load_roster(service: &Service, source: &RosterSource) -> anyhow::Result
             languages: e.languages,
             availability: e.availability,
         };
-        service
-            .load_interpreter(new, token)
-            .await
-            .map_err(|err| anyhow::anyhow!("PUENTE_ROSTER: {err}"))?;
+        match service.load_interpreter(new, token).await {
+            Ok(()) => {}
+            // A shared store was seeded by an earlier start or another instance: the
+            // store, not the file, is the truth from then on.
+            Err(crate::service::ServiceError::AlreadyExists(what)) => {
+                tracing::info!(%what, "already on the roster; the file does not overwrite it");
+            }
+            Err(err) => bail!("PUENTE_ROSTER: {err}"),
+        }
     }
     tracing::info!(interpreters = n, path = %path.display(), "roster loaded");
     Ok(())

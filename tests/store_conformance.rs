@@ -416,7 +416,11 @@ async fn the_memory_store_conforms() {
 
 async fn redis_store(url: &str, name: &str) -> Box<dyn Store> {
     let ns = common::namespace(name);
-    Box::new(RedisStore::connect(url, &ns).await.expect("Redis is reachable"))
+    Box::new(
+        RedisStore::connect(url, &ns)
+            .await
+            .expect("Redis is reachable"),
+    )
 }
 
 #[tokio::test]

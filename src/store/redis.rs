@@ -166,13 +166,14 @@ fn error(kind: &str, detail: &str) -> Result<StoreError> {
     Ok(match kind {
         "exists" => StoreError::AlreadyExists(detail.to_string()),
         "not_found" => StoreError::NotFound(detail.to_string()),
-        "in_session" => StoreError::Conflict(Conflict::InterpreterInSession(
-            RequestId::from_path(detail),
-        )),
+        "in_session" => {
+            StoreError::Conflict(Conflict::InterpreterInSession(RequestId::from_path(detail)))
+        }
         "offer_closed" => StoreError::Conflict(Conflict::OfferClosed(Box::new(decode(detail)?))),
         "not_yours" => StoreError::Conflict(Conflict::OfferNotYours),
         "request_state" => StoreError::Conflict(Conflict::RequestState(
-            RequestState::parse(detail).ok_or_else(|| backend(format!("unknown state {detail}")))?,
+            RequestState::parse(detail)
+                .ok_or_else(|| backend(format!("unknown state {detail}")))?,
         )),
         "not_free" => StoreError::Conflict(Conflict::InterpreterNotFree),
         "busy" => StoreError::Conflict(Conflict::InterpreterBusy),
@@ -243,7 +244,8 @@ impl Store for RedisStore {
 
     async fn remove_interpreter(&self, id: &InterpreterId, now: Timestamp) -> Result<Change> {
         let args = [id.to_string(), now.to_string()];
-        self.transition(&self.scripts.remove_interpreter, &args).await
+        self.transition(&self.scripts.remove_interpreter, &args)
+            .await
     }
 
     async fn set_availability(
@@ -262,7 +264,9 @@ impl Store for RedisStore {
 
     async fn insert_request(&self, req: Request) -> Result<()> {
         let args = [encode(&req), req.created_at.as_millisecond().to_string()];
-        self.run(&self.scripts.insert_request, &args).await.map(drop)
+        self.run(&self.scripts.insert_request, &args)
+            .await
+            .map(drop)
     }
 
     async fn request(&self, id: &RequestId) -> Result<Option<Request>> {
@@ -308,17 +312,17 @@ impl Store for RedisStore {
         self.get_json(self.key(&format!("of:{id}"))).await
     }
 
-    async fn offers_for(
-        &self,
-        interpreter: &InterpreterId,
-        open_only: bool,
-    ) -> Result<Vec<Offer>> {
+    async fn offers_for(&self, interpreter: &InterpreterId, open_only: bool) -> Result<Vec<Offer>> {
         let mut conn = self.conn.clone();
         let ids: Vec<String> = conn
             .lrange(self.key(&format!("ofi:{interpreter}")), 0, -1)
             .await
             .map_err(backend)?;
-        let keys = ids.iter().rev().map(|id| self.key(&format!("of:{id}"))).collect();
+        let keys = ids
+            .iter()
+            .rev()
+            .map(|id| self.key(&format!("of:{id}")))
+            .collect();
         let all: Vec<Offer> = self.mget_json(keys).await?;
         Ok(all
             .into_iter()
@@ -398,7 +402,11 @@ impl Store for RedisStore {
                     let req = requests
                         .last_mut()
                         .ok_or_else(|| backend("offer before its request"))?;
-                    let a = match req.attempts.iter_mut().position(|a| a.interpreter == o.interpreter) {
+                    let a = match req
+                        .attempts
+                        .iter_mut()
+                        .position(|a| a.interpreter == o.interpreter)
+                    {
                         Some(p) => &mut req.attempts[p],
                         None => {
                             req.attempts.push(Attempt {

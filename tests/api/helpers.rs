@@ -196,3 +196,61 @@ impl TestApp {
         }
     }
 }
+
+/// Reads `event:`/`data:` pairs from a server-sent event stream.
+pub struct Events {
+    res: reqwest::Response,
+    buf: String,
+}
+
+impl Events {
+    pub async fn open(app: &TestApp, token: &str) -> Events {
+        let res = app
+            .client
+            .get(format!("{}/api/v1/events", app.base))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200);
+        assert!(res.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/event-stream"));
+        Events {
+            res,
+            buf: String::new(),
+        }
+    }
+
+    /// The next event of kind `kind` whose data satisfies `pred`, within `secs`.
+    pub async fn until(&mut self, kind: &str, secs: u64, pred: impl Fn(&Value) -> bool) -> Value {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(secs);
+        loop {
+            while let Some(end) = self.buf.find("\n\n") {
+                let block: String = self.buf.drain(..end + 2).collect();
+                let mut ev = "";
+                let mut data = String::new();
+                for line in block.lines() {
+                    if let Some(v) = line.strip_prefix("event:") {
+                        ev = v.trim();
+                    } else if let Some(v) = line.strip_prefix("data:") {
+                        data.push_str(v.trim_start());
+                    }
+                }
+                if ev == kind {
+                    let v: Value = serde_json::from_str(&data).unwrap();
+                    if pred(&v) {
+                        return v;
+                    }
+                }
+            }
+            let chunk = tokio::time::timeout_at(deadline, self.res.chunk())
+                .await
+                .unwrap_or_else(|_| panic!("no `{kind}` event within {secs}s"))
+                .unwrap()
+                .expect("stream stays open");
+            self.buf.push_str(&String::from_utf8_lossy(&chunk));
+        }
+    }
+}

@@ -1,8 +1,11 @@
 //! Black-box tests of the HTTP API of API.md, against the real server on a free port.
 
+#[path = "../common/mod.rs"]
+mod common;
 mod detect;
 mod errors;
 mod flow;
 mod helpers;
+mod redis;
 mod roles;
 mod stream;
