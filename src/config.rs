@@ -108,10 +108,14 @@ impl Config {
                     })?
                 }
                 "PUENTE_REDIS_URL" if !v.trim().is_empty() => {
-                    if !(v.starts_with("redis://") || v.starts_with("rediss://")) {
+                    // Several comma-separated nodes mean a Redis Cluster.
+                    let bad = v.split(',').map(str::trim).any(|u| {
+                        !(u.starts_with("redis://") || u.starts_with("rediss://"))
+                    });
+                    if bad {
                         return Err(ConfigError {
                             var: "PUENTE_REDIS_URL",
-                            message: "must start with redis:// or rediss://, for example `redis://127.0.0.1:6379/0`".into(),
+                            message: "must be redis:// or rediss:// URLs (several, comma-separated, for a cluster), for example `redis://127.0.0.1:6379/0`".into(),
                         });
                     }
                     c.redis_url = Some(Secret::new(v.trim()));

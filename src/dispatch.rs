@@ -102,7 +102,8 @@ async fn apply(
                 outcome: None,
                 closed_at: None,
             };
-            service.store.open_offer(offer).await
+            let exclusive = service.policy.mode == crate::matcher::OfferMode::Sequential;
+            service.store.open_offer(offer, exclusive).await
         }
     };
     match result {

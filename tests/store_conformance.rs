@@ -110,9 +110,12 @@ async fn open_offer_claims_the_interpreter_once(store: &dyn Store) {
     let (r1, r2) = (request("tzo", 0), request("tzo", 1));
     store.insert_request(r1.clone()).await.unwrap();
     store.insert_request(r2.clone()).await.unwrap();
-    store.open_offer(offer(&r1, &ana, 2, 30)).await.unwrap();
+    store
+        .open_offer(offer(&r1, &ana, 2, 30), true)
+        .await
+        .unwrap();
     assert_eq!(state_of(store, &r1).await, RequestState::Offered);
-    let second = store.open_offer(offer(&r2, &ana, 2, 30)).await;
+    let second = store.open_offer(offer(&r2, &ana, 2, 30), true).await;
     assert_eq!(second, Err(StoreError::Conflict(Conflict::InterpreterBusy)));
     assert_eq!(state_of(store, &r2).await, RequestState::Queued);
 }
@@ -126,7 +129,7 @@ async fn open_offer_refuses_offline_and_connected_interpreters(store: &dyn Store
         .set_availability(&ana.id, Availability::Offline, t(1))
         .await
         .unwrap();
-    let refused = store.open_offer(offer(&r, &ana, 2, 30)).await;
+    let refused = store.open_offer(offer(&r, &ana, 2, 30), true).await;
     assert_eq!(
         refused,
         Err(StoreError::Conflict(Conflict::InterpreterNotFree))
@@ -136,11 +139,11 @@ async fn open_offer_refuses_offline_and_connected_interpreters(store: &dyn Store
         .await
         .unwrap();
     let o = offer(&r, &ana, 4, 30);
-    store.open_offer(o.clone()).await.unwrap();
+    store.open_offer(o.clone(), true).await.unwrap();
     store.accept_offer(&o.id, &ana.id, t(5)).await.unwrap();
     let r2 = request("tzo", 6);
     store.insert_request(r2.clone()).await.unwrap();
-    let refused = store.open_offer(offer(&r2, &ana, 7, 30)).await;
+    let refused = store.open_offer(offer(&r2, &ana, 7, 30), true).await;
     assert_eq!(
         refused,
         Err(StoreError::Conflict(Conflict::InterpreterNotFree))
@@ -154,8 +157,8 @@ async fn accept_connects_once_and_withdraws_the_rest(store: &dyn Store) {
     let r = request("tzo", 0);
     store.insert_request(r.clone()).await.unwrap();
     let (oa, ob) = (offer(&r, &ana, 1, 30), offer(&r, &beto, 1, 30));
-    store.open_offer(oa.clone()).await.unwrap();
-    store.open_offer(ob.clone()).await.unwrap();
+    store.open_offer(oa.clone(), false).await.unwrap();
+    store.open_offer(ob.clone(), false).await.unwrap();
     let change = store.accept_offer(&ob.id, &beto.id, t(2)).await.unwrap();
     assert!(change
         .offers
@@ -183,7 +186,7 @@ async fn an_offer_past_its_deadline_cannot_be_accepted(store: &dyn Store) {
     let r = request("tzo", 0);
     store.insert_request(r.clone()).await.unwrap();
     let o = offer(&r, &ana, 1, 30);
-    store.open_offer(o.clone()).await.unwrap();
+    store.open_offer(o.clone(), true).await.unwrap();
     let late = store.accept_offer(&o.id, &ana.id, t(30)).await;
     assert!(matches!(
         late,
@@ -206,7 +209,7 @@ async fn closing_the_last_offer_requeues_and_misses_set_offline(store: &dyn Stor
     let r = request("tzo", 0);
     store.insert_request(r.clone()).await.unwrap();
     let o1 = offer(&r, &ana, 1, 30);
-    store.open_offer(o1.clone()).await.unwrap();
+    store.open_offer(o1.clone(), true).await.unwrap();
     store
         .close_offer(&o1.id, Outcome::Expired, t(30), &rules)
         .await
@@ -220,7 +223,7 @@ async fn closing_the_last_offer_requeues_and_misses_set_offline(store: &dyn Stor
         "closing is idempotent-safe"
     );
     let o2 = offer(&r, &ana, 31, 60);
-    store.open_offer(o2.clone()).await.unwrap();
+    store.open_offer(o2.clone(), true).await.unwrap();
     let change = store
         .close_offer(&o2.id, Outcome::Expired, t(60), &rules)
         .await
@@ -244,7 +247,7 @@ async fn a_decline_resets_the_miss_count(store: &dyn Store) {
         .enumerate()
     {
         let o = offer(&r, &ana, i as i64 * 40, i as i64 * 40 + 30);
-        store.open_offer(o.clone()).await.unwrap();
+        store.open_offer(o.clone(), true).await.unwrap();
         store
             .close_offer(&o.id, outcome, t(i as i64 * 40 + 30), &rules)
             .await
@@ -267,7 +270,7 @@ async fn going_offline_declines_open_offers(store: &dyn Store) {
     let r = request("tzo", 0);
     store.insert_request(r.clone()).await.unwrap();
     let o = offer(&r, &ana, 1, 30);
-    store.open_offer(o.clone()).await.unwrap();
+    store.open_offer(o.clone(), true).await.unwrap();
     store
         .set_availability(&ana.id, Availability::Offline, t(2))
         .await
@@ -288,7 +291,7 @@ async fn complete_frees_the_interpreter_after_wrap_up(store: &dyn Store) {
     let r = request("tzo", 0);
     store.insert_request(r.clone()).await.unwrap();
     let o = offer(&r, &ana, 1, 30);
-    store.open_offer(o.clone()).await.unwrap();
+    store.open_offer(o.clone(), true).await.unwrap();
     // Only a connected request completes.
     let early = store
         .finish_request(&r.id, Finish::Complete, t(2), &rules)
@@ -326,7 +329,7 @@ async fn cancel_withdraws_offers_and_leaves_the_queue(store: &dyn Store) {
     let r = request("tzo", 0);
     store.insert_request(r.clone()).await.unwrap();
     let o = offer(&r, &ana, 1, 30);
-    store.open_offer(o.clone()).await.unwrap();
+    store.open_offer(o.clone(), true).await.unwrap();
     store
         .finish_request(&r.id, Finish::Cancel, t(2), &Rules::default())
         .await
@@ -336,7 +339,7 @@ async fn cancel_withdraws_offers_and_leaves_the_queue(store: &dyn Store) {
         Some(Outcome::Withdrawn)
     );
     assert!(store.snapshot().await.unwrap().requests().is_empty());
-    let refused = store.open_offer(offer(&r, &ana, 3, 30)).await;
+    let refused = store.open_offer(offer(&r, &ana, 3, 30), true).await;
     assert_eq!(
         refused,
         Err(StoreError::Conflict(Conflict::RequestState(
@@ -372,13 +375,33 @@ async fn requests_list_most_recent_first_and_filter(store: &dyn Store) {
     assert_eq!(queued, vec![c.id, a.id]);
 }
 
+async fn a_sequential_offer_is_refused_while_another_is_open(store: &dyn Store) {
+    let (ana, beto) = (interpreter("ana", "tzo"), interpreter("beto", "tzo"));
+    store.insert_interpreter(ana.clone(), None).await.unwrap();
+    store.insert_interpreter(beto.clone(), None).await.unwrap();
+    let r = request("tzo", 0);
+    store.insert_request(r.clone()).await.unwrap();
+    store
+        .open_offer(offer(&r, &ana, 1, 30), true)
+        .await
+        .unwrap();
+    // Two dispatchers racing under the sequential policy: the second loses.
+    let second = store.open_offer(offer(&r, &beto, 1, 30), true).await;
+    assert_eq!(second, Err(StoreError::Conflict(Conflict::RequestBusy)));
+    // The parallel policy asks for a non-exclusive offer, which is fine.
+    store
+        .open_offer(offer(&r, &beto, 1, 30), false)
+        .await
+        .unwrap();
+}
+
 async fn a_connected_interpreter_cannot_be_removed(store: &dyn Store) {
     let ana = interpreter("ana", "tzo");
     store.insert_interpreter(ana.clone(), None).await.unwrap();
     let r = request("tzo", 0);
     store.insert_request(r.clone()).await.unwrap();
     let o = offer(&r, &ana, 1, 30);
-    store.open_offer(o.clone()).await.unwrap();
+    store.open_offer(o.clone(), true).await.unwrap();
     store.accept_offer(&o.id, &ana.id, t(2)).await.unwrap();
     let refused = store.remove_interpreter(&ana.id, t(3)).await;
     assert_eq!(
@@ -407,6 +430,7 @@ where
     cancel_withdraws_offers_and_leaves_the_queue(&*make().await).await;
     requests_list_most_recent_first_and_filter(&*make().await).await;
     a_connected_interpreter_cannot_be_removed(&*make().await).await;
+    a_sequential_offer_is_refused_while_another_is_open(&*make().await).await;
 }
 
 #[tokio::test]
@@ -427,6 +451,12 @@ async fn redis_store(url: &str, name: &str) -> Box<dyn Store> {
 async fn the_redis_store_conforms() {
     let (url, _server) = common::redis();
     conformance(|| redis_store(&url, "conformance")).await;
+}
+
+#[tokio::test]
+async fn the_redis_store_conforms_on_a_three_master_cluster() {
+    let (url, _cluster) = common::redis_cluster();
+    conformance(|| redis_store(&url, "cluster")).await;
 }
 
 // --- Invariants under random operation sequences -----------------------------------------
@@ -574,7 +604,7 @@ mod model {
                                 let it = store.interpreter(&interpreter).await.unwrap().unwrap();
                                 let mut o = offer(&r, &it, now, 0);
                                 o.deadline = deadline;
-                                store.open_offer(o).await
+                                store.open_offer(o, true).await
                             }
                         };
                     }

@@ -297,7 +297,7 @@ impl Store for MemoryStore {
             .collect())
     }
 
-    async fn open_offer(&self, offer: Offer) -> Result<Change> {
+    async fn open_offer(&self, offer: Offer, exclusive: bool) -> Result<Change> {
         let mut s = self.lock();
         let Some(req) = s.requests.get(&offer.request) else {
             return Err(StoreError::NotFound(format!("request {}", offer.request)));
@@ -316,6 +316,9 @@ impl Store for MemoryStore {
         }
         if !s.open_offers_of_interpreter(&offer.interpreter).is_empty() {
             return Err(StoreError::Conflict(Conflict::InterpreterBusy));
+        }
+        if exclusive && !s.open_offers_of_request(&offer.request).is_empty() {
+            return Err(StoreError::Conflict(Conflict::RequestBusy));
         }
         let mut change = Change::default();
         let req = s.requests.get_mut(&offer.request).expect("checked above");

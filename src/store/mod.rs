@@ -44,6 +44,8 @@ pub enum Conflict {
     InterpreterBusy,
     InterpreterInSession(RequestId),
     InterpreterNotFree,
+    /// An exclusive offer was asked for a request that already has an open one.
+    RequestBusy,
 }
 
 impl std::fmt::Display for Conflict {
@@ -55,6 +57,7 @@ impl std::fmt::Display for Conflict {
             Conflict::InterpreterBusy => write!(f, "interpreter already holds an open offer"),
             Conflict::InterpreterInSession(r) => write!(f, "interpreter is connected to {r}"),
             Conflict::InterpreterNotFree => write!(f, "interpreter is not available"),
+            Conflict::RequestBusy => write!(f, "request already has an open offer"),
         }
     }
 }
@@ -161,9 +164,11 @@ pub trait Store: Send + Sync + 'static {
     // Offers.
     async fn offer(&self, id: &OfferId) -> Result<Option<Offer>>;
     async fn offers_for(&self, interpreter: &InterpreterId, open_only: bool) -> Result<Vec<Offer>>;
-    /// Atomically: the request is still waiting, the interpreter is available, free, and
-    /// holds no open offer → the offer opens and the request is `offered`.
-    async fn open_offer(&self, offer: Offer) -> Result<Change>;
+    /// Atomically: the request is still waiting (and, if `exclusive`, has no open offer:
+    /// the sequential policy, which several dispatchers must not break by racing), the
+    /// interpreter is available, free, and holds no open offer → the offer opens and the
+    /// request is `offered`.
+    async fn open_offer(&self, offer: Offer, exclusive: bool) -> Result<Change>;
     /// Atomically: the offer is open, belongs to `by`, and its deadline has not passed →
     /// the request is `connected` to `by`, and every other open offer of the request or of
     /// the interpreter is withdrawn.

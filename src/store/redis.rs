@@ -13,8 +13,9 @@
 //! offers by deadline (what every instance's dispatcher sweeps), `ofr:<id>` / `ofi:<id>`
 //! offers of a request / an interpreter, and the pub/sub channel `events`.
 
-use ::redis::aio::ConnectionManager;
-use ::redis::{AsyncCommands, Client, Script};
+use ::redis::aio::{ConnectionLike, ConnectionManager};
+use ::redis::cluster_async::ClusterConnection;
+use ::redis::{AsyncCommands, Client, Cmd, Pipeline, RedisFuture, Script, Value};
 use async_trait::async_trait;
 use jiff::Timestamp;
 
@@ -62,9 +63,45 @@ impl Scripts {
     }
 }
 
+/// One server (reconnecting by itself) or a Redis Cluster.
+#[derive(Clone)]
+enum Conn {
+    Single(ConnectionManager),
+    Cluster(ClusterConnection),
+}
+
+impl ConnectionLike for Conn {
+    fn req_packed_command<'a>(&'a mut self, cmd: &'a Cmd) -> RedisFuture<'a, Value> {
+        match self {
+            Conn::Single(c) => c.req_packed_command(cmd),
+            Conn::Cluster(c) => c.req_packed_command(cmd),
+        }
+    }
+
+    fn req_packed_commands<'a>(
+        &'a mut self,
+        cmd: &'a Pipeline,
+        offset: usize,
+        count: usize,
+    ) -> RedisFuture<'a, Vec<Value>> {
+        match self {
+            Conn::Single(c) => c.req_packed_commands(cmd, offset, count),
+            Conn::Cluster(c) => c.req_packed_commands(cmd, offset, count),
+        }
+    }
+
+    fn get_db(&self) -> i64 {
+        match self {
+            Conn::Single(c) => c.get_db(),
+            Conn::Cluster(c) => c.get_db(),
+        }
+    }
+}
+
 pub struct RedisStore {
+    /// For pub/sub: a plain connection to one node (cluster pub/sub reaches every node).
     client: Client,
-    conn: ConnectionManager,
+    conn: Conn,
     prefix: String,
     scripts: Scripts,
 }
@@ -82,12 +119,26 @@ fn encode<T: serde::Serialize>(value: &T) -> String {
 }
 
 impl RedisStore {
-    /// Connect to `url`; every key starts with `{namespace}` (a cluster hash tag).
+    /// Connect to `url`, or to a Redis Cluster when `url` lists several nodes separated
+    /// by commas. Every key starts with `{namespace}` (a cluster hash tag).
     pub async fn connect(url: &str, namespace: &str) -> Result<RedisStore> {
-        let client = Client::open(url).map_err(backend)?;
-        let conn = ConnectionManager::new(client.clone())
-            .await
-            .map_err(backend)?;
+        let nodes: Vec<&str> = url
+            .split(',')
+            .map(str::trim)
+            .filter(|u| !u.is_empty())
+            .collect();
+        let first = nodes.first().ok_or_else(|| backend("no Redis URL"))?;
+        let client = Client::open(*first).map_err(backend)?;
+        let conn = if nodes.len() > 1 {
+            let cluster = ::redis::cluster::ClusterClient::new(nodes.clone()).map_err(backend)?;
+            Conn::Cluster(cluster.get_async_connection().await.map_err(backend)?)
+        } else {
+            Conn::Single(
+                ConnectionManager::new(client.clone())
+                    .await
+                    .map_err(backend)?,
+            )
+        };
         Ok(RedisStore {
             client,
             conn,
@@ -177,6 +228,7 @@ fn error(kind: &str, detail: &str) -> Result<StoreError> {
         )),
         "not_free" => StoreError::Conflict(Conflict::InterpreterNotFree),
         "busy" => StoreError::Conflict(Conflict::InterpreterBusy),
+        "request_busy" => StoreError::Conflict(Conflict::RequestBusy),
         other => backend(format!("unknown script error {other}: {detail}")),
     })
 }
@@ -330,8 +382,12 @@ impl Store for RedisStore {
             .collect())
     }
 
-    async fn open_offer(&self, offer: Offer) -> Result<Change> {
-        let args = [encode(&offer), offer.deadline.as_millisecond().to_string()];
+    async fn open_offer(&self, offer: Offer, exclusive: bool) -> Result<Change> {
+        let args = [
+            encode(&offer),
+            offer.deadline.as_millisecond().to_string(),
+            if exclusive { "1" } else { "0" }.to_string(),
+        ];
         self.transition(&self.scripts.open_offer, &args).await
     }
 

@@ -27,7 +27,17 @@ async fn pair(url: &str, extra: &[(&str, &str)]) -> (String, TestApp, TestApp) {
 #[tokio::test]
 async fn two_instances_share_roster_requests_offers_and_events() {
     let (url, _server) = common::redis();
-    let (_, a, b) = pair(&url, &[]).await;
+    two_instances_share_everything(&url).await;
+}
+
+#[tokio::test]
+async fn two_instances_share_everything_on_a_redis_cluster_too() {
+    let (url, _cluster) = common::redis_cluster();
+    two_instances_share_everything(&url).await;
+}
+
+async fn two_instances_share_everything(url: &str) {
+    let (_, a, b) = pair(url, &[]).await;
     // Created on A, the interpreter's token works on B.
     let ana = a.add_interpreter("ana", &[("tzo", 5)]).await;
     b.get("/api/v1/interpreters/ana", &ana).await.expect(200);

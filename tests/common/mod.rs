@@ -99,3 +99,122 @@ pub fn namespace(test: &str) -> String {
     let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     format!("test-{}-{test}-{n}", std::process::id())
 }
+
+/// A local Redis Cluster of three masters, stopped when dropped.
+pub struct RedisCluster {
+    pub url: String,
+    nodes: Vec<Child>,
+    dir: std::path::PathBuf,
+}
+
+/// A port that is free, and whose cluster bus port (+10000) is free too.
+fn free_cluster_port(taken: &[u16]) -> u16 {
+    loop {
+        let p = free_port();
+        if p > 50000 || taken.contains(&p) {
+            continue;
+        }
+        if TcpListener::bind(("127.0.0.1", p + 10000)).is_ok() {
+            return p;
+        }
+    }
+}
+
+impl RedisCluster {
+    pub fn start() -> RedisCluster {
+        let mut ports = Vec::new();
+        for _ in 0..3 {
+            ports.push(free_cluster_port(&ports));
+        }
+        let dir = std::env::temp_dir().join(format!(
+            "puente-cluster-{}-{}",
+            std::process::id(),
+            ports[0]
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        let mut nodes = Vec::new();
+        for p in &ports {
+            let child = Command::new("redis-server")
+                .args(["--port", &p.to_string(), "--bind", "127.0.0.1"])
+                .args([
+                    "--cluster-enabled",
+                    "yes",
+                    "--cluster-config-file",
+                    &format!("nodes-{p}.conf"),
+                ])
+                .args(["--save", "", "--appendonly", "no"])
+                .arg("--dir")
+                .arg(&dir)
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("redis-server must be installed (scripts/test.sh installs it)");
+            nodes.push(child);
+        }
+        let cluster = RedisCluster {
+            url: ports
+                .iter()
+                .map(|p| format!("redis://127.0.0.1:{p}"))
+                .collect::<Vec<_>>()
+                .join(","),
+            nodes,
+            dir,
+        };
+        let until = Instant::now() + Duration::from_secs(10);
+        for p in &ports {
+            while std::net::TcpStream::connect(("127.0.0.1", *p)).is_err() {
+                assert!(Instant::now() < until, "cluster node {p} did not start");
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        }
+        let addrs: Vec<String> = ports.iter().map(|p| format!("127.0.0.1:{p}")).collect();
+        let status = Command::new("redis-cli")
+            .arg("--cluster")
+            .arg("create")
+            .args(&addrs)
+            .args(["--cluster-replicas", "0", "--cluster-yes"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .expect("redis-cli runs");
+        assert!(status.success(), "redis-cli --cluster create failed");
+        let until = Instant::now() + Duration::from_secs(20);
+        loop {
+            let ok = ports.iter().all(|p| {
+                Command::new("redis-cli")
+                    .args(["-p", &p.to_string(), "cluster", "info"])
+                    .output()
+                    .map(|o| String::from_utf8_lossy(&o.stdout).contains("cluster_state:ok"))
+                    .unwrap_or(false)
+            });
+            if ok {
+                break;
+            }
+            assert!(Instant::now() < until, "the cluster did not become ready");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        cluster
+    }
+}
+
+impl Drop for RedisCluster {
+    fn drop(&mut self) {
+        for c in &mut self.nodes {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// A Redis Cluster to test against: the one `scripts/test.sh` started
+/// (`PUENTE_TEST_REDIS_CLUSTER_URL`, comma-separated nodes), or one of the test's own.
+pub fn redis_cluster() -> (String, Option<RedisCluster>) {
+    match std::env::var("PUENTE_TEST_REDIS_CLUSTER_URL") {
+        Ok(url) if !url.is_empty() => (url, None),
+        _ => {
+            let c = RedisCluster::start();
+            (c.url.clone(), Some(c))
+        }
+    }
+}

@@ -1,4 +1,4 @@
--- ARGV: offer json, deadline (ms)
+-- ARGV: offer json, deadline (ms), exclusive ("1": fail if the request has an open offer)
 local o = cjson.decode(ARGV[1])
 local rkey = k('rq:' .. o.request)
 local r = get(rkey)
@@ -8,6 +8,7 @@ local it = get(k('it:' .. o.interpreter))
 if not it then return fail('not_found', 'interpreter ' .. o.interpreter) end
 if it.availability ~= 'available' or it.session ~= null then return fail('not_free') end
 if #open_in(k('ofi:' .. o.interpreter)) > 0 then return fail('busy') end
+if ARGV[3] == '1' and #open_in(k('ofr:' .. o.request)) > 0 then return fail('request_busy') end
 r.state = 'offered'
 r.updated_at = o.created_at
 r.offers_made = r.offers_made + 1
