@@ -1,40 +1,18 @@
 //! The `puente` binary as a newcomer runs it: `serve` with the demo roster, stopped by
 //! SIGTERM; `roster check` on good and bad files.
 
-use std::io::{BufRead, BufReader};
+mod common;
+
 use std::process::{Command, Stdio};
-use std::time::Duration;
 
 const BIN: &str = env!("CARGO_BIN_EXE_puente");
 
 #[tokio::test]
 async fn serve_starts_with_the_demo_roster_and_stops_cleanly_on_sigterm() {
-    let mut child = Command::new(BIN)
-        .arg("serve")
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .env("PUENTE_LISTEN", "127.0.0.1:0")
-        .env("PUENTE_COORDINATOR_TOKENS", "test-coordinator")
-        .env("RUST_LOG", "info")
-        .env("NO_COLOR", "1")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if let Some(rest) = line.split("addr=").nth(1) {
-                let _ = tx.send(rest.split_whitespace().next().unwrap_or("").to_string());
-            }
-        }
-    });
-    let addr = rx
-        .recv_timeout(Duration::from_secs(20))
-        .expect("server logs its address");
+    let mut puente = common::Puente::spawn(&[("PUENTE_COORDINATOR_TOKENS", "test-coordinator")]);
     let client = reqwest::Client::new();
     let ana: serde_json::Value = client
-        .get(format!("http://{addr}/api/v1/interpreters/ana"))
+        .get(format!("{}/api/v1/interpreters/ana", puente.base))
         .bearer_auth("test-coordinator")
         .send()
         .await
@@ -46,19 +24,17 @@ async fn serve_starts_with_the_demo_roster_and_stops_cleanly_on_sigterm() {
     assert_eq!(ana["status"], "available");
     // The demo token works.
     let me = client
-        .get(format!("http://{addr}/api/v1/interpreters/ana/offers"))
+        .get(format!("{}/api/v1/interpreters/ana/offers", puente.base))
         .bearer_auth("demo-token-ana")
         .send()
         .await
         .unwrap();
     assert_eq!(me.status(), 200);
 
-    let killed = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
+    let pid = puente.child.id().to_string();
+    let killed = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
     assert!(killed.success());
-    let status = child.wait().unwrap();
+    let status = puente.child.wait().unwrap();
     assert!(status.success(), "graceful shutdown exits 0, got {status}");
 }
 

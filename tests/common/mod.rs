@@ -218,3 +218,56 @@ pub fn redis_cluster() -> (String, Option<RedisCluster>) {
         }
     }
 }
+
+/// A `puente serve` process on a free port, killed (SIGKILL) when dropped.
+pub struct Puente {
+    pub child: Child,
+    pub base: String,
+}
+
+impl Puente {
+    /// Start the real binary with `vars` (listening on a port the OS picks).
+    pub fn spawn(vars: &[(&str, &str)]) -> Puente {
+        use std::io::{BufRead, BufReader};
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_puente"));
+        cmd.arg("serve")
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .env("PUENTE_LISTEN", "127.0.0.1:0")
+            .env("RUST_LOG", "info")
+            .env("NO_COLOR", "1")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null());
+        for (k, v) in vars {
+            cmd.env(k, v);
+        }
+        let mut child = cmd.spawn().unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if let Some(rest) = line.split("addr=").nth(1) {
+                    let _ = tx.send(rest.split_whitespace().next().unwrap_or("").to_string());
+                }
+            }
+        });
+        let addr = rx
+            .recv_timeout(Duration::from_secs(20))
+            .expect("puente logs its address");
+        Puente {
+            child,
+            base: format!("http://{addr}"),
+        }
+    }
+
+    /// `kill -9`: no shutdown, no goodbye.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Puente {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
