@@ -51,7 +51,7 @@ pub async fn step(service: &Service) -> Result<Option<jiff::Timestamp>, StoreErr
         let plan = matcher::decide(&snapshot, now, &service.policy);
         let mut again = false;
         for decision in plan.decisions {
-            again |= apply(service, decision, now).await?;
+            again |= apply(service, decision, now, &snapshot).await?;
         }
         if !again {
             return Ok(plan.wake_at);
@@ -65,6 +65,7 @@ async fn apply(
     service: &Service,
     decision: Decision,
     now: jiff::Timestamp,
+    snapshot: &matcher::Snapshot,
 ) -> Result<bool, StoreError> {
     // Offers only take; expiries and give-ups free something that another offer can use.
     let frees = !matches!(decision, Decision::Offer { .. });
@@ -88,14 +89,15 @@ async fn apply(
             interpreter,
             deadline,
         } => {
-            let Some(req) = service.store.request(&request).await? else {
+            // The snapshot has what the offer needs: no extra round trip to the store.
+            let Some(req) = snapshot.requests().iter().find(|r| r.id == request) else {
                 return Ok(false);
             };
             let offer = Offer {
                 id: OfferId::generate(),
                 request,
                 interpreter,
-                language: req.language,
+                language: req.language.clone(),
                 priority: req.priority,
                 created_at: now,
                 deadline,

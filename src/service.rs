@@ -163,8 +163,9 @@ pub struct Service {
     pub rules: Rules,
     pub bus: Bus,
     wake: Notify,
-    /// Where changes go to reach every instance (Redis pub/sub); `None`: this one only.
-    fanout: Option<tokio::sync::mpsc::UnboundedSender<Change>>,
+    /// The store publishes every change to every instance itself (Redis); otherwise this
+    /// service hands changes to its own live streams.
+    store_publishes: bool,
     /// Set when the server stops, so that endless responses (event streams) end too.
     stopping: tokio::sync::watch::Sender<bool>,
     static_tokens: HashMap<TokenHash, Principal>,
@@ -191,7 +192,7 @@ impl Service {
             rules: config.rules,
             bus,
             wake: Notify::new(),
-            fanout: None,
+            store_publishes: false,
             stopping: tokio::sync::watch::Sender::new(false),
             static_tokens,
         }
@@ -246,17 +247,13 @@ impl Service {
         for (i, reason) in &change.interpreters {
             tracing::info!(interpreter_id = %i.id, status = ?i.status(), ?reason, "interpreter changed");
         }
-        match &self.fanout {
-            // Comes back through the subscription, to this instance and every other.
-            Some(tx) => {
-                let _ = tx.send(change);
-            }
-            None => {
-                self.deliver(change);
-                if wake {
-                    self.wake_dispatcher();
-                }
-            }
+        // With Redis the change comes back through the subscription, here and everywhere.
+        if !self.store_publishes {
+            self.deliver(change);
+        }
+        // The instance that made a change matches on it at once; others only as a backup.
+        if wake {
+            self.wake_dispatcher();
         }
     }
 
@@ -273,9 +270,9 @@ impl Service {
         }
     }
 
-    /// Send changes to other instances through `tx` instead of only to this one's bus.
-    pub fn set_fanout(&mut self, tx: tokio::sync::mpsc::UnboundedSender<Change>) {
-        self.fanout = Some(tx);
+    /// The store publishes changes to every instance (and to this one) itself.
+    pub fn set_store_publishes(&mut self) {
+        self.store_publishes = true;
     }
 
     // --- Who is calling -------------------------------------------------------------------
@@ -492,7 +489,10 @@ impl Service {
         channel: Channel,
     ) -> Result<Request> {
         let tag = self.resolve_language(language)?;
-        self.create_request_for(who, tag, priority, channel).await
+        Ok(self
+            .create_request_for(who, tag, priority, channel)
+            .await?
+            .0)
     }
 
     pub async fn create_request_for(
@@ -501,15 +501,15 @@ impl Service {
         tag: LanguageTag,
         priority: Priority,
         channel: Channel,
-    ) -> Result<Request> {
+    ) -> Result<(Request, crate::store::Placement)> {
         require(matches!(who, Principal::Operator))?;
         let req = Request::new(tag, priority, channel, self.now());
-        self.store.insert_request(req.clone()).await?;
+        let placement = self.store.insert_request(req.clone()).await?;
         self.publish(Change {
             requests: vec![req.clone()],
             ..Change::default()
         });
-        Ok(req)
+        Ok((req, placement))
     }
 
     async fn request_by_id(&self, id: &RequestId) -> Result<Request> {

@@ -9,7 +9,7 @@ use std::time::Duration;
 use anyhow::{bail, Context};
 use futures_util::StreamExt;
 use tokio::net::TcpListener;
-use tokio::sync::{mpsc, watch};
+use tokio::sync::watch;
 
 use crate::auth::TokenHash;
 use crate::config::{Config, RosterSource};
@@ -17,7 +17,6 @@ use crate::roster::parse_roster;
 use crate::service::{Clock, NewInterpreter, Service};
 use crate::store::memory::MemoryStore;
 use crate::store::redis::RedisStore;
-use crate::store::Change;
 use crate::{dispatch, http};
 
 /// A running puente: its service (for in-process tests) and a way to stop it.
@@ -69,10 +68,8 @@ pub async fn build(config: &Config, clock: Clock) -> anyhow::Result<Arc<Service>
                 .await
                 .map_err(|e| anyhow::anyhow!("PUENTE_REDIS_URL: cannot subscribe: {e}"))?;
             let mut service = Service::new(config, redis.clone(), clock);
-            let (tx, rx) = mpsc::unbounded_channel();
-            service.set_fanout(tx);
+            service.set_store_publishes();
             let service = Arc::new(service);
-            tokio::spawn(send_changes(redis.clone(), rx));
             tokio::spawn(receive_changes(redis, service.clone(), subscription));
             service
         }
@@ -87,14 +84,21 @@ async fn subscribe(redis: &RedisStore) -> ::redis::RedisResult<::redis::aio::Pub
     Ok(pubsub.into_on_message())
 }
 
-/// Publish this instance's changes, one at a time so that they keep their order.
-async fn send_changes(redis: Arc<RedisStore>, mut rx: mpsc::UnboundedReceiver<Change>) {
-    while let Some(change) = rx.recv().await {
-        if let Err(e) = redis.announce(&change).await {
-            // The state is safe in Redis; only live streams miss this change.
-            tracing::error!(error = %e, "could not publish a change to other instances");
-        }
+/// How long an instance waits before matching on another instance's change.
+const BACKUP_DELAY: Duration = Duration::from_millis(200);
+
+/// Wake the dispatcher after [`BACKUP_DELAY`], once for any number of calls meanwhile.
+fn wake_later(service: &Arc<Service>, pending: &Arc<std::sync::atomic::AtomicBool>) {
+    use std::sync::atomic::Ordering;
+    if pending.swap(true, Ordering::AcqRel) {
+        return;
     }
+    let (service, pending) = (service.clone(), pending.clone());
+    tokio::spawn(async move {
+        tokio::time::sleep(BACKUP_DELAY).await;
+        pending.store(false, Ordering::Release);
+        service.wake_dispatcher();
+    });
 }
 
 /// Deliver every instance's changes to this one's live streams and dispatcher, and
@@ -105,6 +109,7 @@ async fn receive_changes(
     mut stream: ::redis::aio::PubSubStream,
 ) {
     let mut backoff = Duration::from_millis(100);
+    let backup_pending = Arc::new(std::sync::atomic::AtomicBool::new(false));
     loop {
         loop {
             let msg = tokio::select! {
@@ -116,11 +121,16 @@ async fn receive_changes(
             match msg
                 .get_payload::<String>()
                 .map_err(|e| e.to_string())
-                .and_then(|p| serde_json::from_str::<Change>(&p).map_err(|e| e.to_string()))
+                .and_then(|p| RedisStore::decode_event(&p).map_err(|e| e.to_string()))
             {
-                Ok(change) => {
+                Ok((origin, change)) => {
                     service.deliver(change);
-                    service.wake_dispatcher();
+                    // The instance that made the change matches on it at once. The others
+                    // look a moment later, in case it died before it could: a request
+                    // whose instance was killed is not left waiting.
+                    if origin != redis.instance() {
+                        wake_later(&service, &backup_pending);
+                    }
                 }
                 Err(e) => tracing::error!(error = %e, "unreadable change from another instance"),
             }

@@ -348,6 +348,43 @@ async fn cancel_withdraws_offers_and_leaves_the_queue(store: &dyn Store) {
     );
 }
 
+async fn a_new_request_learns_its_place_and_who_is_on_call(store: &dyn Store) {
+    let (ana, beto) = (interpreter("ana", "tzo"), interpreter("beto", "tzo"));
+    store.insert_interpreter(ana.clone(), None).await.unwrap();
+    store.insert_interpreter(beto.clone(), None).await.unwrap();
+    store
+        .set_availability(&beto.id, Availability::Offline, t(0))
+        .await
+        .unwrap();
+    let first = store.insert_request(request("tzo", 1)).await.unwrap();
+    assert_eq!((first.position, first.on_call), (1, 1));
+    let second = store.insert_request(request("tzo", 2)).await.unwrap();
+    assert_eq!(second.position, 2);
+    let mut urgent = request("tzo", 3);
+    urgent.priority = Priority::Urgent;
+    assert_eq!(
+        store.insert_request(urgent).await.unwrap().position,
+        1,
+        "urgent goes first"
+    );
+    assert_eq!(
+        store
+            .insert_request(request("yua", 4))
+            .await
+            .unwrap()
+            .position,
+        1
+    );
+    assert_eq!(
+        store
+            .insert_request(request("yua", 5))
+            .await
+            .unwrap()
+            .on_call,
+        0
+    );
+}
+
 async fn requests_list_most_recent_first_and_filter(store: &dyn Store) {
     let (a, b, c) = (request("tzo", 0), request("yua", 1), request("nah", 2));
     for r in [&a, &b, &c] {
@@ -431,6 +468,7 @@ where
     requests_list_most_recent_first_and_filter(&*make().await).await;
     a_connected_interpreter_cannot_be_removed(&*make().await).await;
     a_sequential_offer_is_refused_while_another_is_open(&*make().await).await;
+    a_new_request_learns_its_place_and_who_is_on_call(&*make().await).await;
 }
 
 #[tokio::test]
@@ -570,7 +608,9 @@ mod model {
             // Results are ignored: refusing an operation that no longer applies is fine;
             // what matters is that the invariants hold afterwards.
             match op {
-                Op::Request(l) => store.insert_request(request(LANGS[l], now)).await.unwrap(),
+                Op::Request(l) => {
+                    store.insert_request(request(LANGS[l], now)).await.unwrap();
+                }
                 Op::Availability(i, a) => {
                     let id = InterpreterId::parse(&format!("i{i}")).unwrap();
                     let av = if a {

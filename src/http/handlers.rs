@@ -313,7 +313,7 @@ pub async fn create_request(
         Ok(tag) => svc.create_request_for(&who, tag, priority, channel).await,
         Err(e) => Err(e),
     };
-    let req = match created {
+    let (req, placement) = match created {
         Ok(r) => r,
         Err(e) => {
             // Name the candidates in the caller's language.
@@ -327,8 +327,13 @@ pub async fn create_request(
             });
         }
     };
-    let queue = svc.queue_info().await?;
-    let v = views::request(&svc, &req, queue.get(&req.id), locale).await;
+    // Where it stands comes back from the store with the insert: no second round trip.
+    let queue = crate::service::QueueInfo {
+        position: placement.position,
+        on_call: placement.on_call,
+        open_offers: 0,
+    };
+    let v = views::request(&svc, &req, Some(&queue), locale).await;
     Ok((StatusCode::CREATED, axum::Json(v)).into_response())
 }
 

@@ -11,7 +11,7 @@ use std::sync::{Mutex, MutexGuard};
 use async_trait::async_trait;
 use jiff::Timestamp;
 
-use super::{Change, Conflict, Finish, Reason, Result, Rules, Store, StoreError};
+use super::{Change, Conflict, Finish, Placement, Reason, Result, Rules, Store, StoreError};
 use crate::auth::TokenHash;
 use crate::language::LanguageTag;
 use crate::matcher::{Attempt, FreeInterpreter, OpenOffer, PendingRequest, Snapshot};
@@ -204,17 +204,32 @@ impl Store for MemoryStore {
         Ok(change)
     }
 
-    async fn insert_request(&self, req: Request) -> Result<()> {
+    async fn insert_request(&self, req: Request) -> Result<Placement> {
         let mut s = self.lock();
         if s.requests.contains_key(&req.id) {
             return Err(StoreError::AlreadyExists(format!("request {}", req.id)));
         }
+        let key = |r: &Request| (r.priority, r.created_at, r.id.clone());
+        let ahead = s
+            .pending
+            .iter()
+            .map(|id| &s.requests[id])
+            .filter(|r| r.language == req.language && key(r) < key(&req))
+            .count();
+        let on_call = s.speakers.get(&req.language).map_or(0, |ids| {
+            ids.iter()
+                .filter(|id| s.interpreters[*id].availability == Availability::Available)
+                .count()
+        });
         if req.state.is_pending() {
             s.pending.insert(req.id.clone());
         }
         s.request_order.push(req.id.clone());
         s.requests.insert(req.id.clone(), req);
-        Ok(())
+        Ok(Placement {
+            position: ahead + 1,
+            on_call,
+        })
     }
 
     async fn request(&self, id: &RequestId) -> Result<Option<Request>> {

@@ -94,6 +94,15 @@ impl Change {
     }
 }
 
+/// Where a new request stands when it is queued.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Placement {
+    /// 1-based place among waiting requests of its language (urgent first, then oldest).
+    pub position: usize,
+    /// Interpreters of its language on call (available, in a session or not).
+    pub on_call: usize,
+}
+
 /// How a request ends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Finish {
@@ -148,7 +157,7 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<Change>;
 
     // Requests.
-    async fn insert_request(&self, req: Request) -> Result<()>;
+    async fn insert_request(&self, req: Request) -> Result<Placement>;
     async fn request(&self, id: &RequestId) -> Result<Option<Request>>;
     /// Most recent first, optionally only one state.
     async fn requests(&self, state: Option<RequestState>) -> Result<Vec<Request>>;

@@ -19,7 +19,7 @@ use ::redis::{AsyncCommands, Client, Cmd, Pipeline, RedisFuture, Script, Value};
 use async_trait::async_trait;
 use jiff::Timestamp;
 
-use super::{Change, Conflict, Finish, Reason, Result, Rules, Store, StoreError};
+use super::{Change, Conflict, Finish, Placement, Reason, Result, Rules, Store, StoreError};
 use crate::auth::TokenHash;
 use crate::language::LanguageTag;
 use crate::matcher::{Attempt, FreeInterpreter, OpenOffer, PendingRequest, Snapshot};
@@ -104,6 +104,8 @@ pub struct RedisStore {
     conn: Conn,
     prefix: String,
     scripts: Scripts,
+    /// This instance's id, published with every change it makes.
+    instance: String,
 }
 
 fn backend(e: impl std::fmt::Display) -> StoreError {
@@ -144,6 +146,7 @@ impl RedisStore {
             conn,
             prefix: format!("{{{namespace}}}"),
             scripts: Scripts::new(),
+            instance: crate::auth::random_hex(8),
         })
     }
 
@@ -160,14 +163,22 @@ impl RedisStore {
         &self.client
     }
 
-    /// Share a change with every instance (including this one).
-    pub async fn announce(&self, change: &Change) -> Result<()> {
-        let mut conn = self.conn.clone();
-        let _: () = conn
-            .publish(self.events_channel(), encode(change))
-            .await
-            .map_err(backend)?;
-        Ok(())
+    /// This instance's id, as carried by the changes it publishes.
+    pub fn instance(&self) -> &str {
+        &self.instance
+    }
+
+    /// Read a message of the events channel: the instance that made the change, and the
+    /// change. Every transition script publishes what it changed there itself.
+    pub fn decode_event(payload: &str) -> Result<(String, Change)> {
+        let (origin, json) = payload
+            .split_once('\n')
+            .ok_or_else(|| backend("event without origin"))?;
+        let items: Vec<String> = decode(json)?;
+        Ok((
+            origin.to_string(),
+            parse_change(items.get(1..).unwrap_or(&[]))?,
+        ))
     }
 
     async fn run(&self, script: &Script, args: &[String]) -> Result<Vec<String>> {
@@ -176,6 +187,7 @@ impl RedisStore {
         for a in args {
             inv.arg(a);
         }
+        inv.arg(&self.instance);
         let reply: Vec<String> = inv.invoke_async(&mut conn).await.map_err(backend)?;
         match reply.first().map(String::as_str) {
             Some("ok") => Ok(reply.into_iter().skip(1).collect()),
@@ -314,11 +326,24 @@ impl Store for RedisStore {
         self.transition(&self.scripts.set_availability, &args).await
     }
 
-    async fn insert_request(&self, req: Request) -> Result<()> {
+    async fn insert_request(&self, req: Request) -> Result<Placement> {
         let args = [encode(&req), req.created_at.as_millisecond().to_string()];
-        self.run(&self.scripts.insert_request, &args)
-            .await
-            .map(drop)
+        let items = self.run(&self.scripts.insert_request, &args).await?;
+        // The change (already published), then "q", position, on call.
+        let q = items
+            .iter()
+            .position(|i| i == "q")
+            .ok_or_else(|| backend("insert_request gave no placement"))?;
+        let number = |i: usize| -> Result<usize> {
+            items
+                .get(i)
+                .and_then(|n| n.parse().ok())
+                .ok_or_else(|| backend("bad placement"))
+        };
+        Ok(Placement {
+            position: number(q + 1)?,
+            on_call: number(q + 2)?,
+        })
     }
 
     async fn request(&self, id: &RequestId) -> Result<Option<Request>> {

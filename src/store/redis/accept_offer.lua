@@ -29,4 +29,4 @@ it.session = rid
 it.missed_in_row = 0
 put(ikey, it)
 emit('i', it, 'requested')
-return out
+return done()

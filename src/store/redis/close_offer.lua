@@ -24,4 +24,4 @@ if it then
     put(ikey, it)
   end
 end
-return out
+return done()

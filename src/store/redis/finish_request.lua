@@ -4,7 +4,7 @@ local key = k('rq:' .. id)
 local r = get(key)
 if not r then return fail('not_found', 'request ' .. id) end
 local target = ({complete = 'completed', cancel = 'cancelled', give_up = 'unfilled'})[how]
-if r.state == target then return out end
+if r.state == target then return done() end
 local pending = r.state == 'queued' or r.state == 'offered'
 local final = r.state == 'completed' or r.state == 'cancelled' or r.state == 'unfilled'
 local allowed = (how == 'complete' and r.state == 'connected')
@@ -29,4 +29,4 @@ if r.interpreter ~= null then
     emit('i', it, 'requested')
   end
 end
-return out
+return done()

@@ -9,4 +9,5 @@ end
 redis.call('SADD', k('its'), it.id)
 redis.call('SET', k('it:' .. it.id), ARGV[1])
 for _, l in ipairs(it.languages) do redis.call('SADD', k('spk:' .. l.tag), it.id) end
-return out
+emit('i', it, 'requested')
+return done()

@@ -19,4 +19,4 @@ redis.call('RPUSH', k('ofi:' .. o.interpreter), o.id)
 redis.call('ZADD', k('open'), tonumber(ARGV[2]), o.id)
 redis.call('SET', k('of:' .. o.id), ARGV[1])
 emit('o', o)
-return out
+return done()

@@ -1,5 +1,6 @@
 -- Shared by every puente script. KEYS[1] is the key prefix, a Redis Cluster hash tag such
--- as "{puente}", so that every key a script touches lives in one slot.
+-- as "{puente}", so that every key a script touches lives in one slot. The last ARGV is
+-- the id of the calling instance, carried with the changes it publishes.
 --
 -- Entities are JSON strings (the serde form of Interpreter, Request, Offer). A script
 -- answers an array: {"ok", kind, json, [reason], ...} listing what it changed (kind "r"
@@ -25,6 +26,15 @@ local function emit(kind, obj, reason)
 end
 
 local function fail(kind, detail) return {'err', kind, detail or ''} end
+
+-- Publish what changed to every instance ("<origin>\n<json array>"), then answer it.
+local ORIGIN = ARGV[#ARGV]
+local function done()
+  if #out > 1 then
+    redis.call('PUBLISH', k('events'), ORIGIN .. '\n' .. cjson.encode(out))
+  end
+  return out
+end
 
 -- Ids of the open offers in a list of offer ids.
 local function open_in(list_key)

@@ -12,4 +12,4 @@ if tok then
   redis.call('HDEL', k('tok'), tok)
   redis.call('HDEL', k('tokof'), id)
 end
-return out
+return done()
