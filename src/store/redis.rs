@@ -63,6 +63,9 @@ impl Scripts {
     }
 }
 
+/// Round trips to Redis made by this process, for benchmarks (`benches/redis.rs`).
+pub static ROUND_TRIPS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
 /// One server (reconnecting by itself) or a Redis Cluster.
 #[derive(Clone)]
 enum Conn {
@@ -72,6 +75,7 @@ enum Conn {
 
 impl ConnectionLike for Conn {
     fn req_packed_command<'a>(&'a mut self, cmd: &'a Cmd) -> RedisFuture<'a, Value> {
+        ROUND_TRIPS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         match self {
             Conn::Single(c) => c.req_packed_command(cmd),
             Conn::Cluster(c) => c.req_packed_command(cmd),
@@ -84,6 +88,7 @@ impl ConnectionLike for Conn {
         offset: usize,
         count: usize,
     ) -> RedisFuture<'a, Vec<Value>> {
+        ROUND_TRIPS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         match self {
             Conn::Single(c) => c.req_packed_commands(cmd, offset, count),
             Conn::Cluster(c) => c.req_packed_commands(cmd, offset, count),
