@@ -47,7 +47,11 @@ pub async fn step(service: &Service) -> Result<Option<jiff::Timestamp>, StoreErr
     // the same plan could not see; a few rounds settle it.
     for _ in 0..8 {
         let now = service.now();
-        let snapshot = service.store.snapshot().await?;
+        let scope = match service.policy.mode {
+            crate::matcher::OfferMode::Sequential => crate::store::Scope::Best,
+            crate::matcher::OfferMode::Parallel => crate::store::Scope::Everyone,
+        };
+        let snapshot = service.store.snapshot(scope).await?;
         let plan = matcher::decide(&snapshot, now, &service.policy);
         let mut again = false;
         for decision in plan.decisions {
@@ -114,12 +118,13 @@ async fn apply(
             service.announce(change);
             Ok(again)
         }
-        // Somebody else got there first (an accept, another instance): nothing to do.
+        // Somebody else got there first (an accept, another instance). Whatever they did
+        // is published and wakes a dispatcher; deciding again now would only race them.
         Err(StoreError::Conflict(c)) => {
             tracing::debug!(conflict = %c, "decision no longer applies");
-            Ok(true)
+            Ok(false)
         }
-        Err(StoreError::NotFound(_)) => Ok(true),
+        Err(StoreError::NotFound(_)) => Ok(false),
         Err(e) => Err(e),
     }
 }

@@ -561,7 +561,7 @@ impl Service {
     /// Queue position, on-call count and open offers of every waiting request.
     pub async fn queue_info(&self) -> Result<HashMap<RequestId, QueueInfo>> {
         // The snapshot lists waiting requests in serving order (urgent, then oldest).
-        let snap = self.store.snapshot().await?;
+        let snap = self.store.snapshot(crate::store::Scope::Requests).await?;
         let mut on_call: HashMap<&LanguageTag, usize> = HashMap::new();
         let mut positions: HashMap<&LanguageTag, usize> = HashMap::new();
         let mut out = HashMap::new();

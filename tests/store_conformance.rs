@@ -13,7 +13,7 @@ use puente::roster::{
 };
 use puente::store::memory::MemoryStore;
 use puente::store::redis::RedisStore;
-use puente::store::{Conflict, Finish, Rules, Store, StoreError};
+use puente::store::{Conflict, Finish, Rules, Scope, Store, StoreError};
 
 fn t(s: i64) -> Timestamp {
     Timestamp::from_second(1_800_000_000 + s).unwrap()
@@ -338,7 +338,12 @@ async fn cancel_withdraws_offers_and_leaves_the_queue(store: &dyn Store) {
         store.offer(&o.id).await.unwrap().unwrap().outcome,
         Some(Outcome::Withdrawn)
     );
-    assert!(store.snapshot().await.unwrap().requests().is_empty());
+    assert!(store
+        .snapshot(Scope::Everyone)
+        .await
+        .unwrap()
+        .requests()
+        .is_empty());
     let refused = store.open_offer(offer(&r, &ana, 3, 30), true).await;
     assert_eq!(
         refused,
@@ -622,7 +627,7 @@ mod model {
                 }
                 Op::Decide(dt) => {
                     now += dt;
-                    let plan = decide(&store.snapshot().await.unwrap(), t(now), &policy);
+                    let plan = decide(&store.snapshot(Scope::Best).await.unwrap(), t(now), &policy);
                     for d in plan.decisions {
                         let _ = match d {
                             Decision::Expire(o) => {

@@ -11,7 +11,7 @@ use std::sync::{Mutex, MutexGuard};
 use async_trait::async_trait;
 use jiff::Timestamp;
 
-use super::{Change, Conflict, Finish, Placement, Reason, Result, Rules, Store, StoreError};
+use super::{Change, Conflict, Finish, Placement, Reason, Result, Rules, Scope, Store, StoreError};
 use crate::auth::TokenHash;
 use crate::language::LanguageTag;
 use crate::matcher::{Attempt, FreeInterpreter, OpenOffer, PendingRequest, Snapshot};
@@ -451,7 +451,7 @@ impl Store for MemoryStore {
         }))
     }
 
-    async fn snapshot(&self) -> Result<Snapshot> {
+    async fn snapshot(&self, scope: Scope) -> Result<Snapshot> {
         let s = self.lock();
         let mut requests = Vec::with_capacity(s.pending.len());
         for id in &s.pending {
@@ -485,8 +485,13 @@ impl Store for MemoryStore {
                 attempts,
             });
         }
-        // Only free interpreters who speak a language somebody is waiting for.
-        let mut wanted: Vec<&LanguageTag> = requests.iter().map(|r| &r.language).collect();
+        // Only free interpreters who speak a language somebody is waiting for (all of them:
+        // memory is cheap, so `Best` gets everyone too).
+        let mut wanted: Vec<&LanguageTag> = if scope == Scope::Requests {
+            Vec::new()
+        } else {
+            requests.iter().map(|r| &r.language).collect()
+        };
         wanted.sort();
         wanted.dedup();
         let mut seen = BTreeSet::new();

@@ -103,6 +103,19 @@ pub struct Placement {
     pub on_call: usize,
 }
 
+/// Which free interpreters a snapshot carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    /// None: only requests and offers (for queue positions).
+    Requests,
+    /// Enough of the best per waiting language for the sequential policy: as many as
+    /// there are waiting requests of the language plus everyone they were offered to,
+    /// plus a margin. A backend may give more.
+    Best,
+    /// Every free interpreter who speaks a waiting language (the parallel policy).
+    Everyone,
+}
+
 /// How a request ends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Finish {
@@ -201,9 +214,9 @@ pub trait Store: Send + Sync + 'static {
     /// Interpreters of a language who are on call (available, in a session or not).
     async fn on_call(&self, tag: &crate::language::LanguageTag) -> Result<usize>;
 
-    /// What the matcher needs to decide: every waiting request, every open offer, and the
-    /// free interpreters (available, not in a session) who speak a waiting request's
-    /// language. Interpreters nobody is waiting for are left out, so the cost follows the
-    /// queue, not the size of the roster.
-    async fn snapshot(&self) -> Result<Snapshot>;
+    /// What the matcher needs to decide: every waiting request (with the offers made for
+    /// it), every open offer, and free interpreters (available, not in a session) who speak
+    /// a waiting request's language, as many as `scope` asks. Interpreters nobody is
+    /// waiting for are left out, so the cost follows the queue, not the roster.
+    async fn snapshot(&self, scope: Scope) -> Result<Snapshot>;
 }

@@ -8,10 +8,12 @@
 //! (`{puente}`), so every script touches a single slot.
 //!
 //! Keys (after the prefix): `it:<id>` interpreter JSON, `its` set of ids, `tok`/`tokof`
-//! token hash ↔ id, `spk:<tag>` speakers of a language, `rq:<id>` request JSON, `rqs`
-//! requests by creation time, `pend` waiting requests, `of:<id>` offer JSON, `open` open
-//! offers by deadline (what every instance's dispatcher sweeps), `ofr:<id>` / `ofi:<id>`
-//! offers of a request / an interpreter, and the pub/sub channel `events`.
+//! token hash ↔ id, `spk:<tag>` speakers of a language, `free:<tag>` free speakers best
+//! first, `oncall:<tag>` available speakers, `rq:<id>` request JSON, `rqs` requests by
+//! creation time, `pend` waiting requests, `pq:<tag>` waiting requests of a language in
+//! serving order, `of:<id>` offer JSON, `open` open offers by deadline (what every
+//! instance's dispatcher sweeps), `ofr:<id>` / `ofi:<id>` offers of a request / an
+//! interpreter, and the pub/sub channel `events` (each script publishes its own changes).
 
 use ::redis::aio::{ConnectionLike, ConnectionManager};
 use ::redis::cluster_async::ClusterConnection;
@@ -19,7 +21,7 @@ use ::redis::{AsyncCommands, Client, Cmd, Pipeline, RedisFuture, Script, Value};
 use async_trait::async_trait;
 use jiff::Timestamp;
 
-use super::{Change, Conflict, Finish, Placement, Reason, Result, Rules, Store, StoreError};
+use super::{Change, Conflict, Finish, Placement, Reason, Result, Rules, Scope, Store, StoreError};
 use crate::auth::TokenHash;
 use crate::language::LanguageTag;
 use crate::matcher::{Attempt, FreeInterpreter, OpenOffer, PendingRequest, Snapshot};
@@ -39,7 +41,6 @@ struct Scripts {
     accept_offer: Script,
     close_offer: Script,
     snapshot: Script,
-    on_call: Script,
 }
 
 fn script(body: &str) -> Script {
@@ -58,7 +59,6 @@ impl Scripts {
             accept_offer: script(include_str!("redis/accept_offer.lua")),
             close_offer: script(include_str!("redis/close_offer.lua")),
             snapshot: script(include_str!("redis/snapshot.lua")),
-            on_call: script(include_str!("redis/on_call.lua")),
         }
     }
 }
@@ -284,9 +284,13 @@ fn outcome_str(o: Outcome) -> &'static str {
 impl Store for RedisStore {
     async fn insert_interpreter(&self, it: Interpreter, token: Option<TokenHash>) -> Result<()> {
         let token = token.map(|t| t.as_hex().to_string()).unwrap_or_default();
-        self.run(&self.scripts.insert_interpreter, &[encode(&it), token])
-            .await
-            .map(drop)
+        let idle = it.idle_since.as_millisecond().to_string();
+        self.run(
+            &self.scripts.insert_interpreter,
+            &[encode(&it), token, idle],
+        )
+        .await
+        .map(drop)
     }
 
     async fn interpreter(&self, id: &InterpreterId) -> Result<Option<Interpreter>> {
@@ -327,7 +331,12 @@ impl Store for RedisStore {
             Availability::Available => "available",
             Availability::Offline => "offline",
         };
-        let args = [id.to_string(), a.to_string(), now.to_string()];
+        let args = [
+            id.to_string(),
+            a.to_string(),
+            now.to_string(),
+            now.as_millisecond().to_string(),
+        ];
         self.transition(&self.scripts.set_availability, &args).await
     }
 
@@ -386,7 +395,13 @@ impl Store for RedisStore {
         } else {
             String::new()
         };
-        let args = [id.to_string(), how_s.to_string(), now.to_string(), ready_at];
+        let args = [
+            id.to_string(),
+            how_s.to_string(),
+            now.to_string(),
+            ready_at,
+            now.as_millisecond().to_string(),
+        ];
         self.transition(&self.scripts.finish_request, &args).await
     }
 
@@ -453,15 +468,21 @@ impl Store for RedisStore {
     }
 
     async fn on_call(&self, tag: &LanguageTag) -> Result<usize> {
-        let items = self.run(&self.scripts.on_call, &[tag.to_string()]).await?;
-        items
-            .first()
-            .and_then(|n| n.parse().ok())
-            .ok_or_else(|| backend("on_call answered no number"))
+        let mut conn = self.conn.clone();
+        conn.scard(self.key(&format!("oncall:{tag}")))
+            .await
+            .map_err(backend)
     }
 
-    async fn snapshot(&self) -> Result<Snapshot> {
-        let items = self.run(&self.scripts.snapshot, &[]).await?;
+    async fn snapshot(&self, scope: Scope) -> Result<Snapshot> {
+        let scope = match scope {
+            Scope::Requests => "requests",
+            Scope::Best => "best",
+            Scope::Everyone => "everyone",
+        };
+        let items = self
+            .run(&self.scripts.snapshot, &[scope.to_string()])
+            .await?;
         let mut requests: Vec<PendingRequest> = Vec::new();
         let mut interpreters = Vec::new();
         let mut offers = Vec::new();

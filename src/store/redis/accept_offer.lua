@@ -23,10 +23,12 @@ r.updated_at = now
 put(rkey, r)
 emit('r', r)
 redis.call('SREM', k('pend'), rid)
+leave_queue(r)
 local ikey = k('it:' .. by)
 local it = get(ikey)
 it.session = rid
 it.missed_in_row = 0
 put(ikey, it)
+index_interpreter(it, now_ms)
 emit('i', it, 'requested')
 return done()

@@ -14,6 +14,7 @@ if it then
       it.availability = 'offline'
       it.missed_in_row = 0
       put(ikey, it)
+      index_interpreter(it, 0)
       emit('i', it, 'missed_offers')
       withdraw_interpreter(o.interpreter, 'withdrawn', now)
     else

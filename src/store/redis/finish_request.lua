@@ -1,5 +1,5 @@
--- ARGV: id, how (complete | cancel | give_up), now, ready_at ("" for none)
-local id, how, now, ready_at = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+-- ARGV: id, how (complete | cancel | give_up), now, ready_at ("" for none), now (ms)
+local id, how, now, ready_at, now_ms = ARGV[1], ARGV[2], ARGV[3], ARGV[4], tonumber(ARGV[5])
 local key = k('rq:' .. id)
 local r = get(key)
 if not r then return fail('not_found', 'request ' .. id) end
@@ -18,6 +18,7 @@ r.finished_at = now
 put(key, r)
 emit('r', r)
 redis.call('SREM', k('pend'), id)
+leave_queue(r)
 if r.interpreter ~= null then
   local ikey = k('it:' .. r.interpreter)
   local it = get(ikey)
@@ -26,6 +27,7 @@ if r.interpreter ~= null then
     it.idle_since = now
     if ready_at ~= '' then it.ready_at = ready_at else it.ready_at = null end
     put(ikey, it)
+    index_interpreter(it, now_ms)
     emit('i', it, 'requested')
   end
 end

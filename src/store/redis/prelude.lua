@@ -45,6 +45,41 @@ local function open_in(list_key)
   return res
 end
 
+-- Per-language indexes, kept by every script that changes an interpreter:
+--   free:<tag>    free interpreters (available, not in a session), best first: score
+--                 (5 - proficiency) * 1e13 + idle since (ms)
+--   oncall:<tag>  available interpreters, in a session or not
+-- `idle_ms` is the interpreter's idle-since time in ms (only read when it is free).
+local function index_interpreter(it, idle_ms)
+  for _, l in ipairs(it.languages) do
+    if it.availability == 'available' then
+      redis.call('SADD', k('oncall:' .. l.tag), it.id)
+      if it.session == null then
+        local score = string.format('%.0f', (5 - l.proficiency) * 1e13 + idle_ms)
+        redis.call('ZADD', k('free:' .. l.tag), score, it.id)
+      else
+        redis.call('ZREM', k('free:' .. l.tag), it.id)
+      end
+    else
+      redis.call('SREM', k('oncall:' .. l.tag), it.id)
+      redis.call('ZREM', k('free:' .. l.tag), it.id)
+    end
+  end
+end
+
+local function unindex_interpreter(it)
+  for _, l in ipairs(it.languages) do
+    redis.call('SREM', k('oncall:' .. l.tag), it.id)
+    redis.call('ZREM', k('free:' .. l.tag), it.id)
+  end
+end
+
+-- Waiting requests per language, in serving order (urgent, then oldest, then id):
+--   pq:<tag>  score rank * 1e13 + created (ms)
+local function leave_queue(r)
+  redis.call('ZREM', k('pq:' .. r.language), r.id)
+end
+
 local function close(oid, outcome, now)
   local key = k('of:' .. oid)
   local o = get(key)

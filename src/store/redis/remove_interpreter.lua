@@ -5,6 +5,7 @@ if not it then return fail('not_found', 'interpreter ' .. id) end
 if it.session ~= null then return fail('in_session', it.session) end
 withdraw_interpreter(id, 'withdrawn', now)
 for _, l in ipairs(it.languages) do redis.call('SREM', k('spk:' .. l.tag), id) end
+unindex_interpreter(it)
 redis.call('DEL', k('it:' .. id))
 redis.call('SREM', k('its'), id)
 local tok = redis.call('HGET', k('tokof'), id)

@@ -1,5 +1,5 @@
--- ARGV: id, availability, now
-local id, availability, now = ARGV[1], ARGV[2], ARGV[3]
+-- ARGV: id, availability, now, now (ms)
+local id, availability, now, now_ms = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4])
 local key = k('it:' .. id)
 local it = get(key)
 if not it then return fail('not_found', 'interpreter ' .. id) end
@@ -8,6 +8,7 @@ it.availability = availability
 it.missed_in_row = 0
 if availability == 'available' and it.session == null then it.idle_since = now end
 put(key, it)
+index_interpreter(it, now_ms)
 emit('i', it, 'requested')
 if availability == 'offline' then withdraw_interpreter(id, 'declined', now) end
 return done()
