@@ -189,6 +189,7 @@ async fn run(url: &str, secs: u64, n_interpreters: usize, full: bool) {
     };
 
     // 1. Steady 500 requests per second, alternating instances.
+    let steady_rt0 = ROUND_TRIPS.load(Ordering::Relaxed);
     let rate = 500u64;
     let total = rate * secs;
     let start = Instant::now();
@@ -217,6 +218,8 @@ async fn run(url: &str, secs: u64, n_interpreters: usize, full: bool) {
     };
     lat.sort();
     let offered = lat.len();
+    let steady_rts =
+        (ROUND_TRIPS.load(Ordering::Relaxed) - steady_rt0) as f64 / offered.max(1) as f64;
     let pct = |p: f64| {
         lat.get(((lat.len().max(1) - 1) as f64 * p) as usize)
             .copied()
@@ -264,7 +267,7 @@ async fn run(url: &str, secs: u64, n_interpreters: usize, full: bool) {
         .map(|e| format!("{:.3}", per_sec / e))
         .unwrap_or_else(|| "n/a".into());
     println!(
-        "redis bench: {offered}/{total} offered at {rate}/s, creation→offer p50 {:.2?} p99 {:.2?}; flood {per_sec:.0} dispatches/s; {:.2} round trips and {:.1} Redis commands per dispatch (cancel included); redis-benchmark EVALSHA {} /s; ratio {ratio}",
+        "redis bench: {offered}/{total} offered at {rate}/s, creation→offer p50 {:.2?} p99 {:.2?}, {steady_rts:.2} round trips per dispatch; flood {per_sec:.0} dispatches/s, {:.2} round trips and {:.1} Redis commands per dispatch (cancels included); redis-benchmark EVALSHA {} /s; ratio {ratio}",
         pct(0.5),
         pct(0.99),
         rts as f64 / dispatched.max(1) as f64,
