@@ -176,6 +176,10 @@ impl Snapshot {
     pub fn requests(&self) -> &[PendingRequest] {
         &self.requests
     }
+
+    pub fn free_interpreters(&self) -> impl Iterator<Item = &FreeInterpreter> {
+        self.interpreters.iter()
+    }
 }
 
 /// One thing to do. The store re-checks each one and refuses those that no longer apply.

@@ -390,6 +390,50 @@ async fn a_new_request_learns_its_place_and_who_is_on_call(store: &dyn Store) {
     );
 }
 
+async fn snapshots_carry_the_best_free_interpreters_of_waiting_languages(store: &dyn Store) {
+    for i in 0..20 {
+        let mut it = interpreter(&format!("i{i:02}"), "tzo");
+        it.languages[0].proficiency = Proficiency::new(1 + (i % 5)).unwrap();
+        it.idle_since = t(i);
+        store.insert_interpreter(it, None).await.unwrap();
+    }
+    store
+        .insert_interpreter(interpreter("nobody-waits", "yua"), None)
+        .await
+        .unwrap();
+    let mut busy = interpreter("busy", "tzo");
+    busy.languages[0].proficiency = Proficiency::new(5).unwrap();
+    store.insert_interpreter(busy.clone(), None).await.unwrap();
+    store
+        .set_availability(&busy.id, Availability::Offline, t(30))
+        .await
+        .unwrap();
+    store.insert_request(request("tzo", 40)).await.unwrap();
+
+    let ids = |s: &puente::matcher::Snapshot| {
+        let mut v: Vec<String> = s.free_interpreters().map(|i| i.id.to_string()).collect();
+        v.sort();
+        v
+    };
+    let none = store.snapshot(Scope::Requests).await.unwrap();
+    assert_eq!(none.requests().len(), 1);
+    assert!(ids(&none).is_empty());
+    let all = store.snapshot(Scope::Everyone).await.unwrap();
+    assert_eq!(
+        ids(&all).len(),
+        20,
+        "every free tzo speaker, nobody offline, no yua"
+    );
+    let best = ids(&store.snapshot(Scope::Best).await.unwrap());
+    // The most proficient, longest idle: i04 (proficiency 5, idle since t(4)).
+    assert!(best.contains(&"i04".to_string()), "{best:?}");
+    assert!(
+        best.len() >= 9,
+        "at least the waiting requests plus a margin: {best:?}"
+    );
+    assert!(!best.contains(&"busy".to_string()) && !best.contains(&"nobody-waits".to_string()));
+}
+
 async fn requests_list_most_recent_first_and_filter(store: &dyn Store) {
     let (a, b, c) = (request("tzo", 0), request("yua", 1), request("nah", 2));
     for r in [&a, &b, &c] {
@@ -474,6 +518,7 @@ where
     a_connected_interpreter_cannot_be_removed(&*make().await).await;
     a_sequential_offer_is_refused_while_another_is_open(&*make().await).await;
     a_new_request_learns_its_place_and_who_is_on_call(&*make().await).await;
+    snapshots_carry_the_best_free_interpreters_of_waiting_languages(&*make().await).await;
 }
 
 #[tokio::test]
