@@ -434,6 +434,48 @@ async fn snapshots_carry_the_best_free_interpreters_of_waiting_languages(store: 
     assert!(!best.contains(&"busy".to_string()) && !best.contains(&"nobody-waits".to_string()));
 }
 
+async fn interpreters_busy_with_other_offers_do_not_hide_a_free_one(store: &dyn Store) {
+    use puente::matcher::{decide, Decision, Policy};
+    // 40 excellent bilingual interpreters, each holding an offer for a Maya request...
+    for i in 0..40 {
+        let mut it = interpreter(&format!("b{i:02}"), "tzo");
+        it.languages.push(LanguageSkill {
+            tag: LanguageTag::parse("yua").unwrap(),
+            proficiency: Proficiency::new(5).unwrap(),
+            certification: None,
+        });
+        it.languages[0].proficiency = Proficiency::new(5).unwrap();
+        store.insert_interpreter(it.clone(), None).await.unwrap();
+        let r = request("yua", i);
+        store.insert_request(r.clone()).await.unwrap();
+        store
+            .open_offer(offer(&r, &it, i, 1000), true)
+            .await
+            .unwrap();
+    }
+    // ...and one modest Tsotsil interpreter, free.
+    let mut low = interpreter("low", "tzo");
+    low.languages[0].proficiency = Proficiency::new(1).unwrap();
+    store.insert_interpreter(low, None).await.unwrap();
+    let r = request("tzo", 50);
+    store.insert_request(r.clone()).await.unwrap();
+    let snap = store.snapshot(Scope::Best).await.unwrap();
+    let plan = decide(&snap, t(60), &Policy::default());
+    let offered: Vec<_> = plan
+        .decisions
+        .iter()
+        .filter_map(|d| match d {
+            Decision::Offer {
+                request,
+                interpreter,
+                ..
+            } if *request == r.id => Some(interpreter.to_string()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(offered, vec!["low".to_string()]);
+}
+
 async fn requests_list_most_recent_first_and_filter(store: &dyn Store) {
     let (a, b, c) = (request("tzo", 0), request("yua", 1), request("nah", 2));
     for r in [&a, &b, &c] {
@@ -519,6 +561,7 @@ where
     a_sequential_offer_is_refused_while_another_is_open(&*make().await).await;
     a_new_request_learns_its_place_and_who_is_on_call(&*make().await).await;
     snapshots_carry_the_best_free_interpreters_of_waiting_languages(&*make().await).await;
+    interpreters_busy_with_other_offers_do_not_hide_a_free_one(&*make().await).await;
 }
 
 #[tokio::test]

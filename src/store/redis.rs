@@ -12,8 +12,10 @@
 //! first, `oncall:<tag>` available speakers, `rq:<id>` request JSON, `rqs` requests by
 //! creation time, `pend` waiting requests, `pq:<tag>` waiting requests of a language in
 //! serving order, `of:<id>` offer JSON, `open` open offers by deadline (what every
-//! instance's dispatcher sweeps), `ofr:<id>` / `ofi:<id>` offers of a request / an
-//! interpreter, and the pub/sub channel `events` (each script publishes its own changes).
+//! instance's dispatcher sweeps), `openr:<id>` / `openi:<id>` open offers of a request /
+//! an interpreter, `ofr:<id>` / `ofi:<id>` every offer of a request / an interpreter,
+//! `readyms` when each interpreter's wrap-up ends, and the pub/sub channel `events` (each
+//! script publishes its own changes).
 
 use ::redis::aio::{ConnectionLike, ConnectionManager};
 use ::redis::cluster_async::ClusterConnection;
@@ -390,10 +392,11 @@ impl Store for RedisStore {
             Finish::Cancel => "cancel",
             Finish::GiveUp => "give_up",
         };
-        let ready_at = if rules.wrap_up > jiff::SignedDuration::ZERO {
-            (now + rules.wrap_up).to_string()
+        let (ready_at, ready_ms) = if rules.wrap_up > jiff::SignedDuration::ZERO {
+            let at = now + rules.wrap_up;
+            (at.to_string(), at.as_millisecond().to_string())
         } else {
-            String::new()
+            (String::new(), String::new())
         };
         let args = [
             id.to_string(),
@@ -401,6 +404,7 @@ impl Store for RedisStore {
             now.to_string(),
             ready_at,
             now.as_millisecond().to_string(),
+            ready_ms,
         ];
         self.transition(&self.scripts.finish_request, &args).await
     }
@@ -411,10 +415,19 @@ impl Store for RedisStore {
 
     async fn offers_for(&self, interpreter: &InterpreterId, open_only: bool) -> Result<Vec<Offer>> {
         let mut conn = self.conn.clone();
-        let ids: Vec<String> = conn
-            .lrange(self.key(&format!("ofi:{interpreter}")), 0, -1)
-            .await
-            .map_err(backend)?;
+        // Open ones from their own index; all of them from the history list.
+        let ids: Vec<String> = if open_only {
+            let mut ids: Vec<String> = conn
+                .smembers(self.key(&format!("openi:{interpreter}")))
+                .await
+                .map_err(backend)?;
+            ids.sort();
+            ids
+        } else {
+            conn.lrange(self.key(&format!("ofi:{interpreter}")), 0, -1)
+                .await
+                .map_err(backend)?
+        };
         let keys = ids
             .iter()
             .rev()
@@ -480,8 +493,11 @@ impl Store for RedisStore {
             Scope::Best => "best",
             Scope::Everyone => "everyone",
         };
+        // Only sizes the `best` walk (who counts as able to take an offer now); the
+        // matcher decides with the service's clock.
+        let now = Timestamp::now().as_millisecond().to_string();
         let items = self
-            .run(&self.scripts.snapshot, &[scope.to_string()])
+            .run(&self.scripts.snapshot, &[scope.to_string(), now])
             .await?;
         let mut requests: Vec<PendingRequest> = Vec::new();
         let mut interpreters = Vec::new();

@@ -9,8 +9,8 @@ if o.outcome ~= null or not deadline or tonumber(deadline) <= now_ms then
 end
 local rid = o.request
 close(oid, 'accepted', now)
-for _, other in ipairs(open_in(k('ofr:' .. rid))) do close(other, 'withdrawn', now) end
-for _, other in ipairs(open_in(k('ofi:' .. by))) do
+for _, other in ipairs(open_of_request(rid)) do close(other, 'withdrawn', now) end
+for _, other in ipairs(open_of_interpreter(by)) do
   local c = close(other, 'withdrawn', now)
   if c then requeue_if_idle(c.request, now) end
 end

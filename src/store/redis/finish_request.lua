@@ -1,4 +1,5 @@
--- ARGV: id, how (complete | cancel | give_up), now, ready_at ("" for none), now (ms)
+-- ARGV: id, how (complete | cancel | give_up), now, ready_at ("" for none), now (ms),
+-- ready_at (ms)
 local id, how, now, ready_at, now_ms = ARGV[1], ARGV[2], ARGV[3], ARGV[4], tonumber(ARGV[5])
 local key = k('rq:' .. id)
 local r = get(key)
@@ -11,7 +12,7 @@ local allowed = (how == 'complete' and r.state == 'connected')
   or (how == 'cancel' and not final)
   or (how == 'give_up' and pending)
 if not allowed then return fail('request_state', r.state) end
-for _, oid in ipairs(open_in(k('ofr:' .. id))) do close(oid, 'withdrawn', now) end
+for _, oid in ipairs(open_of_request(id)) do close(oid, 'withdrawn', now) end
 r.state = target
 r.updated_at = now
 r.finished_at = now
@@ -25,7 +26,13 @@ if r.interpreter ~= null then
   if it and it.session == id then
     it.session = null
     it.idle_since = now
-    if ready_at ~= '' then it.ready_at = ready_at else it.ready_at = null end
+    if ready_at ~= '' then
+      it.ready_at = ready_at
+      redis.call('HSET', k('readyms'), it.id, ARGV[6])
+    else
+      it.ready_at = null
+      redis.call('HDEL', k('readyms'), it.id)
+    end
     put(ikey, it)
     index_interpreter(it, now_ms)
     emit('i', it, 'requested')

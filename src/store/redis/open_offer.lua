@@ -7,8 +7,10 @@ if not (r.state == 'queued' or r.state == 'offered') then return fail('request_s
 local it = get(k('it:' .. o.interpreter))
 if not it then return fail('not_found', 'interpreter ' .. o.interpreter) end
 if it.availability ~= 'available' or it.session ~= null then return fail('not_free') end
-if #open_in(k('ofi:' .. o.interpreter)) > 0 then return fail('busy') end
-if ARGV[3] == '1' and #open_in(k('ofr:' .. o.request)) > 0 then return fail('request_busy') end
+if redis.call('SCARD', k('openi:' .. o.interpreter)) > 0 then return fail('busy') end
+if ARGV[3] == '1' and redis.call('SCARD', k('openr:' .. o.request)) > 0 then
+  return fail('request_busy')
+end
 r.state = 'offered'
 r.updated_at = o.created_at
 r.offers_made = r.offers_made + 1
@@ -17,6 +19,8 @@ emit('r', r)
 redis.call('RPUSH', k('ofr:' .. o.request), o.id)
 redis.call('RPUSH', k('ofi:' .. o.interpreter), o.id)
 redis.call('ZADD', k('open'), tonumber(ARGV[2]), o.id)
+redis.call('SADD', k('openr:' .. o.request), o.id)
+redis.call('SADD', k('openi:' .. o.interpreter), o.id)
 redis.call('SET', k('of:' .. o.id), ARGV[1])
 emit('o', o)
 return done()

@@ -36,14 +36,10 @@ local function done()
   return out
 end
 
--- Ids of the open offers in a list of offer ids.
-local function open_in(list_key)
-  local res = {}
-  for _, id in ipairs(redis.call('LRANGE', list_key, 0, -1)) do
-    if redis.call('ZSCORE', k('open'), id) then table.insert(res, id) end
-  end
-  return res
-end
+-- Open offers are indexed per request (`openr:<id>`) and per interpreter (`openi:<id>`),
+-- so that finding them does not read the whole offer history.
+local function open_of_request(rid) return redis.call('SMEMBERS', k('openr:' .. rid)) end
+local function open_of_interpreter(iid) return redis.call('SMEMBERS', k('openi:' .. iid)) end
 
 -- Per-language indexes, kept by every script that changes an interpreter:
 --   free:<tag>    free interpreters (available, not in a session), best first: score
@@ -88,12 +84,14 @@ local function close(oid, outcome, now)
   o.closed_at = now
   put(key, o)
   redis.call('ZREM', k('open'), oid)
+  redis.call('SREM', k('openr:' .. o.request), oid)
+  redis.call('SREM', k('openi:' .. o.interpreter), oid)
   emit('o', o)
   return o
 end
 
 local function requeue_if_idle(rid, now)
-  if #open_in(k('ofr:' .. rid)) > 0 then return end
+  if #open_of_request(rid) > 0 then return end
   local key = k('rq:' .. rid)
   local r = get(key)
   if r and r.state == 'offered' then
@@ -105,7 +103,7 @@ local function requeue_if_idle(rid, now)
 end
 
 local function withdraw_interpreter(iid, outcome, now)
-  for _, oid in ipairs(open_in(k('ofi:' .. iid))) do
+  for _, oid in ipairs(open_of_interpreter(iid)) do
     local o = close(oid, outcome, now)
     if o then requeue_if_idle(o.request, now) end
   end

@@ -1,4 +1,4 @@
--- ARGV: scope (requests | best | everyone). Answers {"ok", "r", request json, "a", offer
+-- ARGV: scope (requests | best | everyone), now (ms). Answers {"ok", "r", request json, "a", offer
 -- json..., "i", interpreter json, "o", offer id, request id, interpreter id, deadline...}:
 -- waiting requests with every offer made for them, free interpreters who speak a waiting
 -- language (none, the best few, or all), open offers.
@@ -25,20 +25,32 @@ for _, rid in ipairs(redis.call('SMEMBERS', k('pend'))) do
   end
 end
 local seen = {}
+local now_ms = tonumber(ARGV[2])
 if scope ~= 'requests' then
   for tag, _ in pairs(langs) do
-    -- A margin of 8 covers interpreters still in wrap-up at the top of the list.
-    local last = -1
-    if scope == 'best' then last = wanted[tag] + 8 - 1 end
-    for _, iid in ipairs(redis.call('ZRANGE', k('free:' .. tag), 0, last)) do
-      if not seen[iid] then
-        seen[iid] = true
-        local raw = redis.call('GET', k('it:' .. iid))
-        if raw then
-          table.insert(out, 'i')
-          table.insert(out, raw)
+    -- `best`: walk the language's free interpreters best first until enough of them can
+    -- take an offer right now (not holding one, not in wrap-up); the others are carried
+    -- too but do not count.
+    local quota = wanted[tag] + 4
+    local start, page = 0, 32
+    while true do
+      local ids = redis.call('ZRANGE', k('free:' .. tag), start, start + page - 1)
+      for _, iid in ipairs(ids) do
+        if not seen[iid] then
+          seen[iid] = true
+          local raw = redis.call('GET', k('it:' .. iid))
+          if raw then
+            table.insert(out, 'i')
+            table.insert(out, raw)
+            local ready = tonumber(redis.call('HGET', k('readyms'), iid) or '0')
+            if redis.call('SCARD', k('openi:' .. iid)) == 0 and ready <= now_ms then
+              quota = quota - 1
+            end
+          end
         end
       end
+      if #ids < page or (scope == 'best' and quota <= 0) then break end
+      start = start + page
     end
   end
 end
