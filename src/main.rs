@@ -71,10 +71,7 @@ async fn run(config: Config) -> anyhow::Result<()> {
         .map_err(|e| anyhow::anyhow!("PUENTE_LISTEN: cannot listen on {}: {e}", config.listen))?;
     let app = puente::startup::start(&config, listener).await?;
     tracing::info!(addr = %app.addr, "puente listening");
-    tokio::select! {
-        result = shutdown_signal() => result?,
-        _ = std::future::pending::<()>() => {}
-    }
+    shutdown_signal().await?;
     tracing::info!("shutting down");
     app.shutdown().await?;
     Ok(())

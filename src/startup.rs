@@ -36,22 +36,6 @@ impl App {
         let _ = self.dispatcher.await;
         self.server.await.unwrap_or(Ok(()))
     }
-
-    /// Resolve when the server stops on its own (it does not, unless it fails).
-    pub async fn wait(self) -> std::io::Result<()> {
-        let App {
-            service,
-            stop,
-            server,
-            dispatcher,
-            ..
-        } = self;
-        let result = server.await.unwrap_or(Ok(()));
-        service.stop();
-        let _ = stop.send(true);
-        let _ = dispatcher.await;
-        result
-    }
 }
 
 /// Build the service for `config` (store, roster), without serving anything. With Redis,
