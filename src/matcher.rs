@@ -23,9 +23,9 @@ use jiff::{SignedDuration, Timestamp};
 use serde::{Deserialize, Serialize};
 
 use crate::language::LanguageTag;
-use crate::offer::OfferId;
-use crate::request::{Priority, RequestId};
-use crate::roster::{InterpreterId, Proficiency};
+use crate::offer::{Offer, OfferId};
+use crate::request::{Priority, Request, RequestId};
+use crate::roster::{Interpreter, InterpreterId, Proficiency};
 
 /// How many interpreters a request is offered to at once.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -69,6 +69,44 @@ pub struct PendingRequest {
     pub attempts: Vec<Attempt>,
 }
 
+impl PendingRequest {
+    /// A waiting request, with no offers counted yet (see [`PendingRequest::record`]).
+    pub fn of(r: &Request) -> PendingRequest {
+        PendingRequest {
+            id: r.id.clone(),
+            language: r.language.clone(),
+            priority: r.priority,
+            created_at: r.created_at,
+            attempts: Vec::new(),
+        }
+    }
+
+    /// Count one offer made for this request (open or closed) in its interpreter's attempt.
+    pub fn record(&mut self, o: &Offer) {
+        let a = match self
+            .attempts
+            .iter()
+            .position(|a| a.interpreter == o.interpreter)
+        {
+            Some(p) => &mut self.attempts[p],
+            None => {
+                self.attempts.push(Attempt {
+                    interpreter: o.interpreter.clone(),
+                    count: 0,
+                    last_closed_at: None,
+                    open: false,
+                });
+                self.attempts.last_mut().expect("just pushed")
+            }
+        };
+        a.count += 1;
+        a.open |= o.is_open();
+        if let Some(c) = o.closed_at {
+            a.last_closed_at = a.last_closed_at.max(Some(c));
+        }
+    }
+}
+
 /// What one interpreter has been asked about one request.
 #[derive(Debug, Clone)]
 pub struct Attempt {
@@ -89,6 +127,22 @@ pub struct FreeInterpreter {
     pub idle_since: Timestamp,
     /// Not before this instant (wrap-up after a session).
     pub ready_at: Option<Timestamp>,
+}
+
+impl FreeInterpreter {
+    /// The matcher's view of an interpreter the store found free.
+    pub fn of(it: &Interpreter) -> FreeInterpreter {
+        FreeInterpreter {
+            id: it.id.clone(),
+            languages: it
+                .languages
+                .iter()
+                .map(|l| (l.tag.clone(), l.proficiency))
+                .collect(),
+            idle_since: it.idle_since,
+            ready_at: it.ready_at,
+        }
+    }
 }
 
 #[derive(Debug, Clone)]

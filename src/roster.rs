@@ -234,8 +234,8 @@ pub struct RosterEntry {
     pub availability: Availability,
     /// A demo token in clear. Only for demo rosters: real deployments use `token_sha256`.
     pub token: Option<String>,
-    /// The SHA-256 of the interpreter's token, in hex.
-    pub token_sha256: Option<String>,
+    /// The SHA-256 of the interpreter's token (written in hex).
+    pub token_sha256: Option<crate::auth::TokenHash>,
 }
 
 type Field = Option<toml::Spanned<toml::Value>>;
@@ -384,11 +384,9 @@ pub fn parse_roster(
         let token_sha256 = match &raw.token_sha256 {
             None => Some(None),
             some => r.field(table_line, "token_sha256", some, |v| {
-                let h = string(v)?;
-                if h.len() != 64 || !h.chars().all(|c| c.is_ascii_hexdigit()) {
-                    return Err("must be 64 hex digits (the SHA-256 of the token)".into());
-                }
-                Ok(Some(h))
+                crate::auth::TokenHash::from_hex(&string(v)?)
+                    .map(Some)
+                    .ok_or_else(|| "must be 64 hex digits (the SHA-256 of the token)".into())
             }),
         };
         let (

@@ -14,7 +14,7 @@ use jiff::Timestamp;
 use super::{Change, Conflict, Finish, Placement, Reason, Result, Rules, Scope, Store, StoreError};
 use crate::auth::TokenHash;
 use crate::language::LanguageTag;
-use crate::matcher::{Attempt, FreeInterpreter, OpenOffer, PendingRequest, Snapshot};
+use crate::matcher::{FreeInterpreter, OpenOffer, PendingRequest, Snapshot};
 use crate::offer::{Offer, OfferId, Outcome};
 use crate::request::{Request, RequestId, RequestState};
 use crate::roster::{Availability, Interpreter, InterpreterId};
@@ -286,8 +286,7 @@ impl Store for MemoryStore {
                 if it.session.as_ref() == Some(id) {
                     it.session = None;
                     it.idle_since = now;
-                    it.ready_at =
-                        (rules.wrap_up > jiff::SignedDuration::ZERO).then(|| now + rules.wrap_up);
+                    it.ready_at = rules.ready_at(now);
                     change.interpreters.push((it.clone(), Reason::Requested));
                 }
             }
@@ -455,35 +454,11 @@ impl Store for MemoryStore {
         let s = self.lock();
         let mut requests = Vec::with_capacity(s.pending.len());
         for id in &s.pending {
-            let r = &s.requests[id];
-            let mut attempts: Vec<Attempt> = Vec::new();
+            let mut pending = PendingRequest::of(&s.requests[id]);
             for oid in s.offers_by_request.get(id).into_iter().flatten() {
-                let o = &s.offers[oid];
-                let a = match attempts.iter_mut().find(|a| a.interpreter == o.interpreter) {
-                    Some(a) => a,
-                    None => {
-                        attempts.push(Attempt {
-                            interpreter: o.interpreter.clone(),
-                            count: 0,
-                            last_closed_at: None,
-                            open: false,
-                        });
-                        attempts.last_mut().expect("just pushed")
-                    }
-                };
-                a.count += 1;
-                a.open |= o.is_open();
-                if let Some(c) = o.closed_at {
-                    a.last_closed_at = a.last_closed_at.max(Some(c));
-                }
+                pending.record(&s.offers[oid]);
             }
-            requests.push(PendingRequest {
-                id: r.id.clone(),
-                language: r.language.clone(),
-                priority: r.priority,
-                created_at: r.created_at,
-                attempts,
-            });
+            requests.push(pending);
         }
         // Only free interpreters who speak a language somebody is waiting for (all of them:
         // memory is cheap, so `Best` gets everyone too).
@@ -502,16 +477,7 @@ impl Store for MemoryStore {
             .filter(|id| seen.insert(*id))
             .map(|id| &s.interpreters[id])
             .filter(|it| it.availability == Availability::Available && it.session.is_none())
-            .map(|it| FreeInterpreter {
-                id: it.id.clone(),
-                languages: it
-                    .languages
-                    .iter()
-                    .map(|l| (l.tag.clone(), l.proficiency))
-                    .collect(),
-                idle_since: it.idle_since,
-                ready_at: it.ready_at,
-            })
+            .map(FreeInterpreter::of)
             .collect();
         let offers = s
             .open_offers

@@ -143,6 +143,14 @@ pub struct Rules {
     pub wrap_up: jiff::SignedDuration,
 }
 
+impl Rules {
+    /// When an interpreter whose session ends at `now` may be offered something again
+    /// (`None`: at once).
+    pub fn ready_at(&self, now: Timestamp) -> Option<Timestamp> {
+        (self.wrap_up > jiff::SignedDuration::ZERO).then(|| now + self.wrap_up)
+    }
+}
+
 impl Default for Rules {
     fn default() -> Rules {
         Rules {

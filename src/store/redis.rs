@@ -26,7 +26,7 @@ use jiff::Timestamp;
 use super::{Change, Conflict, Finish, Placement, Reason, Result, Rules, Scope, Store, StoreError};
 use crate::auth::TokenHash;
 use crate::language::LanguageTag;
-use crate::matcher::{Attempt, FreeInterpreter, OpenOffer, PendingRequest, Snapshot};
+use crate::matcher::{FreeInterpreter, OpenOffer, PendingRequest, Snapshot};
 use crate::offer::{Offer, OfferId, Outcome};
 use crate::request::{Request, RequestId, RequestState};
 use crate::roster::{Availability, Interpreter, InterpreterId};
@@ -392,11 +392,9 @@ impl Store for RedisStore {
             Finish::Cancel => "cancel",
             Finish::GiveUp => "give_up",
         };
-        let (ready_at, ready_ms) = if rules.wrap_up > jiff::SignedDuration::ZERO {
-            let at = now + rules.wrap_up;
-            (at.to_string(), at.as_millisecond().to_string())
-        } else {
-            (String::new(), String::new())
+        let (ready_at, ready_ms) = match rules.ready_at(now) {
+            Some(at) => (at.to_string(), at.as_millisecond().to_string()),
+            None => (String::new(), String::new()),
         };
         let args = [
             id.to_string(),
@@ -512,53 +510,18 @@ impl Store for RedisStore {
             match next(&mut i)?.as_str() {
                 "r" => {
                     let r: Request = decode(next(&mut i)?)?;
-                    requests.push(PendingRequest {
-                        id: r.id,
-                        language: r.language,
-                        priority: r.priority,
-                        created_at: r.created_at,
-                        attempts: Vec::new(),
-                    });
+                    requests.push(PendingRequest::of(&r));
                 }
                 "a" => {
                     let o: Offer = decode(next(&mut i)?)?;
-                    let req = requests
+                    requests
                         .last_mut()
-                        .ok_or_else(|| backend("offer before its request"))?;
-                    let a = match req
-                        .attempts
-                        .iter_mut()
-                        .position(|a| a.interpreter == o.interpreter)
-                    {
-                        Some(p) => &mut req.attempts[p],
-                        None => {
-                            req.attempts.push(Attempt {
-                                interpreter: o.interpreter.clone(),
-                                count: 0,
-                                last_closed_at: None,
-                                open: false,
-                            });
-                            req.attempts.last_mut().expect("just pushed")
-                        }
-                    };
-                    a.count += 1;
-                    a.open |= o.is_open();
-                    if let Some(c) = o.closed_at {
-                        a.last_closed_at = a.last_closed_at.max(Some(c));
-                    }
+                        .ok_or_else(|| backend("offer before its request"))?
+                        .record(&o);
                 }
                 "i" => {
                     let it: Interpreter = decode(next(&mut i)?)?;
-                    interpreters.push(FreeInterpreter {
-                        id: it.id,
-                        languages: it
-                            .languages
-                            .into_iter()
-                            .map(|l| (l.tag, l.proficiency))
-                            .collect(),
-                        idle_since: it.idle_since,
-                        ready_at: it.ready_at,
-                    });
+                    interpreters.push(FreeInterpreter::of(&it));
                 }
                 "o" => {
                     let id = OfferId::from_path(next(&mut i)?);

@@ -22,7 +22,6 @@ r.connected_at = now
 r.updated_at = now
 put(rkey, r)
 emit('r', r)
-redis.call('SREM', k('pend'), rid)
 leave_queue(r)
 local ikey = k('it:' .. by)
 local it = get(ikey)

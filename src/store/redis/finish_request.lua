@@ -18,7 +18,6 @@ r.updated_at = now
 r.finished_at = now
 put(key, r)
 emit('r', r)
-redis.call('SREM', k('pend'), id)
 leave_queue(r)
 if r.interpreter ~= null then
   local ikey = k('it:' .. r.interpreter)

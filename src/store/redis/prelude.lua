@@ -70,9 +70,10 @@ local function unindex_interpreter(it)
   end
 end
 
--- Waiting requests per language, in serving order (urgent, then oldest, then id):
---   pq:<tag>  score rank * 1e13 + created (ms)
+-- Waiting requests: `pend` (all), and per language in serving order (urgent, then
+-- oldest, then id) `pq:<tag>`, score rank * 1e13 + created (ms). A request leaves both.
 local function leave_queue(r)
+  redis.call('SREM', k('pend'), r.id)
   redis.call('ZREM', k('pq:' .. r.language), r.id)
 end
 
