@@ -418,7 +418,7 @@ pub async fn detect(
         .iter()
         .map(|c| {
             let mut v = views::language(&svc, &c.tag, locale);
-            v["confidence"] = json!((c.confidence * 1000.0).round() / 1000.0);
+            v["confidence"] = json!((f64::from(c.confidence) * 1000.0).round() / 1000.0);
             v["variety"] = json!(c.variety);
             if c.partial {
                 v["partial"] = json!(true);
