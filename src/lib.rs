@@ -20,6 +20,7 @@
 
 pub mod auth;
 pub mod config;
+pub mod coverage;
 pub mod dispatch;
 pub mod http;
 pub mod language;

@@ -131,6 +131,15 @@ pub struct LanguageSkill {
     pub certification: Option<String>,
 }
 
+/// What a coordinator may change about an interpreter: everything but the id, the token and
+/// the live state (availability, session).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Profile {
+    pub name: String,
+    pub phone: PhoneNumber,
+    pub languages: Vec<LanguageSkill>,
+}
+
 /// Whether an interpreter wants to receive offers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

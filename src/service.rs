@@ -13,12 +13,15 @@ use tokio::sync::{broadcast, Notify};
 
 use crate::auth::{self, Principal, Secret, TokenHash};
 use crate::config::Config;
+use crate::coverage::LanguageCoverage;
 use crate::language::{Catalogue, LanguageTag, Resolution};
 use crate::matcher::Policy;
 use crate::offer::{Offer, OfferId, Outcome};
 use crate::prompts::Prompts;
 use crate::request::{Channel, Priority, Request, RequestId, RequestState};
-use crate::roster::{Availability, Interpreter, InterpreterId, LanguageSkill, PhoneNumber};
+use crate::roster::{
+    Availability, Interpreter, InterpreterId, LanguageSkill, PhoneNumber, Profile,
+};
 use crate::store::{Change, Conflict, Finish, Reason, Rules, Store, StoreError};
 
 /// Wall-clock time that follows tokio's clock, so tests can pause and advance it.
@@ -350,6 +353,36 @@ impl Service {
     pub async fn interpreters(&self, who: &Principal) -> Result<Vec<Interpreter>> {
         require(matches!(who, Principal::Coordinator))?;
         Ok(self.store.interpreters().await?)
+    }
+
+    /// Replace an interpreter's name, phone and languages (coordinators only).
+    pub async fn update_interpreter(
+        &self,
+        who: &Principal,
+        id: &InterpreterId,
+        profile: Profile,
+    ) -> Result<Interpreter> {
+        require(matches!(who, Principal::Coordinator))?;
+        let change = self
+            .store
+            .update_interpreter(id, profile, self.now())
+            .await?;
+        tracing::info!(interpreter_id = %id, "interpreter updated");
+        let it = change.interpreters.first().map(|(it, _)| it.clone());
+        self.publish(change);
+        it.ok_or_else(|| ServiceError::NotFound(format!("interpreter {id}")))
+    }
+
+    /// Supply and demand per language, for coordinators.
+    pub async fn coverage(&self, who: &Principal) -> Result<Vec<LanguageCoverage>> {
+        require(matches!(who, Principal::Coordinator))?;
+        let interpreters = self.store.interpreters().await?;
+        let requests = self.store.requests(None).await?;
+        Ok(crate::coverage::coverage(
+            &interpreters,
+            &requests,
+            self.now(),
+        ))
     }
 
     pub async fn remove_interpreter(&self, who: &Principal, id: &InterpreterId) -> Result<()> {

@@ -9,7 +9,7 @@ use puente::language::LanguageTag;
 use puente::offer::{Offer, OfferId, Outcome};
 use puente::request::{Channel, Priority, Request, RequestState};
 use puente::roster::{
-    Availability, Interpreter, InterpreterId, LanguageSkill, PhoneNumber, Proficiency,
+    Availability, Interpreter, InterpreterId, LanguageSkill, PhoneNumber, Proficiency, Profile,
 };
 use puente::store::memory::MemoryStore;
 use puente::store::redis::RedisStore;
@@ -540,6 +540,60 @@ async fn a_connected_interpreter_cannot_be_removed(store: &dyn Store) {
     );
 }
 
+async fn updating_a_profile_reindexes_languages_and_keeps_live_state(store: &dyn Store) {
+    let ana = interpreter("ana", "tzo");
+    store.insert_interpreter(ana.clone(), None).await.unwrap();
+    let tzo = request("tzo", 0);
+    store.insert_request(tzo.clone()).await.unwrap();
+    let o = offer(&tzo, &ana, 1, 30);
+    store.open_offer(o.clone(), true).await.unwrap();
+
+    // Ana now works in Maya only: the Tsotsil offer is withdrawn, the request waits again.
+    let profile = Profile {
+        name: "Ana María".into(),
+        phone: PhoneNumber::parse("+529991112233").unwrap(),
+        languages: vec![LanguageSkill {
+            tag: LanguageTag::parse("yua").unwrap(),
+            proficiency: Proficiency::new(5).unwrap(),
+            certification: Some("PANITLI".into()),
+        }],
+    };
+    let change = store
+        .update_interpreter(&ana.id, profile.clone(), t(2))
+        .await
+        .unwrap();
+    let (updated, _) = &change.interpreters[0];
+    assert_eq!(updated.name, "Ana María");
+    assert_eq!(updated.languages, profile.languages);
+    assert_eq!(
+        updated.availability,
+        Availability::Available,
+        "live state kept"
+    );
+    let closed = store.offer(&o.id).await.unwrap().unwrap();
+    assert_eq!(closed.outcome, Some(Outcome::Withdrawn));
+    assert_eq!(state_of(store, &tzo).await, RequestState::Queued);
+    assert_eq!(store.on_call(&tzo.language).await.unwrap(), 0);
+
+    // The indexes follow: a Maya request sees her on call and free; Tsotsil does not.
+    let yua = request("yua", 3);
+    let placed = store.insert_request(yua.clone()).await.unwrap();
+    assert_eq!(placed.on_call, 1);
+    let snap = store.snapshot(Scope::Everyone).await.unwrap();
+    let free: Vec<_> = snap.free_interpreters().map(|i| i.id.to_string()).collect();
+    assert_eq!(free, ["ana"]);
+    store
+        .open_offer(offer(&yua, &ana, 4, 30), true)
+        .await
+        .unwrap();
+
+    let missing = InterpreterId::parse("nobody").unwrap();
+    assert!(matches!(
+        store.update_interpreter(&missing, profile, t(5)).await,
+        Err(StoreError::NotFound(_))
+    ));
+}
+
 /// Every behaviour, against a fresh store from `make`.
 async fn conformance<F, Fut>(make: F)
 where
@@ -562,6 +616,7 @@ where
     a_new_request_learns_its_place_and_who_is_on_call(&*make().await).await;
     snapshots_carry_the_best_free_interpreters_of_waiting_languages(&*make().await).await;
     interpreters_busy_with_other_offers_do_not_hide_a_free_one(&*make().await).await;
+    updating_a_profile_reindexes_languages_and_keeps_live_state(&*make().await).await;
 }
 
 #[tokio::test]

@@ -12,10 +12,13 @@ use serde_json::{json, Value};
 use super::error::AppError;
 use super::extract::{Caller, CoordinatorCaller, Json, Lang, OperatorCaller, Query};
 use super::views;
+use crate::auth::Principal;
 use crate::language::LanguageTag;
 use crate::offer::OfferId;
 use crate::request::{Channel, Priority, RequestId, RequestState};
-use crate::roster::{self, Availability, InterpreterId, LanguageSkill, PhoneNumber, Proficiency};
+use crate::roster::{
+    self, Availability, InterpreterId, LanguageSkill, PhoneNumber, Proficiency, Profile,
+};
 use crate::service::{NewInterpreter, Service};
 
 type S = State<Arc<Service>>;
@@ -23,6 +26,31 @@ type ApiResult = Result<Response, AppError>;
 
 pub async fn healthz() -> impl IntoResponse {
     axum::Json(json!({"status": "ok"}))
+}
+
+/// `GET /api/v1/me`: who the token belongs to, so that a console can show the right page.
+pub async fn me(State(svc): S, Caller(who): Caller, Lang(locale): Lang) -> ApiResult {
+    let mut v = json!({ "role": who.role() });
+    if let Principal::Interpreter(id) = &who {
+        let it = svc.interpreter(&who, id).await?;
+        v["interpreter"] = views::interpreter(&svc, &it, locale);
+    }
+    Ok(axum::Json(v).into_response())
+}
+
+/// `GET /api/v1/coverage`: per language, who is registered and on call, and recent demand.
+pub async fn coverage(
+    State(svc): S,
+    CoordinatorCaller(who): CoordinatorCaller,
+    Lang(locale): Lang,
+) -> ApiResult {
+    let lines: Vec<Value> = svc
+        .coverage(&who)
+        .await?
+        .iter()
+        .map(|l| views::coverage(&svc, l, locale))
+        .collect();
+    Ok(axum::Json(json!({ "languages": lines })).into_response())
 }
 
 // --- Languages -------------------------------------------------------------------------------
@@ -138,17 +166,32 @@ fn parse_skills(svc: &Service, body: Vec<SkillBody>) -> Result<Vec<LanguageSkill
     Ok(skills)
 }
 
+fn parse_profile(
+    svc: &Service,
+    name: &str,
+    phone: &str,
+    languages: Vec<SkillBody>,
+) -> Result<Profile, AppError> {
+    Ok(Profile {
+        name: roster::parse_name(name).map_err(|e| AppError::invalid_field("name", e))?,
+        phone: PhoneNumber::parse(phone).map_err(|e| AppError::invalid_field("phone", e))?,
+        languages: parse_skills(svc, languages)?,
+    })
+}
+
 pub async fn create_interpreter(
     State(svc): S,
     CoordinatorCaller(who): CoordinatorCaller,
     Lang(locale): Lang,
     Json(body): Json<NewInterpreterBody>,
 ) -> ApiResult {
+    let id = InterpreterId::parse(&body.id).map_err(|e| AppError::invalid_field("id", e))?;
+    let profile = parse_profile(&svc, &body.name, &body.phone, body.languages)?;
     let new = NewInterpreter {
-        id: InterpreterId::parse(&body.id).map_err(|e| AppError::invalid_field("id", e))?,
-        name: roster::parse_name(&body.name).map_err(|e| AppError::invalid_field("name", e))?,
-        phone: PhoneNumber::parse(&body.phone).map_err(|e| AppError::invalid_field("phone", e))?,
-        languages: parse_skills(&svc, body.languages)?,
+        id,
+        name: profile.name,
+        phone: profile.phone,
+        languages: profile.languages,
         availability: match body.status.as_deref() {
             None => Availability::Offline,
             Some(s) => parse_availability("status", s)?,
@@ -186,6 +229,35 @@ pub async fn get_interpreter(
 ) -> ApiResult {
     let id = interpreter_id(&id)?;
     let it = svc.interpreter(&who, &id).await?;
+    Ok(axum::Json(views::interpreter(&svc, &it, locale)).into_response())
+}
+
+#[derive(Deserialize)]
+pub struct ProfileBody {
+    #[serde(default)]
+    id: Option<String>,
+    name: String,
+    phone: String,
+    languages: Vec<SkillBody>,
+}
+
+/// `PUT /api/v1/interpreters/{id}`: replace name, phone and languages.
+pub async fn update_interpreter(
+    State(svc): S,
+    CoordinatorCaller(who): CoordinatorCaller,
+    Lang(locale): Lang,
+    Path(id): Path<String>,
+    Json(body): Json<ProfileBody>,
+) -> ApiResult {
+    let id = interpreter_id(&id)?;
+    if body.id.as_deref().is_some_and(|b| b != id.as_str()) {
+        return Err(AppError::invalid_field(
+            "id",
+            "an interpreter's id cannot change; remove the interpreter and add a new one",
+        ));
+    }
+    let profile = parse_profile(&svc, &body.name, &body.phone, body.languages)?;
+    let it = svc.update_interpreter(&who, &id, profile).await?;
     Ok(axum::Json(views::interpreter(&svc, &it, locale)).into_response())
 }
 

@@ -24,6 +24,8 @@ pub const BODY_LIMIT: usize = 64 * 1024;
 pub fn router(service: Arc<Service>) -> Router {
     use handlers as h;
     let api = Router::new()
+        .route("/me", get(h::me))
+        .route("/coverage", get(h::coverage))
         .route("/languages", get(h::languages))
         .route("/detect", post(h::detect))
         .route(
@@ -32,7 +34,9 @@ pub fn router(service: Arc<Service>) -> Router {
         )
         .route(
             "/interpreters/{id}",
-            get(h::get_interpreter).delete(h::delete_interpreter),
+            get(h::get_interpreter)
+                .put(h::update_interpreter)
+                .delete(h::delete_interpreter),
         )
         .route("/interpreters/{id}/availability", put(h::set_availability))
         .route("/interpreters/{id}/offers", get(h::interpreter_offers))

@@ -4,6 +4,7 @@
 use fluent_bundle::FluentValue;
 use serde_json::{json, Value};
 
+use crate::coverage::LanguageCoverage;
 use crate::language::LanguageTag;
 use crate::offer::Offer;
 use crate::prompts::Locale;
@@ -130,6 +131,23 @@ pub fn offer(service: &Service, offer: &Offer, locale: Locale) -> Value {
         "created_at": offer.created_at,
         "expires_at": offer.deadline,
         "closed_at": offer.closed_at,
+    })
+}
+
+pub fn coverage(service: &Service, line: &LanguageCoverage, locale: Locale) -> Value {
+    json!({
+        "language": language(service, &line.tag, locale),
+        "registered": line.registered,
+        "on_call": line.on_call,
+        "available": line.available,
+        "waiting": line.waiting,
+        "uncovered": line.uncovered(),
+        "last_7_days": {
+            "total": line.recent.total,
+            "connected": line.recent.connected,
+            "unfilled": line.recent.unfilled,
+            "median_wait_secs": line.recent.median_wait.map(|d| d.as_secs()),
+        },
     })
 }
 

@@ -17,7 +17,7 @@ use crate::language::LanguageTag;
 use crate::matcher::{FreeInterpreter, OpenOffer, PendingRequest, Snapshot};
 use crate::offer::{Offer, OfferId, Outcome};
 use crate::request::{Request, RequestId, RequestState};
-use crate::roster::{Availability, Interpreter, InterpreterId};
+use crate::roster::{Availability, Interpreter, InterpreterId, Profile};
 
 #[derive(Default)]
 pub struct MemoryStore {
@@ -151,6 +151,44 @@ impl Store for MemoryStore {
 
     async fn interpreter_for_token(&self, token: &TokenHash) -> Result<Option<InterpreterId>> {
         Ok(self.lock().tokens.get(token).cloned())
+    }
+
+    async fn update_interpreter(
+        &self,
+        id: &InterpreterId,
+        profile: Profile,
+        now: Timestamp,
+    ) -> Result<Change> {
+        let mut s = self.lock();
+        let Some(it) = s.interpreters.get_mut(id) else {
+            return Err(StoreError::NotFound(format!("interpreter {id}")));
+        };
+        let old = std::mem::replace(&mut it.languages, profile.languages);
+        it.name = profile.name;
+        it.phone = profile.phone;
+        let it = it.clone();
+        for l in &old {
+            if let Some(set) = s.speakers.get_mut(&l.tag) {
+                set.remove(id);
+            }
+        }
+        for l in &it.languages {
+            s.speakers
+                .entry(l.tag.clone())
+                .or_default()
+                .insert(id.clone());
+        }
+        let mut change = Change::default();
+        for oid in s.open_offers_of_interpreter(id) {
+            let offer = &s.offers[&oid];
+            if !it.languages.iter().any(|l| l.tag == offer.language) {
+                let req = offer.request.clone();
+                s.close(&oid, Outcome::Withdrawn, now, &mut change);
+                s.requeue_if_idle(&req, now, &mut change);
+            }
+        }
+        change.interpreters.insert(0, (it, Reason::Requested));
+        Ok(change)
     }
 
     async fn remove_interpreter(&self, id: &InterpreterId, now: Timestamp) -> Result<Change> {

@@ -19,7 +19,7 @@ use crate::auth::TokenHash;
 use crate::matcher::Snapshot;
 use crate::offer::{Offer, OfferId};
 use crate::request::{Request, RequestId, RequestState};
-use crate::roster::{Availability, Interpreter, InterpreterId};
+use crate::roster::{Availability, Interpreter, InterpreterId, Profile};
 
 /// Why a transition did not happen.
 #[derive(Debug, thiserror::Error, PartialEq)]
@@ -167,6 +167,14 @@ pub trait Store: Send + Sync + 'static {
     async fn interpreter(&self, id: &InterpreterId) -> Result<Option<Interpreter>>;
     async fn interpreters(&self) -> Result<Vec<Interpreter>>;
     async fn interpreter_for_token(&self, token: &TokenHash) -> Result<Option<InterpreterId>>;
+    /// Replace an interpreter's name, phone and languages; keeps availability and session.
+    /// Open offers in a language the interpreter no longer lists are withdrawn.
+    async fn update_interpreter(
+        &self,
+        id: &InterpreterId,
+        profile: Profile,
+        now: Timestamp,
+    ) -> Result<Change>;
     /// Remove an interpreter not in a session; withdraws their open offers.
     async fn remove_interpreter(&self, id: &InterpreterId, now: Timestamp) -> Result<Change>;
     /// Going offline withdraws the interpreter's open offers at once.

@@ -29,12 +29,13 @@ use crate::language::LanguageTag;
 use crate::matcher::{FreeInterpreter, OpenOffer, PendingRequest, Snapshot};
 use crate::offer::{Offer, OfferId, Outcome};
 use crate::request::{Request, RequestId, RequestState};
-use crate::roster::{Availability, Interpreter, InterpreterId};
+use crate::roster::{Availability, Interpreter, InterpreterId, Profile};
 
 const PRELUDE: &str = include_str!("redis/prelude.lua");
 
 struct Scripts {
     insert_interpreter: Script,
+    update_interpreter: Script,
     remove_interpreter: Script,
     set_availability: Script,
     insert_request: Script,
@@ -53,6 +54,7 @@ impl Scripts {
     fn new() -> Scripts {
         Scripts {
             insert_interpreter: script(include_str!("redis/insert_interpreter.lua")),
+            update_interpreter: script(include_str!("redis/update_interpreter.lua")),
             remove_interpreter: script(include_str!("redis/remove_interpreter.lua")),
             set_availability: script(include_str!("redis/set_availability.lua")),
             insert_request: script(include_str!("redis/insert_request.lua")),
@@ -315,6 +317,17 @@ impl Store for RedisStore {
             .await
             .map_err(backend)?;
         Ok(id.and_then(|i| InterpreterId::parse(&i).ok()))
+    }
+
+    async fn update_interpreter(
+        &self,
+        id: &InterpreterId,
+        profile: Profile,
+        now: Timestamp,
+    ) -> Result<Change> {
+        let args = [id.to_string(), encode(&profile), now.to_string()];
+        self.transition(&self.scripts.update_interpreter, &args)
+            .await
     }
 
     async fn remove_interpreter(&self, id: &InterpreterId, now: Timestamp) -> Result<Change> {

@@ -8,4 +8,5 @@ mod flow;
 mod helpers;
 mod redis;
 mod roles;
+mod roster;
 mod stream;

@@ -1,0 +1,132 @@
+//! What the consoles build on: who a token is, editing an interpreter, coverage.
+
+use reqwest::Method;
+use serde_json::json;
+
+use crate::helpers::{spawn_app, COORDINATOR, OPERATOR};
+
+#[tokio::test]
+async fn me_names_the_role_of_every_token() {
+    let app = spawn_app(&[]).await;
+    let ana = app.add_interpreter("ana", &[("tzo", 5)]).await;
+    let role = |b: serde_json::Value| b["role"].as_str().unwrap().to_string();
+    assert_eq!(
+        role(app.get("/api/v1/me", OPERATOR).await.expect(200)),
+        "operator"
+    );
+    assert_eq!(
+        role(app.get("/api/v1/me", COORDINATOR).await.expect(200)),
+        "coordinator"
+    );
+    let me = app.get("/api/v1/me", &ana).await.expect(200);
+    assert_eq!(me["role"], "interpreter");
+    assert_eq!(me["interpreter"]["id"], "ana");
+    assert_eq!(me["interpreter"]["status"], "available");
+    let nobody = app.get("/api/v1/me", "not-a-token").await;
+    assert_eq!(
+        (nobody.status.as_u16(), nobody.code()),
+        (401, "unauthorized")
+    );
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_coordinator_edits_an_interpreter_and_routing_follows() {
+    let app = spawn_app(&[]).await;
+    let ana = app.add_interpreter("ana", &[("tzo", 5)]).await;
+    let maya = app.post_request("maya", "normal").await;
+    let edit = |body: serde_json::Value, token: &'static str| {
+        app.call(
+            Method::PUT,
+            "/api/v1/interpreters/ana",
+            Some(token),
+            Some(body),
+        )
+    };
+    let body = json!({"name": "Ana María López", "phone": "+52 967 123 4567",
+        "languages": [{"tag": "tzo", "proficiency": 4}, {"tag": "yua", "proficiency": 5}]});
+    let updated = edit(body.clone(), COORDINATOR).await.expect(200);
+    assert_eq!(updated["name"], "Ana María López");
+    assert_eq!(updated["phone"], "+529671234567");
+    assert_eq!(updated["status"], "available", "availability kept");
+    assert_eq!(updated["languages"][1]["tag"], "yua");
+    // Now a Maya speaker, Ana is offered the waiting Maya request, and her token still works.
+    let offer = app.wait_offer("ana", &ana, 2).await;
+    assert_eq!(offer["request_id"], maya["id"]);
+
+    let forbidden = edit(body.clone(), OPERATOR).await;
+    assert_eq!(forbidden.status.as_u16(), 403);
+    let bad = edit(
+        json!({"name": "Ana", "phone": "12", "languages": []}),
+        COORDINATOR,
+    )
+    .await;
+    assert_eq!((bad.status.as_u16(), bad.code()), (422, "invalid_field"));
+    assert!(bad.body["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("phone"));
+    let renamed = edit(
+        json!({"id": "bea", "name": "Ana", "phone": "+529671234567",
+               "languages": [{"tag": "tzo", "proficiency": 4}]}),
+        COORDINATOR,
+    )
+    .await;
+    assert_eq!(renamed.status.as_u16(), 422);
+    let missing = app
+        .call(
+            Method::PUT,
+            "/api/v1/interpreters/zoe",
+            Some(COORDINATOR),
+            Some(body),
+        )
+        .await;
+    assert_eq!(
+        (missing.status.as_u16(), missing.code()),
+        (404, "not_found")
+    );
+    let unchanged = app
+        .get("/api/v1/interpreters/ana", COORDINATOR)
+        .await
+        .expect(200);
+    assert_eq!(
+        unchanged["name"], "Ana María López",
+        "bad edits lose nothing"
+    );
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn coverage_shows_supply_and_unmet_demand() {
+    let app = spawn_app(&[]).await;
+    let ana = app.add_interpreter("ana", &[("tzo", 5)]).await;
+    app.add_interpreter("bea", &[("tzo", 3)]).await;
+    let r = app.post_request("tsotsil", "normal").await;
+    let offer = app.wait_offer("ana", &ana, 2).await;
+    app.accept(offer["id"].as_str().unwrap(), &ana)
+        .await
+        .expect(200);
+    app.post_request("maya", "urgent").await;
+
+    let forbidden = app.get("/api/v1/coverage", OPERATOR).await;
+    assert_eq!(forbidden.status.as_u16(), 403);
+    let table = app.get("/api/v1/coverage", COORDINATOR).await.expect(200);
+    let lines = table["languages"].as_array().unwrap();
+    // Maya: someone waiting and nobody on call, so first.
+    assert_eq!(lines[0]["language"]["tag"], "yua");
+    assert_eq!(lines[0]["uncovered"], true);
+    assert_eq!(lines[0]["waiting"], 1);
+    assert_eq!(lines[0]["registered"], 0);
+    let tzo = lines
+        .iter()
+        .find(|l| l["language"]["tag"] == "tzo")
+        .unwrap();
+    assert_eq!(tzo["registered"], 2);
+    assert_eq!(tzo["on_call"], 2);
+    assert_eq!(tzo["available"], 1, "ana is in a session");
+    assert_eq!(tzo["last_7_days"]["total"], 1);
+    assert_eq!(tzo["last_7_days"]["connected"], 1);
+    assert!(tzo["last_7_days"]["median_wait_secs"].is_number());
+    assert_eq!(r["state"], "queued");
+    app.shutdown().await;
+}
