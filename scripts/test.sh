@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Run every test of puente. Installs what the tests need when it is missing (redis-server,
-# from Debian's packages), starts a Redis server and a three-master Redis Cluster on free
+# chromium and chromium-driver, from Debian's packages), starts a Redis server and a three-master Redis Cluster on free
 # ports for the tests, and stops them afterwards.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,6 +19,8 @@ need() { # need COMMAND PACKAGE: install PACKAGE if COMMAND is missing
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$2" >/dev/null
 }
 need redis-server redis-server
+need chromium chromium          # the consoles' browser tests (tests/browser.rs)
+need chromedriver chromium-driver
 
 workdir=$(mktemp -d)
 redis_pid=

@@ -9,10 +9,22 @@ use fluent_bundle::{FluentArgs, FluentResource, FluentValue};
 use fluent_langneg::{negotiate_languages, NegotiationStrategy};
 use unic_langid::LanguageIdentifier;
 
-/// The locales puente ships, default first.
-const SOURCES: &[(&str, &str)] = &[
-    ("es-MX", include_str!("../locales/es-MX/puente.ftl")),
-    ("en", include_str!("../locales/en/puente.ftl")),
+/// The locales puente ships, default first, each with its files (API, then consoles).
+const SOURCES: &[(&str, &[&str])] = &[
+    (
+        "es-MX",
+        &[
+            include_str!("../locales/es-MX/puente.ftl"),
+            include_str!("../locales/es-MX/console.ftl"),
+        ],
+    ),
+    (
+        "en",
+        &[
+            include_str!("../locales/en/puente.ftl"),
+            include_str!("../locales/en/console.ftl"),
+        ],
+    ),
 ];
 
 /// A negotiated locale: an index into [`Prompts`]' bundles.
@@ -29,6 +41,8 @@ impl Locale {
 pub struct Prompts {
     bundles: Vec<FluentBundle<FluentResource>>,
     available: Vec<LanguageIdentifier>,
+    /// Every message id, in file order (the same in every locale: see the tests).
+    ids: Vec<String>,
 }
 
 impl std::fmt::Debug for Prompts {
@@ -43,18 +57,31 @@ impl Prompts {
     pub fn embedded() -> Prompts {
         let mut bundles = Vec::new();
         let mut available = Vec::new();
-        for (tag, text) in SOURCES {
+        let mut ids = Vec::new();
+        for (n, (tag, files)) in SOURCES.iter().enumerate() {
             let id: LanguageIdentifier = tag.parse().expect("locale tags are valid");
-            // The embedded files are checked by the tests below; a syntax error is a bug.
-            let res = FluentResource::try_new(text.to_string()).expect("valid FTL");
             let mut bundle = FluentBundle::new_concurrent(vec![id.clone()]);
             // Unicode isolation marks would end up inside JSON strings and terminal logs.
             bundle.set_use_isolating(false);
-            bundle.add_resource(res).expect("no duplicate message ids");
+            for text in *files {
+                // The embedded files are checked by the tests below; a syntax error is a bug.
+                let res = FluentResource::try_new(text.to_string()).expect("valid FTL");
+                if n == 0 {
+                    ids.extend(res.entries().filter_map(|e| match e {
+                        fluent_syntax::ast::Entry::Message(m) => Some(m.id.name.to_string()),
+                        _ => None,
+                    }));
+                }
+                bundle.add_resource(res).expect("no duplicate message ids");
+            }
             bundles.push(bundle);
             available.push(id);
         }
-        Prompts { bundles, available }
+        Prompts {
+            bundles,
+            available,
+            ids,
+        }
     }
 
     /// Pick the best locale for an `Accept-Language` header value (es-MX when nothing fits).
@@ -74,6 +101,21 @@ impl Prompts {
                 .and_then(|c| self.available.iter().position(|a| a == c))
                 .unwrap_or(0),
         )
+    }
+
+    /// Every message whose id starts with `prefix`, rendered with `args`: what a page's
+    /// script needs, as `(id, text)` pairs.
+    pub fn render_all(
+        &self,
+        locale: Locale,
+        prefix: &str,
+        args: &[(&str, FluentValue<'_>)],
+    ) -> Vec<(&str, String)> {
+        self.ids
+            .iter()
+            .filter(|id| id.starts_with(prefix))
+            .map(|id| (id.as_str(), self.render(locale, id, args)))
+            .collect()
     }
 
     /// Render a message. A missing message renders as its id, so a gap shows rather than
@@ -156,16 +198,20 @@ mod tests {
 
     #[test]
     fn every_message_exists_in_every_locale_with_the_same_variables() {
-        let reference = messages(SOURCES[0].1);
+        let reference = messages(&SOURCES[0].1.concat());
         assert!(reference.len() > 10);
-        for (tag, text) in &SOURCES[1..] {
-            assert_eq!(messages(text), reference, "locale {tag} differs from es-MX");
+        for (tag, files) in &SOURCES[1..] {
+            assert_eq!(
+                messages(&files.concat()),
+                reference,
+                "locale {tag} differs from es-MX"
+            );
         }
     }
 
     #[test]
     fn every_message_the_code_uses_exists() {
-        let reference = messages(SOURCES[0].1);
+        let reference = messages(&SOURCES[0].1.concat());
         let code = [
             include_str!("prompts.rs"),
             include_str!("service.rs"),

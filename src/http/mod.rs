@@ -4,6 +4,7 @@
 //! extractors that fail with JSON errors), [`views`] (JSON for each domain object),
 //! [`events`] (server-sent events), [`error`] (codes, statuses, localised messages).
 
+pub mod console;
 pub mod error;
 pub mod events;
 pub mod extract;
@@ -50,6 +51,7 @@ pub fn router(service: Arc<Service>) -> Router {
     Router::new()
         .route("/healthz", get(h::healthz))
         .nest("/api/v1", api)
+        .merge(console::router())
         .fallback(h::no_route)
         .method_not_allowed_fallback(h::wrong_method)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))

@@ -1,0 +1,465 @@
+//! The consoles in a real browser: headless Chromium driven through chromedriver (WebDriver),
+//! against the real server on a free port. `scripts/test.sh` installs Debian's `chromium`
+//! and `chromium-driver`; `PUENTE_TEST_CHROMEDRIVER` and `PUENTE_TEST_CHROMIUM` name other
+//! binaries.
+//!
+//! The screenshots in the README come from here: every run writes them to
+//! `target/screenshots/`, and `PUENTE_UPDATE_SCREENSHOTS=1` also to `docs/screenshots/`.
+
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use puente::config::Config;
+use serde_json::{json, Value};
+
+const OPERATOR: &str = "operator-browser-token";
+const COORDINATOR: &str = "coordinator-browser-token";
+/// Long enough for any machine; the latency that matters is printed, not asserted.
+const PATIENCE: Duration = Duration::from_secs(10);
+
+/// A chromedriver process on a free port, stopped on drop.
+struct Driver {
+    child: Child,
+    url: String,
+}
+
+impl Driver {
+    async fn start() -> Driver {
+        let program =
+            std::env::var("PUENTE_TEST_CHROMEDRIVER").unwrap_or_else(|_| "chromedriver".into());
+        let port = TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port")
+            .port();
+        let child = Command::new(&program)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| {
+                panic!("cannot run `{program}` ({e}): run scripts/test.sh, which installs chromium-driver")
+            });
+        let url = format!("http://127.0.0.1:{port}");
+        let http = reqwest::Client::new();
+        let until = Instant::now() + PATIENCE;
+        loop {
+            if let Ok(r) = http.get(format!("{url}/status")).send().await {
+                if r.status().is_success() {
+                    break;
+                }
+            }
+            assert!(Instant::now() < until, "chromedriver did not start");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        Driver { child, url }
+    }
+
+    /// A new browser (its own profile, so its own sessionStorage) of the given size.
+    async fn browser(&self, width: u32, height: u32) -> Client {
+        let mut args = vec![
+            "--headless=new".to_string(),
+            "--no-sandbox".into(),
+            "--disable-gpu".into(),
+            "--disable-dev-shm-usage".into(),
+            "--disable-quic".into(),
+            "--no-first-run".into(),
+            "--disable-background-networking".into(),
+            "--disable-component-update".into(),
+            "--disable-sync".into(),
+            "--disable-extensions".into(),
+            "--hide-scrollbars".into(),
+            "--force-device-scale-factor=1".into(),
+            format!("--window-size={width},{height}"),
+        ];
+        args.push("--lang=en-US".into()); // puente must still answer in Spanish
+        let mut options = json!({ "args": args });
+        let binary = std::env::var("PUENTE_TEST_CHROMIUM").ok().or_else(|| {
+            let debian = "/usr/bin/chromium";
+            std::path::Path::new(debian)
+                .exists()
+                .then(|| debian.to_string())
+        });
+        if let Some(b) = binary {
+            options["binary"] = json!(b);
+        }
+        if width < 500 {
+            // A desktop window cannot be that narrow: emulate the phone's screen instead.
+            options["mobileEmulation"] = json!({
+                "deviceMetrics": {"width": width, "height": height, "pixelRatio": 1.0, "touch": true},
+            });
+        }
+        let mut caps = serde_json::Map::new();
+        caps.insert("goog:chromeOptions".into(), options);
+        let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+        ClientBuilder::new(connector)
+            .capabilities(caps)
+            .connect(&self.url)
+            .await
+            .expect("chromedriver starts a headless Chromium")
+    }
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+struct Server {
+    base: String,
+    app: puente::startup::App,
+    http: reqwest::Client,
+}
+
+async fn server() -> Server {
+    server_on("127.0.0.1:0").await
+}
+
+fn config() -> Config {
+    Config::from_vars([
+        ("PUENTE_ROSTER", "none"),
+        ("PUENTE_OPERATOR_TOKENS", OPERATOR),
+        ("PUENTE_COORDINATOR_TOKENS", COORDINATOR),
+    ])
+    .unwrap()
+}
+
+async fn server_on(addr: &str) -> Server {
+    let listener = tokio::net::TcpListener::bind(addr).await.unwrap();
+    let app = puente::startup::start(&config(), listener).await.unwrap();
+    Server {
+        base: format!("http://{}", app.addr),
+        app,
+        http: reqwest::Client::new(),
+    }
+}
+
+impl Server {
+    /// `POST /api/v1{path}` behind the browsers' backs, as another user would.
+    async fn post(&self, path: &str, token: &str, body: Value) -> Value {
+        self.http
+            .post(format!("{}/api/v1{path}", self.base))
+            .bearer_auth(token)
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+
+    /// Add an interpreter through the API; returns the token.
+    async fn interpreter(&self, id: &str, name: &str, tag: &str) -> String {
+        let body = json!({"id": id, "name": name, "phone": "+529671234567",
+            "languages": [{"tag": tag, "proficiency": 5}]});
+        let res = self.post("/interpreters", COORDINATOR, body).await;
+        res["token"].as_str().expect("created").to_string()
+    }
+
+    /// An operator's request made elsewhere; returns its id.
+    async fn request(&self, language: &str) -> String {
+        let body = json!({"language": language, "priority": "normal", "channel": "chat"});
+        let res = self.post("/requests", OPERATOR, body).await;
+        res["id"].as_str().expect("created").to_string()
+    }
+}
+
+async fn css(c: &Client, selector: &str) -> fantoccini::elements::Element {
+    c.wait()
+        .at_most(PATIENCE)
+        .every(Duration::from_millis(10))
+        .for_element(Locator::Css(selector))
+        .await
+        .unwrap_or_else(|e| panic!("no `{selector}` on the page: {e}"))
+}
+
+async fn text(c: &Client, selector: &str) -> String {
+    css(c, selector).await.text().await.unwrap()
+}
+
+/// Sign in with the keyboard alone, as a person would: type the token, press Enter.
+async fn sign_in(c: &Client, base: &str, token: &str, page: &str) {
+    c.goto(&format!("{base}/")).await.unwrap();
+    css(c, "#token").await.send_keys(token).await.unwrap();
+    css(c, "#token").await.send_keys("\u{E007}").await.unwrap();
+    let until = Instant::now() + PATIENCE;
+    while c.current_url().await.unwrap().path() != page {
+        assert!(Instant::now() < until, "sign-in did not lead to {page}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // The live stream is up once the badge says so.
+    css(c, "#connection[data-state='live']").await;
+}
+
+async fn screenshot(c: &Client, name: &str) {
+    c.execute("window.scrollTo(0, 0);", vec![]).await.unwrap();
+    let png = c.screenshot().await.unwrap();
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let mut dirs = vec![root.join("target/screenshots")];
+    if std::env::var_os("PUENTE_UPDATE_SCREENSHOTS").is_some() {
+        dirs.push(root.join("docs/screenshots"));
+    }
+    for dir in dirs {
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join(format!("{name}.png")), &png).unwrap();
+    }
+}
+
+/// The page's language, and everything it loaded came from puente itself.
+async fn check_page(c: &Client, lang: &str, why: &str) {
+    let html = css(c, "html").await.attr("lang").await.unwrap();
+    assert_eq!(html.as_deref(), Some(lang), "{why}");
+    only_own_resources(c).await;
+}
+
+/// Everything the page loaded came from puente itself.
+async fn only_own_resources(c: &Client) {
+    let foreign = c
+        .execute(
+            "return performance.getEntriesByType('resource')
+                .map(e => e.name).filter(n => !n.startsWith(location.origin));",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(foreign, json!([]), "resources from outside puente");
+}
+
+/// How much wider than the screen the page is.
+async fn horizontal_overflow(c: &Client) -> i64 {
+    c.execute(
+        "return document.documentElement.scrollWidth - window.innerWidth;",
+        vec![],
+    )
+    .await
+    .unwrap()
+    .as_i64()
+    .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_operator_request_reaches_an_interpreter_phone_and_the_card_turns_connected() {
+    let driver = Driver::start().await;
+    let server = server().await;
+    let base = &server.base;
+    let ana_token = server.interpreter("ana", "Ana López", "tzo").await;
+
+    // The operator, at a desk, asks for Tsotsil by its self-name.
+    let operator = driver.browser(1280, 900).await;
+    sign_in(&operator, base, OPERATOR, "/operator").await;
+    check_page(
+        &operator,
+        "es-MX",
+        "Spanish by default, whatever the browser prefers",
+    )
+    .await;
+    css(&operator, "#language")
+        .await
+        .send_keys("bats'i k'op")
+        .await
+        .unwrap();
+    let hint = text(&operator, "#language-match:not(:empty)").await;
+    assert!(
+        hint.contains("tzo"),
+        "the resolver suggests as one types: {hint}"
+    );
+    css(&operator, "input[name=priority][value=urgent]")
+        .await
+        .click()
+        .await
+        .unwrap();
+    css(&operator, "#request-submit")
+        .await
+        .click()
+        .await
+        .unwrap();
+    let card = css(&operator, "li.card[data-state='queued']").await;
+    let request_id = card.attr("data-request-id").await.unwrap().unwrap();
+    let status = text(&operator, "li.card [data-field='message']").await;
+    assert!(
+        status.to_lowercase().contains("tsotsil"),
+        "a Fluent status line: {status}"
+    );
+    assert!(text(&operator, "li.card .script")
+        .await
+        .contains("No cuelgue"));
+    screenshot(&operator, "operator-waiting").await;
+
+    // The interpreter, on a phone, goes on call; the offer arrives without a reload.
+    let phone = driver.browser(360, 740).await;
+    sign_in(&phone, base, &ana_token, "/interpreter").await;
+    let toggle = css(&phone, "#toggle[aria-pressed='false']:not([disabled])").await;
+    toggle.click().await.unwrap();
+    css(&phone, "#toggle[aria-pressed='true']").await;
+    let offer = css(&phone, "li.offer").await;
+    assert!(offer
+        .text()
+        .await
+        .unwrap()
+        .to_lowercase()
+        .contains("tsotsil"));
+    assert!(text(&phone, "li.offer .countdown")
+        .await
+        .starts_with("Quedan"));
+    assert!(text(&phone, "li.offer").await.contains("Urgente"));
+    let viewport = phone
+        .execute("return window.innerWidth;", vec![])
+        .await
+        .unwrap();
+    assert_eq!(viewport, json!(360));
+    assert_eq!(
+        horizontal_overflow(&phone).await,
+        0,
+        "usable at 360 px wide"
+    );
+    let accept = css(&phone, "li.offer [data-action='accept']").await;
+    let width = phone
+        .execute(
+            "return document.querySelector(\"li.offer [data-action='accept']\").getBoundingClientRect().width;",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert!(width.as_f64().unwrap() >= 44.0, "a thumb-sized button");
+    screenshot(&phone, "interpreter-offer").await;
+
+    // Accept; the operator's card turns connected by itself.
+    let clicked = Instant::now();
+    accept.click().await.unwrap();
+    let connected = css(
+        &operator,
+        &format!("li.card[data-request-id='{request_id}'][data-state='connected']"),
+    )
+    .await;
+    let latency = clicked.elapsed();
+    eprintln!("browser: accept click → operator card connected in {latency:?}");
+    assert!(connected.text().await.unwrap().contains("Ana López"));
+    css(&phone, "#session [data-action='complete']").await;
+    screenshot(&operator, "operator").await;
+    screenshot(&phone, "interpreter").await;
+
+    // The interpreter completes; both screens follow.
+    css(&phone, "#session [data-action='complete']")
+        .await
+        .click()
+        .await
+        .unwrap();
+    css(
+        &operator,
+        &format!("li.card[data-request-id='{request_id}'][data-state='completed']"),
+    )
+    .await;
+    css(&phone, "#no-session:not([hidden])").await;
+
+    operator.close().await.unwrap();
+    phone.close().await.unwrap();
+    server.app.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_coordinator_adds_edits_and_sees_coverage() {
+    let driver = Driver::start().await;
+    let server = server().await;
+    let base = &server.base;
+    let desk = driver.browser(1280, 1400).await;
+    desk.goto(&format!("{base}/?lang=en")).await.unwrap();
+    sign_in(&desk, base, COORDINATOR, "/coordinator").await;
+    check_page(&desk, "en", "English on request, remembered across pages").await;
+
+    // A mistake first: the API's message is shown and the field is marked.
+    css(&desk, "#it-id").await.send_keys("beto").await.unwrap();
+    css(&desk, "#it-name")
+        .await
+        .send_keys("Beto Pérez")
+        .await
+        .unwrap();
+    css(&desk, "#it-phone")
+        .await
+        .send_keys("12345")
+        .await
+        .unwrap();
+    css(&desk, "#skills input[name=tag]")
+        .await
+        .send_keys("yua")
+        .await
+        .unwrap();
+    css(&desk, "#save-interpreter").await.click().await.unwrap();
+    let error = text(&desk, "#interpreter-error:not(:empty)").await;
+    assert!(error.contains("phone"), "{error}");
+    css(&desk, "#it-phone[aria-invalid='true']").await;
+
+    css(&desk, "#it-phone").await.clear().await.unwrap();
+    css(&desk, "#it-phone")
+        .await
+        .send_keys("+52 999 123 4567")
+        .await
+        .unwrap();
+    css(&desk, "#save-interpreter").await.click().await.unwrap();
+    let token = text(&desk, "#new-token:not([hidden]) [data-field='token']").await;
+    assert!(token.len() >= 20, "the new token is shown once: {token}");
+    let row = text(&desk, "tr[data-interpreter-id='beto']").await;
+    assert!(row.contains("Beto Pérez") && row.contains("yua"), "{row}");
+
+    // The token works: the new interpreter can sign in (another browser).
+    let phone = driver.browser(360, 740).await;
+    sign_in(&phone, base, &token, "/interpreter").await;
+    phone.close().await.unwrap();
+
+    // Nobody is on call for Maya: the coverage table says so in words.
+    let maya = text(&desk, "#coverage tr[data-language='yua'].uncovered").await;
+    assert!(maya.contains("Nobody on call"), "{maya}");
+
+    // Edit: add Tsotsil.
+    css(&desk, "tr[data-interpreter-id='beto'] [data-action='edit']")
+        .await
+        .click()
+        .await
+        .unwrap();
+    css(&desk, "#add-skill").await.click().await.unwrap();
+    css(&desk, "#skills li:nth-child(2) input[name=tag]")
+        .await
+        .send_keys("tzo")
+        .await
+        .unwrap();
+    css(&desk, "#save-interpreter").await.click().await.unwrap();
+    let edited = text(&desk, "#roster-notice:not(:empty)").await;
+    assert!(edited.contains("Beto Pérez"), "{edited}");
+    let row = text(&desk, "tr[data-interpreter-id='beto']").await;
+    assert!(row.contains("tzo"), "{row}");
+
+    // A request shows up in the live queue without a reload.
+    server.request("maya").await;
+    let queued = text(&desk, "#queue tbody tr").await;
+    assert!(queued.contains("yua"), "{queued}");
+    css(&desk, "#coverage tr[data-language='yua'] td:nth-of-type(4)").await;
+    screenshot(&desk, "coordinator").await;
+    desk.close().await.unwrap();
+    server.app.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_live_stream_reconnects_by_itself_after_the_server_restarts() {
+    let driver = Driver::start().await;
+    let first = server().await;
+    let addr = first.app.addr;
+    let operator = driver.browser(1024, 768).await;
+    sign_in(&operator, &first.base, OPERATOR, "/operator").await;
+
+    // The server goes away: the page says it is reconnecting rather than showing stale calm.
+    first.app.shutdown().await.unwrap();
+    let badge = text(&operator, "#connection[data-state='reconnecting']").await;
+    assert_eq!(badge, "Reconectando…");
+
+    // It comes back on the same address; the page picks the stream up again unaided.
+    let second = server_on(&addr.to_string()).await;
+    css(&operator, "#connection[data-state='live']").await;
+    let id = second.request("tzo").await;
+    css(&operator, &format!("li.card[data-request-id='{id}']")).await;
+    operator.close().await.unwrap();
+    second.app.shutdown().await.unwrap();
+}
