@@ -215,6 +215,24 @@ async fn check_page(c: &Client, lang: &str, why: &str) {
     let html = css(c, "html").await.attr("lang").await.unwrap();
     assert_eq!(html.as_deref(), Some(lang), "{why}");
     only_own_resources(c).await;
+    every_control_is_named(c).await;
+}
+
+/// Every form control has a label and every button a name (what a screen reader says).
+async fn every_control_is_named(c: &Client) {
+    let unnamed = c
+        .execute(
+            "const name = (e) => (e.getAttribute('aria-label') || e.textContent || '').trim();
+             return [...document.querySelectorAll('input, select, textarea, button')]
+               .filter((e) => e.type !== 'hidden' && !e.closest('[hidden]'))
+               .filter((e) => e.tagName === 'BUTTON' ? !name(e)
+                    : e.labels.length === 0 && !e.getAttribute('aria-label'))
+               .map((e) => e.outerHTML.slice(0, 80));",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(unnamed, json!([]), "controls without a name");
 }
 
 /// Everything the page loaded came from puente itself.
@@ -294,6 +312,7 @@ async fn an_operator_request_reaches_an_interpreter_phone_and_the_card_turns_con
     let phone = driver.browser(360, 740).await;
     sign_in(&phone, base, &ana_token, "/interpreter").await;
     let toggle = css(&phone, "#toggle[aria-pressed='false']:not([disabled])").await;
+    check_page(&phone, "es-MX", "the interpreter's page is in Spanish too").await;
     toggle.click().await.unwrap();
     css(&phone, "#toggle[aria-pressed='true']").await;
     let offer = css(&phone, "li.offer").await;
@@ -437,7 +456,29 @@ async fn a_coordinator_adds_edits_and_sees_coverage() {
     let queued = text(&desk, "#queue tbody tr").await;
     assert!(queued.contains("yua"), "{queued}");
     css(&desk, "#coverage tr[data-language='yua'] td:nth-of-type(4)").await;
+    every_control_is_named(&desk).await;
     screenshot(&desk, "coordinator").await;
+
+    // Removing asks for a second click, then the row goes.
+    let remove = "tr[data-interpreter-id='beto'] [data-action='remove']";
+    css(&desk, remove).await.click().await.unwrap();
+    assert!(text(&desk, remove).await.contains("Confirm"));
+    css(&desk, remove).await.click().await.unwrap();
+    let until = Instant::now() + PATIENCE;
+    while !desk
+        .find_all(Locator::Css("tr[data-interpreter-id='beto']"))
+        .await
+        .unwrap()
+        .is_empty()
+    {
+        assert!(
+            Instant::now() < until,
+            "the removed interpreter's row stays"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let removed = text(&desk, "#roster-notice").await;
+    assert!(removed.contains("removed"), "{removed}");
     desk.close().await.unwrap();
     server.app.shutdown().await.unwrap();
 }
@@ -462,4 +503,68 @@ async fn the_live_stream_reconnects_by_itself_after_the_server_restarts() {
     css(&operator, &format!("li.card[data-request-id='{id}']")).await;
     operator.close().await.unwrap();
     second.app.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_operator_picks_among_candidates_and_detected_languages() {
+    let driver = Driver::start().await;
+    let server = server().await;
+    let operator = driver.browser(1280, 900).await;
+    sign_in(&operator, &server.base, OPERATOR, "/operator").await;
+
+    // "Tepehuano" is two languages: the API's message and one button per candidate.
+    css(&operator, "#language")
+        .await
+        .send_keys("tepehuano")
+        .await
+        .unwrap();
+    css(&operator, "#request-submit")
+        .await
+        .click()
+        .await
+        .unwrap();
+    let error = text(&operator, "#form-error:not(:empty)").await;
+    assert!(error.contains("tepehuano"), "{error}");
+    css(&operator, "#language[aria-invalid='true']").await;
+    let choices = operator
+        .find_all(Locator::Css("#candidates button"))
+        .await
+        .unwrap();
+    assert_eq!(choices.len(), 2);
+    choices[0].click().await.unwrap();
+    let card = css(&operator, "li.card").await;
+    assert!(card
+        .text()
+        .await
+        .unwrap()
+        .to_lowercase()
+        .contains("tepehuano"));
+    assert_eq!(
+        text(&operator, "#form-error").await,
+        "",
+        "the error goes once it is resolved"
+    );
+
+    // A chat message in Maya: detection offers the language, one click fills the field.
+    css(&operator, "#chat-text")
+        .await
+        .send_keys("Bix a beel? Teen ku kaajtal tu kaajil Valladolid, kʼaʼabet in wáantaʼal tumeen yaan talamil ichil in naajil")
+        .await
+        .unwrap();
+    css(&operator, "#detect").await.click().await.unwrap();
+    css(&operator, "#detect-result button")
+        .await
+        .click()
+        .await
+        .unwrap();
+    let field = css(&operator, "#language")
+        .await
+        .prop("value")
+        .await
+        .unwrap();
+    assert_eq!(field.as_deref(), Some("yua"));
+    let hint = text(&operator, "#language-match:not(:empty)").await;
+    assert!(hint.contains("yua"), "{hint}");
+    operator.close().await.unwrap();
+    server.app.shutdown().await.unwrap();
 }
