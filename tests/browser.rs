@@ -178,6 +178,14 @@ async fn css(c: &Client, selector: &str) -> fantoccini::elements::Element {
         .unwrap_or_else(|e| panic!("no `{selector}` on the page: {e}"))
 }
 
+async fn click(c: &Client, selector: &str) {
+    css(c, selector).await.click().await.unwrap();
+}
+
+async fn type_into(c: &Client, selector: &str, keys: &str) {
+    css(c, selector).await.send_keys(keys).await.unwrap();
+}
+
 async fn text(c: &Client, selector: &str) -> String {
     css(c, selector).await.text().await.unwrap()
 }
@@ -185,8 +193,8 @@ async fn text(c: &Client, selector: &str) -> String {
 /// Sign in with the keyboard alone, as a person would: type the token, press Enter.
 async fn sign_in(c: &Client, base: &str, token: &str, page: &str) {
     c.goto(&format!("{base}/")).await.unwrap();
-    css(c, "#token").await.send_keys(token).await.unwrap();
-    css(c, "#token").await.send_keys("\u{E007}").await.unwrap();
+    type_into(c, "#token", token).await;
+    type_into(c, "#token", "\u{E007}").await;
     let until = Instant::now() + PATIENCE;
     while c.current_url().await.unwrap().path() != page {
         assert!(Instant::now() < until, "sign-in did not lead to {page}");
@@ -276,26 +284,14 @@ async fn an_operator_request_reaches_an_interpreter_phone_and_the_card_turns_con
         "Spanish by default, whatever the browser prefers",
     )
     .await;
-    css(&operator, "#language")
-        .await
-        .send_keys("bats'i k'op")
-        .await
-        .unwrap();
+    type_into(&operator, "#language", "bats'i k'op").await;
     let hint = text(&operator, "#language-match:not(:empty)").await;
     assert!(
         hint.contains("tzo"),
         "the resolver suggests as one types: {hint}"
     );
-    css(&operator, "input[name=priority][value=urgent]")
-        .await
-        .click()
-        .await
-        .unwrap();
-    css(&operator, "#request-submit")
-        .await
-        .click()
-        .await
-        .unwrap();
+    click(&operator, "input[name=priority][value=urgent]").await;
+    click(&operator, "#request-submit").await;
     let card = css(&operator, "li.card[data-state='queued']").await;
     let request_id = card.attr("data-request-id").await.unwrap().unwrap();
     let status = text(&operator, "li.card [data-field='message']").await;
@@ -363,11 +359,7 @@ async fn an_operator_request_reaches_an_interpreter_phone_and_the_card_turns_con
     screenshot(&phone, "interpreter").await;
 
     // The interpreter completes; both screens follow.
-    css(&phone, "#session [data-action='complete']")
-        .await
-        .click()
-        .await
-        .unwrap();
+    click(&phone, "#session [data-action='complete']").await;
     css(
         &operator,
         &format!("li.card[data-request-id='{request_id}'][data-state='completed']"),
@@ -391,34 +383,18 @@ async fn a_coordinator_adds_edits_and_sees_coverage() {
     check_page(&desk, "en", "English on request, remembered across pages").await;
 
     // A mistake first: the API's message is shown and the field is marked.
-    css(&desk, "#it-id").await.send_keys("beto").await.unwrap();
-    css(&desk, "#it-name")
-        .await
-        .send_keys("Beto Pérez")
-        .await
-        .unwrap();
-    css(&desk, "#it-phone")
-        .await
-        .send_keys("12345")
-        .await
-        .unwrap();
-    css(&desk, "#skills input[name=tag]")
-        .await
-        .send_keys("yua")
-        .await
-        .unwrap();
-    css(&desk, "#save-interpreter").await.click().await.unwrap();
+    type_into(&desk, "#it-id", "beto").await;
+    type_into(&desk, "#it-name", "Beto Pérez").await;
+    type_into(&desk, "#it-phone", "12345").await;
+    type_into(&desk, "#skills input[name=tag]", "yua").await;
+    click(&desk, "#save-interpreter").await;
     let error = text(&desk, "#interpreter-error:not(:empty)").await;
     assert!(error.contains("phone"), "{error}");
     css(&desk, "#it-phone[aria-invalid='true']").await;
 
     css(&desk, "#it-phone").await.clear().await.unwrap();
-    css(&desk, "#it-phone")
-        .await
-        .send_keys("+52 999 123 4567")
-        .await
-        .unwrap();
-    css(&desk, "#save-interpreter").await.click().await.unwrap();
+    type_into(&desk, "#it-phone", "+52 999 123 4567").await;
+    click(&desk, "#save-interpreter").await;
     let token = text(&desk, "#new-token:not([hidden]) [data-field='token']").await;
     assert!(token.len() >= 20, "the new token is shown once: {token}");
     let row = text(&desk, "tr[data-interpreter-id='beto']").await;
@@ -434,18 +410,10 @@ async fn a_coordinator_adds_edits_and_sees_coverage() {
     assert!(maya.contains("Nobody on call"), "{maya}");
 
     // Edit: add Tsotsil.
-    css(&desk, "tr[data-interpreter-id='beto'] [data-action='edit']")
-        .await
-        .click()
-        .await
-        .unwrap();
-    css(&desk, "#add-skill").await.click().await.unwrap();
-    css(&desk, "#skills li:nth-child(2) input[name=tag]")
-        .await
-        .send_keys("tzo")
-        .await
-        .unwrap();
-    css(&desk, "#save-interpreter").await.click().await.unwrap();
+    click(&desk, "tr[data-interpreter-id='beto'] [data-action='edit']").await;
+    click(&desk, "#add-skill").await;
+    type_into(&desk, "#skills li:nth-child(2) input[name=tag]", "tzo").await;
+    click(&desk, "#save-interpreter").await;
     let edited = text(&desk, "#roster-notice:not(:empty)").await;
     assert!(edited.contains("Beto Pérez"), "{edited}");
     let row = text(&desk, "tr[data-interpreter-id='beto']").await;
@@ -461,9 +429,9 @@ async fn a_coordinator_adds_edits_and_sees_coverage() {
 
     // Removing asks for a second click, then the row goes.
     let remove = "tr[data-interpreter-id='beto'] [data-action='remove']";
-    css(&desk, remove).await.click().await.unwrap();
+    click(&desk, remove).await;
     assert!(text(&desk, remove).await.contains("Confirm"));
-    css(&desk, remove).await.click().await.unwrap();
+    click(&desk, remove).await;
     let until = Instant::now() + PATIENCE;
     while !desk
         .find_all(Locator::Css("tr[data-interpreter-id='beto']"))
@@ -513,16 +481,8 @@ async fn an_operator_picks_among_candidates_and_detected_languages() {
     sign_in(&operator, &server.base, OPERATOR, "/operator").await;
 
     // "Tepehuano" is two languages: the API's message and one button per candidate.
-    css(&operator, "#language")
-        .await
-        .send_keys("tepehuano")
-        .await
-        .unwrap();
-    css(&operator, "#request-submit")
-        .await
-        .click()
-        .await
-        .unwrap();
+    type_into(&operator, "#language", "tepehuano").await;
+    click(&operator, "#request-submit").await;
     let error = text(&operator, "#form-error:not(:empty)").await;
     assert!(error.contains("tepehuano"), "{error}");
     css(&operator, "#language[aria-invalid='true']").await;
@@ -546,17 +506,9 @@ async fn an_operator_picks_among_candidates_and_detected_languages() {
     );
 
     // A chat message in Maya: detection offers the language, one click fills the field.
-    css(&operator, "#chat-text")
-        .await
-        .send_keys("Bix a beel? Teen ku kaajtal tu kaajil Valladolid, kʼaʼabet in wáantaʼal tumeen yaan talamil ichil in naajil")
-        .await
-        .unwrap();
-    css(&operator, "#detect").await.click().await.unwrap();
-    css(&operator, "#detect-result button")
-        .await
-        .click()
-        .await
-        .unwrap();
+    type_into(&operator, "#chat-text", "Bix a beel? Teen ku kaajtal tu kaajil Valladolid, kʼaʼabet in wáantaʼal tumeen yaan talamil ichil in naajil").await;
+    click(&operator, "#detect").await;
+    click(&operator, "#detect-result button").await;
     let field = css(&operator, "#language")
         .await
         .prop("value")
