@@ -58,29 +58,84 @@ pub async fn coverage(
 #[derive(Deserialize)]
 pub struct LanguageQuery {
     q: Option<String>,
+    place: Option<String>,
+    /// `agrupacion`, `variant`, `iso` or `other`: only languages of that level.
+    level: Option<String>,
 }
 
+/// `GET /api/v1/languages`: `?q=` resolves free text, best first; `?place=` lists the
+/// languages spoken in a state or municipality, most likely first; neither lists the
+/// catalogue (agrupaciones, variants, languages from abroad).
 pub async fn languages(
     State(svc): S,
     Caller(_): Caller,
     Lang(locale): Lang,
     Query(params): Query<LanguageQuery>,
 ) -> ApiResult {
-    let results: Vec<Value> = match params.q.as_deref().map(str::trim) {
-        None | Some("") => svc
+    let level = match params.level.as_deref() {
+        None | Some("") => None,
+        Some(l @ ("agrupacion" | "variant" | "iso" | "other")) => Some(l.to_string()),
+        Some(other) => {
+            return Err(AppError::invalid_field(
+                "level",
+                format!("`{other}` is not a level; use agrupacion, variant, iso or other"),
+            ))
+        }
+    };
+    let keep = |l: &crate::language::Language| {
+        level
+            .as_deref()
+            .is_none_or(|want| json!(l.level).as_str() == Some(want))
+    };
+    let trimmed = |o: &Option<String>| {
+        o.as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+    };
+    let mut body = json!({});
+    let results: Vec<Value> = match (trimmed(&params.q), trimmed(&params.place)) {
+        (Some(_), Some(_)) => {
+            return Err(AppError::invalid_field(
+                "place",
+                "give either `q` or `place`, not both",
+            ))
+        }
+        (Some(q), None) => svc
+            .catalogue
+            .search(&q)
+            .into_iter()
+            .filter(|c| keep(c.language))
+            .map(|c| language_result(&svc, c.language, Some((c.kind, c.matched)), c.score, locale))
+            .collect(),
+        (None, Some(place)) => match svc.catalogue.places(&place) {
+            Some(answer) => {
+                body["places"] = json!(answer.places);
+                answer
+                    .languages
+                    .into_iter()
+                    .filter(|(l, _)| keep(l))
+                    .map(|(l, score)| {
+                        let rounded = (score * 1000.0).round() / 1000.0;
+                        language_result(&svc, l, None, rounded, locale)
+                    })
+                    .collect()
+            }
+            None => {
+                body["places"] = json!([]);
+                Vec::new()
+            }
+        },
+        (None, None) => svc
             .catalogue
             .languages()
             .iter()
+            .filter(|l| keep(l))
             .map(|l| language_result(&svc, l, None, 1.0, locale))
             .collect(),
-        Some(q) => svc
-            .catalogue
-            .search(q)
-            .into_iter()
-            .map(|c| language_result(&svc, c.language, Some((c.kind, c.matched)), c.score, locale))
-            .collect(),
     };
-    Ok(axum::Json(json!({ "results": results })).into_response())
+    body["results"] = json!(results);
+    Ok(axum::Json(body).into_response())
 }
 
 fn language_result(
@@ -91,11 +146,20 @@ fn language_result(
     locale: crate::prompts::Locale,
 ) -> Value {
     let mut v = views::language(svc, &l.tag, locale);
+    v["level"] = json!(l.level);
     v["names_es"] = json!(l.names_es);
     v["names_en"] = json!(l.names_en);
     v["self_names"] = json!(l.self_names);
     v["family"] = json!(l.family);
     v["agrupacion"] = json!(l.agrupacion);
+    v["group"] = json!(l.group());
+    if !l.places.is_empty() {
+        let mut states: Vec<&str> = l.places.iter().map(|(s, _)| s.as_str()).collect();
+        states.sort_unstable();
+        states.dedup();
+        v["states"] = json!(states);
+        v["localities"] = json!(l.localities);
+    }
     v["score"] = json!(score);
     if let Some((kind, name)) = matched {
         v["match"] = json!({"kind": kind, "name": name});

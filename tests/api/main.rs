@@ -6,6 +6,7 @@ mod detect;
 mod errors;
 mod flow;
 mod helpers;
+mod languages;
 mod redis;
 mod roles;
 mod roster;
