@@ -138,6 +138,7 @@ async fn run(url: &str, secs: u64, n_interpreters: usize, full: bool) {
                 tag: LANGS[i % LANGS.len()].parse().unwrap(),
                 proficiency: Proficiency::new(4).unwrap(),
                 certification: None,
+                group: None,
             }],
             availability: Availability::Available,
         };

@@ -78,6 +78,7 @@ fn roster(n: usize, tags: &[LanguageTag], rng: &mut Rng) -> Vec<FreeInterpreter>
             FreeInterpreter {
                 id: InterpreterId::parse(&format!("i{i}")).unwrap(),
                 languages,
+                groups: Vec::new(),
                 idle_since: t(-(rng.below(10_000) as i64)),
                 ready_at: None,
             }
@@ -90,6 +91,8 @@ fn pending(n: usize, tags: &[LanguageTag], rng: &mut Rng) -> Vec<PendingRequest>
         .map(|i| PendingRequest {
             id: RequestId::from_path(&format!("r{i}")),
             language: tags[rng.below(tags.len() as u64) as usize].clone(),
+            group: None,
+            tier: 0,
             priority: if rng.below(5) == 0 {
                 Priority::Urgent
             } else {
@@ -221,6 +224,7 @@ async fn end_to_end(n_interpreters: usize, samples: usize) {
                 tag,
                 proficiency: Proficiency::new(4).unwrap(),
                 certification: None,
+                group: None,
             }],
             availability: Availability::Available,
         };

@@ -142,14 +142,7 @@ mod tests {
     use super::*;
     use crate::request::{Channel, Priority};
     use crate::roster::{InterpreterId, LanguageSkill, PhoneNumber, Proficiency};
-
-    fn t(s: i64) -> Timestamp {
-        Timestamp::from_second(1_800_000_000 + s).unwrap()
-    }
-
-    fn tag(s: &str) -> LanguageTag {
-        LanguageTag::parse(s).unwrap()
-    }
+    use crate::testing::{t, tag};
 
     fn interpreter(id: &str, langs: &[&str], availability: Availability) -> Interpreter {
         Interpreter {
@@ -162,6 +155,7 @@ mod tests {
                     tag: tag(l),
                     proficiency: Proficiency::new(4).unwrap(),
                     certification: None,
+                    group: None,
                 })
                 .collect(),
             availability,

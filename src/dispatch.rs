@@ -47,15 +47,16 @@ pub async fn step(service: &Service) -> Result<Option<jiff::Timestamp>, StoreErr
     // the same plan could not see; a few rounds settle it.
     for _ in 0..8 {
         let now = service.now();
-        let scope = match service.policy.mode {
+        let policy = service.policy();
+        let scope = match policy.mode {
             crate::matcher::OfferMode::Sequential => crate::store::Scope::Best,
             crate::matcher::OfferMode::Parallel => crate::store::Scope::Everyone,
         };
-        let snapshot = service.store.snapshot(scope).await?;
-        let plan = matcher::decide(&snapshot, now, &service.policy);
+        let snapshot = service.store.snapshot(scope, &policy.routing).await?;
+        let plan = matcher::decide(&snapshot, now, &policy);
         let mut again = false;
         for decision in plan.decisions {
-            again |= apply(service, decision, now, &snapshot).await?;
+            again |= apply(service, &policy, decision, now, &snapshot).await?;
         }
         if !again {
             return Ok(plan.wake_at);
@@ -67,6 +68,7 @@ pub async fn step(service: &Service) -> Result<Option<jiff::Timestamp>, StoreErr
 /// Apply one decision. Returns whether matching should run again right away.
 async fn apply(
     service: &Service,
+    policy: &matcher::Policy,
     decision: Decision,
     now: jiff::Timestamp,
     snapshot: &matcher::Snapshot,
@@ -80,6 +82,10 @@ async fn apply(
                 .store
                 .close_offer(&id, Outcome::Expired, now, &service.rules)
                 .await
+        }
+        Decision::Widen { request, tier } => {
+            tracing::info!(request_id = %request, tier, "routing widened");
+            service.store.widen(&request, tier, now).await
         }
         Decision::GiveUp(id) => {
             tracing::warn!(request_id = %id, "nobody accepted in time; request unfilled");
@@ -108,7 +114,7 @@ async fn apply(
                 outcome: None,
                 closed_at: None,
             };
-            let exclusive = service.policy.mode == crate::matcher::OfferMode::Sequential;
+            let exclusive = policy.mode == crate::matcher::OfferMode::Sequential;
             service.store.open_offer(offer, exclusive).await
         }
     };

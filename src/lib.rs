@@ -30,6 +30,9 @@ pub mod offer;
 pub mod prompts;
 pub mod request;
 pub mod roster;
+pub mod routing;
 pub mod service;
 pub mod startup;
 pub mod store;
+#[cfg(test)]
+mod testing;

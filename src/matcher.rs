@@ -9,15 +9,20 @@
 //! 1. Open offers past their deadline expire.
 //! 2. A waiting request with no open offer that has waited `give_up_after` becomes unfilled.
 //! 3. Requests are served urgent first, then oldest first. For each, among free interpreters
-//!    who speak its language: fewest earlier offers *of this request* first (so the others
-//!    are tried before anyone is asked again), then higher proficiency, then the one idle
-//!    longest (fair rotation), then id. Somebody who already closed an offer of this request
-//!    is not asked again before `retry_after` has passed.
+//!    its current routing tier reaches ([`crate::routing`]: its own language, then listed
+//!    intelligible variants, then its whole agrupación): fewest earlier offers *of this
+//!    request* first (so the others are tried before anyone is asked again), then the
+//!    narrowest reach (its own language, an intelligible variant, the whole agrupación, any
+//!    other variant of it), then higher proficiency, then the one idle longest (fair rotation),
+//!    then id. Somebody who already closed an offer of this request is not asked again
+//!    before `retry_after` has passed. A request whose tier widened since it was stored is
+//!    widened in the store too (an event), and the plan wakes at the next widening.
 //! 4. `sequential` offers a request to one interpreter at a time; `parallel` to every
 //!    eligible interpreter at once. Under both, an interpreter holds at most one open offer.
 
 use std::cmp::Reverse;
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use jiff::{SignedDuration, Timestamp};
 use serde::{Deserialize, Serialize};
@@ -26,6 +31,7 @@ use crate::language::LanguageTag;
 use crate::offer::{Offer, OfferId};
 use crate::request::{Priority, Request, RequestId};
 use crate::roster::{Interpreter, InterpreterId, Proficiency};
+use crate::routing::{Reach, Routing};
 
 /// How many interpreters a request is offered to at once.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -37,14 +43,17 @@ pub enum OfferMode {
 }
 
 /// The routing policy, from configuration.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Policy {
     pub mode: OfferMode,
     pub offer_timeout: SignedDuration,
     /// How long before an interpreter who closed an offer of a request is asked again.
     pub retry_after: SignedDuration,
-    /// How long a request may wait with nobody accepting before it is `unfilled`.
+    /// How long a request may wait with nobody accepting before it is `unfilled` (unless
+    /// its routing tiers end sooner).
     pub give_up_after: SignedDuration,
+    /// The widening search: tiers and intelligibility.
+    pub routing: Arc<Routing>,
 }
 
 impl Default for Policy {
@@ -54,6 +63,7 @@ impl Default for Policy {
             offer_timeout: SignedDuration::from_secs(30),
             retry_after: SignedDuration::from_secs(30),
             give_up_after: SignedDuration::from_secs(15 * 60),
+            routing: Arc::new(Routing::default()),
         }
     }
 }
@@ -63,6 +73,10 @@ impl Default for Policy {
 pub struct PendingRequest {
     pub id: RequestId,
     pub language: LanguageTag,
+    /// The agrupación of `language`, if it has one.
+    pub group: Option<LanguageTag>,
+    /// The routing tier the store has recorded.
+    pub tier: u8,
     pub priority: Priority,
     pub created_at: Timestamp,
     /// Earlier and current offers of this request, one entry per interpreter.
@@ -75,6 +89,8 @@ impl PendingRequest {
         PendingRequest {
             id: r.id.clone(),
             language: r.language.clone(),
+            group: r.group.clone(),
+            tier: r.tier,
             priority: r.priority,
             created_at: r.created_at,
             attempts: Vec::new(),
@@ -124,6 +140,8 @@ pub struct Attempt {
 pub struct FreeInterpreter {
     pub id: InterpreterId,
     pub languages: Vec<(LanguageTag, Proficiency)>,
+    /// The agrupaciones of those languages, each with the best proficiency in it.
+    pub groups: Vec<(LanguageTag, Proficiency)>,
     pub idle_since: Timestamp,
     /// Not before this instant (wrap-up after a session).
     pub ready_at: Option<Timestamp>,
@@ -132,6 +150,14 @@ pub struct FreeInterpreter {
 impl FreeInterpreter {
     /// The matcher's view of an interpreter the store found free.
     pub fn of(it: &Interpreter) -> FreeInterpreter {
+        let mut groups: Vec<(LanguageTag, Proficiency)> = Vec::new();
+        for l in &it.languages {
+            let Some(g) = &l.group else { continue };
+            match groups.iter_mut().find(|(t, _)| t == g) {
+                Some((_, p)) => *p = (*p).max(l.proficiency),
+                None => groups.push((g.clone(), l.proficiency)),
+            }
+        }
         FreeInterpreter {
             id: it.id.clone(),
             languages: it
@@ -139,6 +165,7 @@ impl FreeInterpreter {
                 .iter()
                 .map(|l| (l.tag.clone(), l.proficiency))
                 .collect(),
+            groups,
             idle_since: it.idle_since,
             ready_at: it.ready_at,
         }
@@ -161,6 +188,8 @@ pub struct Snapshot {
     offers: Vec<OpenOffer>,
     /// Language → indices into `interpreters`, best first (proficiency, idle, id).
     by_language: HashMap<LanguageTag, Vec<(usize, Proficiency)>>,
+    /// Agrupación → indices into `interpreters` of anyone registered in it, best first.
+    by_group: HashMap<LanguageTag, Vec<(usize, Proficiency)>>,
     /// Per interpreter: holds an open offer (expired or not).
     holds_offer: Vec<bool>,
     /// Per request (same order as `requests`): the latest deadline of its open offers.
@@ -179,12 +208,16 @@ impl Snapshot {
             (a.priority, a.created_at, &a.id).cmp(&(b.priority, b.created_at, &b.id))
         });
         let mut by_language: HashMap<LanguageTag, Vec<(usize, Proficiency)>> = HashMap::new();
+        let mut by_group: HashMap<LanguageTag, Vec<(usize, Proficiency)>> = HashMap::new();
         for (i, it) in interpreters.iter().enumerate() {
             for (tag, p) in &it.languages {
                 by_language.entry(tag.clone()).or_default().push((i, *p));
             }
+            for (tag, p) in &it.groups {
+                by_group.entry(tag.clone()).or_default().push((i, *p));
+            }
         }
-        for list in by_language.values_mut() {
+        for list in by_language.values_mut().chain(by_group.values_mut()) {
             list.sort_by(|&(a, pa), &(b, pb)| {
                 let (ia, ib) = (&interpreters[a], &interpreters[b]);
                 (Reverse(pa), ia.idle_since, &ia.id).cmp(&(Reverse(pb), ib.idle_since, &ib.id))
@@ -221,6 +254,7 @@ impl Snapshot {
             interpreters,
             offers,
             by_language,
+            by_group,
             holds_offer,
             open_until,
             wrapping_up,
@@ -241,6 +275,11 @@ impl Snapshot {
 pub enum Decision {
     Expire(OfferId),
     GiveUp(RequestId),
+    /// The request's routing reached tier `tier` (0-based).
+    Widen {
+        request: RequestId,
+        tier: u8,
+    },
     Offer {
         request: RequestId,
         interpreter: InterpreterId,
@@ -259,6 +298,14 @@ fn earliest(slot: &mut Option<Timestamp>, t: Timestamp) {
     if slot.is_none_or(|w| t < w) {
         *slot = Some(t);
     }
+}
+
+/// The candidates listed under `tag` (none if nobody).
+fn list<'a>(
+    index: &'a HashMap<LanguageTag, Vec<(usize, Proficiency)>>,
+    tag: &LanguageTag,
+) -> &'a [(usize, Proficiency)] {
+    index.get(tag).map_or(&[], Vec::as_slice)
 }
 
 /// Decide what to do now. Pure: same snapshot, time and policy give the same plan.
@@ -283,18 +330,48 @@ pub fn decide(snap: &Snapshot, now: Timestamp, policy: &Policy) -> Plan {
 
     for (req, open_until) in snap.requests.iter().zip(&snap.open_until) {
         let open = open_until.is_some_and(|t| t > now);
-        let give_up_at = req.created_at + policy.give_up_after;
-        if !open && give_up_at <= now {
+        let stage = policy.routing.stage(
+            &req.language,
+            req.group.as_ref(),
+            req.created_at,
+            now,
+            policy.give_up_after,
+        );
+        if !open && stage.gives_up_at <= now {
             plan.decisions.push(Decision::GiveUp(req.id.clone()));
             continue;
         }
-        earliest(&mut plan.wake_at, give_up_at);
+        earliest(&mut plan.wake_at, stage.gives_up_at);
+        let tier = u8::try_from(stage.tier).unwrap_or(u8::MAX);
+        if tier > req.tier {
+            plan.decisions.push(Decision::Widen {
+                request: req.id.clone(),
+                tier,
+            });
+        }
+        if let Some(w) = stage.widens_at {
+            earliest(&mut plan.wake_at, w);
+        }
         if policy.mode == OfferMode::Sequential && open {
             continue;
         }
-        let Some(candidates) = snap.by_language.get(&req.language) else {
-            continue;
-        };
+        // Who this tier reaches, narrowest first.
+        let mut pools = vec![list(&snap.by_language, &req.language)];
+        if stage.reach >= Reach::Intelligible {
+            for t in policy.routing.intelligible_for(&req.language) {
+                pools.push(list(&snap.by_language, t));
+            }
+        }
+        if stage.reach >= Reach::Agrupacion {
+            if let Some(g) = &req.group {
+                // Those registered for the whole agrupación, then anyone in it.
+                if g != &req.language {
+                    pools.push(list(&snap.by_language, g));
+                }
+                pools.push(list(&snap.by_group, g));
+            }
+        }
+        let candidates = pools.into_iter().flatten();
         let attempt_of = |id: &InterpreterId| req.attempts.iter().find(|a| &a.interpreter == id);
         // Best candidate so far under sequential: (earlier offers, position in list).
         let mut best: Option<(u32, usize)> = None;

@@ -119,6 +119,13 @@ pub struct Request {
     pub finished_at: Option<Timestamp>,
     /// How many offers were made for this request so far.
     pub offers_made: u32,
+    /// The agrupación of `language`, set when the request is made: how far the widening
+    /// search may go (see `routing`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group: Option<LanguageTag>,
+    /// The widening tier reached so far; each widening is a change, hence an event.
+    #[serde(default)]
+    pub tier: u8,
 }
 
 impl Request {
@@ -140,6 +147,8 @@ impl Request {
             connected_at: None,
             finished_at: None,
             offers_made: 0,
+            group: None,
+            tier: 0,
         }
     }
 }

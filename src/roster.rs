@@ -129,6 +129,10 @@ pub struct LanguageSkill {
     /// A certification such as INALI's PANITLI registration or EC0015, free text.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub certification: Option<String>,
+    /// The agrupación of `tag`, filled in from the catalogue when the interpreter is added or
+    /// edited (so that the store can index interpreters by agrupación).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group: Option<LanguageTag>,
 }
 
 /// What a coordinator may change about an interpreter: everything but the id, the token and
@@ -268,6 +272,43 @@ struct RawEntry {
 struct RosterFile {
     #[serde(default)]
     interpreter: Vec<toml::Spanned<RawEntry>>,
+    /// The widening search (see `routing`), optional.
+    #[serde(default)]
+    routing: Option<toml::Spanned<toml::Value>>,
+}
+
+/// The `[routing]` section of a roster file, checked against the catalogue.
+fn routing_of(
+    file: &RosterFile,
+    text: &str,
+    catalogue: &Catalogue,
+) -> Result<Option<crate::routing::Routing>, RosterProblem> {
+    let Some(raw) = &file.routing else {
+        return Ok(None);
+    };
+    let problem = |message: String| RosterProblem {
+        line: line_of(text, raw.span().start),
+        message: format!("[routing]: {message}"),
+    };
+    let routing: crate::routing::Routing = raw
+        .get_ref()
+        .clone()
+        .try_into()
+        .map_err(|e: toml::de::Error| problem(e.message().trim().to_string()))?;
+    routing.check(catalogue).map_err(problem)?;
+    Ok(Some(routing))
+}
+
+/// The `[routing]` section of a roster file, if it has one.
+pub fn parse_routing(
+    text: &str,
+    catalogue: &Catalogue,
+) -> Result<Option<crate::routing::Routing>, RosterProblem> {
+    let file: RosterFile = toml::from_str(text).map_err(|e| RosterProblem {
+        line: e.span().map(|s| line_of(text, s.start)).unwrap_or(1),
+        message: e.message().trim().to_string(),
+    })?;
+    routing_of(&file, text, catalogue)
 }
 
 /// A problem in a roster file, with the 1-based line it is on.
@@ -359,6 +400,9 @@ pub fn parse_roster(
         problems: Vec::new(),
     };
     let mut entries: Vec<RosterEntry> = Vec::new();
+    if let Err(p) = routing_of(&file, text, catalogue) {
+        r.problems.push(p);
+    }
     for raw in file.interpreter {
         let table_line = line_of(text, raw.span().start);
         let raw = raw.into_inner();
@@ -532,5 +576,22 @@ languages = [{ tag = "yua", proficiency = 9 }]
         tags.sort();
         tags.dedup();
         assert!(tags.len() >= 8, "demo roster covers only {tags:?}");
+    }
+
+    #[test]
+    fn a_routing_section_is_read_and_checked_with_its_line() {
+        let cat = Catalogue::embedded();
+        let good = "[routing]\ntiers = [{ reach = \"exact\", secs = 20 }, { reach = \"agrupacion\" }]\n\n[routing.intelligible]\n\"zap-x-planicie-costera\" = [\"zap-x-montana-istmo-alto\"]\n";
+        let routing = parse_routing(good, &cat).unwrap().unwrap();
+        assert_eq!(routing.tiers[0].secs, Some(20));
+        assert_eq!(routing.intelligible.len(), 1);
+        assert_eq!(parse_routing("", &cat).unwrap(), None);
+
+        let bad = "[[interpreter]]\nid = \"ana\"\nname = \"Ana\"\nphone = \"+529671234567\"\nlanguages = [{ tag = \"tzo\", proficiency = 5 }]\n\n[routing]\ntiers = []\n";
+        let problems = parse_roster(bad, &cat).unwrap_err();
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert!(problems[0].message.contains("[routing]"), "{problems:?}");
+        assert!(problems[0].message.contains("at least one tier"));
+        assert_eq!(problems[0].line, 7);
     }
 }

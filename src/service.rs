@@ -22,6 +22,7 @@ use crate::request::{Channel, Priority, Request, RequestId, RequestState};
 use crate::roster::{
     Availability, Interpreter, InterpreterId, LanguageSkill, PhoneNumber, Profile,
 };
+use crate::routing::Routing;
 use crate::store::{Change, Conflict, Finish, Reason, Rules, Store, StoreError};
 
 /// Wall-clock time that follows tokio's clock, so tests can pause and advance it.
@@ -64,6 +65,7 @@ pub enum Notice {
     Request(Request),
     Offer(Offer),
     Interpreter(Interpreter, Reason),
+    Routing(Routing),
 }
 
 /// The live event bus. Slow subscribers miss events (and are told so) rather than slowing
@@ -162,7 +164,10 @@ pub struct Service {
     pub prompts: Prompts,
     pub lid: crate::lid::Model,
     pub clock: Clock,
-    pub policy: Policy,
+    /// The routing policy from configuration; the widening tiers come from `routing`.
+    base_policy: Policy,
+    /// The widening search as coordinators last set it (file at start, then the API).
+    routing: std::sync::RwLock<Arc<Routing>>,
     pub rules: Rules,
     pub bus: Bus,
     wake: Notify,
@@ -191,7 +196,8 @@ impl Service {
             prompts: Prompts::embedded(),
             lid: crate::lid::Model::embedded(),
             clock,
-            policy: config.policy,
+            routing: std::sync::RwLock::new(config.policy.routing.clone()),
+            base_policy: config.policy.clone(),
             rules: config.rules,
             bus,
             wake: Notify::new(),
@@ -203,6 +209,29 @@ impl Service {
 
     pub fn now(&self) -> Timestamp {
         self.clock.now()
+    }
+
+    /// The routing policy now: configuration plus the current widening search.
+    pub fn policy(&self) -> Policy {
+        let mut p = self.base_policy.clone();
+        p.routing = self.routing();
+        p
+    }
+
+    pub fn routing(&self) -> Arc<Routing> {
+        self.routing
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Use `routing` from now on (already checked against the catalogue).
+    pub fn use_routing(&self, routing: Routing) {
+        *self
+            .routing
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Arc::new(routing);
+        self.wake_dispatcher();
     }
 
     /// Wait until something may have made matching possible.
@@ -271,6 +300,25 @@ impl Service {
         for (i, reason) in change.interpreters {
             let _ = self.bus.send(Arc::new(Notice::Interpreter(i, reason)));
         }
+        if let Some(routing) = change.routing {
+            self.use_routing(routing.clone());
+            let _ = self.bus.send(Arc::new(Notice::Routing(routing)));
+        }
+    }
+
+    /// Replace the widening search (coordinators only); every instance follows.
+    pub async fn set_routing(&self, who: &Principal, routing: Routing) -> Result<Routing> {
+        require(matches!(who, Principal::Coordinator))?;
+        routing
+            .check(&self.catalogue)
+            .map_err(|detail| ServiceError::InvalidField {
+                field: "routing".into(),
+                detail,
+            })?;
+        let change = self.store.set_routing(&routing).await?;
+        tracing::info!("routing changed");
+        self.publish(change);
+        Ok(routing)
     }
 
     /// The store publishes changes to every instance (and to this one) itself.
@@ -326,13 +374,21 @@ impl Service {
         Ok(())
     }
 
+    /// Skills with their agrupación filled in from the catalogue.
+    fn grouped(&self, mut skills: Vec<LanguageSkill>) -> Vec<LanguageSkill> {
+        for s in &mut skills {
+            s.group = self.catalogue.group_of(&s.tag).cloned();
+        }
+        skills
+    }
+
     fn build_interpreter(&self, new: NewInterpreter) -> Interpreter {
         let now = self.now();
         Interpreter {
             id: new.id,
             name: new.name,
             phone: new.phone,
-            languages: new.languages,
+            languages: self.grouped(new.languages),
             availability: new.availability,
             session: None,
             idle_since: now,
@@ -360,9 +416,10 @@ impl Service {
         &self,
         who: &Principal,
         id: &InterpreterId,
-        profile: Profile,
+        mut profile: Profile,
     ) -> Result<Interpreter> {
         require(matches!(who, Principal::Coordinator))?;
+        profile.languages = self.grouped(profile.languages);
         let change = self
             .store
             .update_interpreter(id, profile, self.now())
@@ -536,7 +593,8 @@ impl Service {
         channel: Channel,
     ) -> Result<(Request, crate::store::Placement)> {
         require(matches!(who, Principal::Operator))?;
-        let req = Request::new(tag, priority, channel, self.now());
+        let mut req = Request::new(tag, priority, channel, self.now());
+        req.group = self.catalogue.group_of(&req.language).cloned();
         let placement = self.store.insert_request(req.clone()).await?;
         self.publish(Change {
             requests: vec![req.clone()],
@@ -594,13 +652,19 @@ impl Service {
     /// Queue position, on-call count and open offers of every waiting request.
     pub async fn queue_info(&self) -> Result<HashMap<RequestId, QueueInfo>> {
         // The snapshot lists waiting requests in serving order (urgent, then oldest).
-        let snap = self.store.snapshot(crate::store::Scope::Requests).await?;
+        let snap = self
+            .store
+            .snapshot(crate::store::Scope::Requests, &self.routing())
+            .await?;
         let mut on_call: HashMap<&LanguageTag, usize> = HashMap::new();
         let mut positions: HashMap<&LanguageTag, usize> = HashMap::new();
         let mut out = HashMap::new();
         for r in snap.requests() {
             if !on_call.contains_key(&r.language) {
-                on_call.insert(&r.language, self.store.on_call(&r.language).await?);
+                on_call.insert(
+                    &r.language,
+                    self.store.on_call(&r.language, r.group.as_ref()).await?,
+                );
             }
             let pos = positions.entry(&r.language).or_default();
             *pos += 1;

@@ -13,7 +13,8 @@ use tokio::sync::watch;
 
 use crate::auth::TokenHash;
 use crate::config::{Config, RosterSource};
-use crate::roster::parse_roster;
+use crate::roster::{parse_roster, parse_routing};
+use crate::routing::Routing;
 use crate::service::{Clock, NewInterpreter, Service};
 use crate::store::memory::MemoryStore;
 use crate::store::redis::RedisStore;
@@ -60,6 +61,34 @@ pub async fn build(config: &Config, clock: Clock) -> anyhow::Result<Arc<Service>
     };
     load_roster(&service, &config.roster).await?;
     Ok(service)
+}
+
+/// The widening search: the roster file's `[routing]` wins at start (and is stored, so
+/// every instance follows); without one, what coordinators last set; else the default.
+async fn load_routing(service: &Service, from_file: Option<Routing>) -> anyhow::Result<()> {
+    match from_file {
+        Some(routing) => {
+            let change = service
+                .store
+                .set_routing(&routing)
+                .await
+                .map_err(|e| anyhow::anyhow!("cannot store the routing: {e}"))?;
+            service.use_routing(routing);
+            service.publish(change);
+            tracing::info!("routing loaded from the roster file");
+        }
+        None => {
+            if let Some(stored) = service
+                .store
+                .routing()
+                .await
+                .map_err(|e| anyhow::anyhow!("cannot read the routing: {e}"))?
+            {
+                service.use_routing(stored);
+            }
+        }
+    }
+    Ok(())
 }
 
 async fn subscribe(redis: &RedisStore) -> ::redis::RedisResult<::redis::aio::PubSubStream> {
@@ -141,10 +170,10 @@ async fn receive_changes(
 
 async fn load_roster(service: &Service, source: &RosterSource) -> anyhow::Result<()> {
     let path = match source {
-        RosterSource::Empty => return Ok(()),
+        RosterSource::Empty => return load_routing(service, None).await,
         RosterSource::Default(p) if !p.exists() => {
             tracing::warn!(path = %p.display(), "no roster file; starting with an empty roster");
-            return Ok(());
+            return load_routing(service, None).await;
         }
         RosterSource::Default(p) | RosterSource::File(p) => p,
     };
@@ -166,6 +195,9 @@ async fn load_roster(service: &Service, source: &RosterSource) -> anyhow::Result
             );
         }
     };
+    // Checked by `parse_roster` above.
+    let routing = parse_routing(&text, &service.catalogue).unwrap_or(None);
+    load_routing(service, routing).await?;
     let n = entries.len();
     for e in entries {
         // The roster check refuses both at once.

@@ -186,6 +186,13 @@ async fn type_into(c: &Client, selector: &str, keys: &str) {
     css(c, selector).await.send_keys(keys).await.unwrap();
 }
 
+/// Wait for the language suggestions, then close their list (Escape), as a person would
+/// before reaching for another control: an open list swallows the next click.
+async fn close_suggestions(c: &Client) {
+    css(c, "#language-match:not(:empty)").await;
+    type_into(c, "#language", "\u{E00C}").await;
+}
+
 async fn text(c: &Client, selector: &str) -> String {
     css(c, selector).await.text().await.unwrap()
 }
@@ -290,6 +297,7 @@ async fn an_operator_request_reaches_an_interpreter_phone_and_the_card_turns_con
         hint.contains("tzo"),
         "the resolver suggests as one types: {hint}"
     );
+    close_suggestions(&operator).await;
     click(&operator, "input[name=priority][value=urgent]").await;
     click(&operator, "#request-submit").await;
     let card = css(&operator, "li.card[data-state='queued']").await;
@@ -482,6 +490,7 @@ async fn an_operator_picks_among_candidates_and_detected_languages() {
 
     // "Tepehuano" is two languages: the API's message and one button per candidate.
     type_into(&operator, "#language", "tepehuano").await;
+    close_suggestions(&operator).await;
     click(&operator, "#request-submit").await;
     let error = text(&operator, "#form-error:not(:empty)").await;
     assert!(error.contains("tepehuano"), "{error}");

@@ -51,6 +51,7 @@ impl Harness {
                 tag: lang.parse().unwrap(),
                 proficiency: Proficiency::new(5).unwrap(),
                 certification: None,
+                group: None,
             }],
             availability: Availability::Available,
         };
@@ -203,4 +204,82 @@ async fn missing_three_offers_in_a_row_sets_offline_with_an_event() {
         }
     }
     assert!(saw, "an event says why");
+}
+
+/// The widening search with the default tiers (exact 30 s, intelligible 60 s, agrupación):
+/// Isthmus Zapotec asked for by name; a coordinator lists the Isthmus mountain variant as
+/// intelligible with it.
+#[tokio::test(start_paused = true)]
+async fn a_variant_request_widens_to_an_intelligible_variant_after_the_first_tier_only() {
+    let h = harness(&[("PUENTE_OFFER_TIMEOUT_SECS", "300")]).await;
+    let mut routing = puente::routing::Routing::default();
+    routing.intelligible.insert(
+        "zap-x-planicie-costera".parse().unwrap(),
+        vec!["zap-x-montana-istmo-alto".parse().unwrap()],
+    );
+    h.svc
+        .set_routing(&Principal::Coordinator, routing)
+        .await
+        .unwrap();
+    let montana = h.add("montana", "zap-x-montana-istmo-alto").await;
+    let sierra = h.add("sierra", "zap-x-sierra-sur-noroeste-bajo").await;
+    let maya = h.add("maya", "yua").await;
+    let r = h.request("zapoteco del istmo").await;
+    assert_eq!(r.language.as_str(), "zap-x-planicie-costera");
+
+    // Tier 1 (30 s): nobody speaks the variant itself, so nobody is asked.
+    advance(29).await;
+    for who in [&montana, &sierra, &maya] {
+        assert!(h.offers(who).await.is_empty());
+    }
+    // Tier 2: the intelligible variant, and only it.
+    advance(1).await;
+    let offer = h.offers(&montana).await.pop().expect("offered at 30 s");
+    assert!(h.offers(&sierra).await.is_empty() && h.offers(&maya).await.is_empty());
+    let widened = h.svc.request(&Principal::Operator, &r.id).await.unwrap();
+    assert_eq!(
+        widened.tier, 1,
+        "the widening is recorded (and was an event)"
+    );
+    let connected = h.svc.accept_offer(&montana, &offer.id).await.unwrap();
+    assert_eq!(connected.state, RequestState::Connected);
+    assert_eq!(
+        connected.interpreter.as_ref().map(|i| i.as_str()),
+        Some("montana")
+    );
+
+    // Another one, with the intelligible interpreter busy: the rest of the agrupación only
+    // after 90 s, never the Maya interpreter.
+    let r2 = h.request("zap-x-planicie-costera").await;
+    advance(89).await;
+    assert!(h.offers(&sierra).await.is_empty());
+    advance(1).await;
+    assert_eq!(
+        h.offers(&sierra).await.len(),
+        1,
+        "the whole agrupación at 90 s"
+    );
+    assert!(
+        h.offers(&maya).await.is_empty(),
+        "never outside the agrupación"
+    );
+    assert_eq!(h.state(&r2).await, RequestState::Offered);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_last_tier_with_a_duration_ends_in_unfilled() {
+    let h = harness(&[]).await;
+    let routing: puente::routing::Routing = serde_json::from_value(serde_json::json!({
+        "tiers": [{"reach": "exact", "secs": 10}, {"reach": "agrupacion", "secs": 20}]
+    }))
+    .unwrap();
+    h.svc
+        .set_routing(&Principal::Coordinator, routing)
+        .await
+        .unwrap();
+    let r = h.request("tsotsil del centro").await;
+    advance(29).await;
+    assert_eq!(h.state(&r).await, RequestState::Queued);
+    advance(1).await;
+    assert_eq!(h.state(&r).await, RequestState::Unfilled);
 }

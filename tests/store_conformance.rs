@@ -11,6 +11,7 @@ use puente::request::{Channel, Priority, Request, RequestState};
 use puente::roster::{
     Availability, Interpreter, InterpreterId, LanguageSkill, PhoneNumber, Proficiency, Profile,
 };
+use puente::routing::Routing;
 use puente::store::memory::MemoryStore;
 use puente::store::redis::RedisStore;
 use puente::store::{Conflict, Finish, Rules, Scope, Store, StoreError};
@@ -28,6 +29,7 @@ fn interpreter(id: &str, lang: &str) -> Interpreter {
             tag: LanguageTag::parse(lang).unwrap(),
             proficiency: Proficiency::new(4).unwrap(),
             certification: None,
+            group: None,
         }],
         availability: Availability::Available,
         session: None,
@@ -339,7 +341,7 @@ async fn cancel_withdraws_offers_and_leaves_the_queue(store: &dyn Store) {
         Some(Outcome::Withdrawn)
     );
     assert!(store
-        .snapshot(Scope::Everyone)
+        .snapshot(Scope::Everyone, &Routing::default())
         .await
         .unwrap()
         .requests()
@@ -415,16 +417,25 @@ async fn snapshots_carry_the_best_free_interpreters_of_waiting_languages(store: 
         v.sort();
         v
     };
-    let none = store.snapshot(Scope::Requests).await.unwrap();
+    let none = store
+        .snapshot(Scope::Requests, &Routing::default())
+        .await
+        .unwrap();
     assert_eq!(none.requests().len(), 1);
     assert!(ids(&none).is_empty());
-    let all = store.snapshot(Scope::Everyone).await.unwrap();
+    let all = store
+        .snapshot(Scope::Everyone, &Routing::default())
+        .await
+        .unwrap();
     assert_eq!(
         ids(&all).len(),
         20,
         "every free tzo speaker, nobody offline, no yua"
     );
-    let best = ids(&store.snapshot(Scope::Best).await.unwrap());
+    let best = ids(&store
+        .snapshot(Scope::Best, &Routing::default())
+        .await
+        .unwrap());
     // The most proficient, longest idle: i04 (proficiency 5, idle since t(4)).
     assert!(best.contains(&"i04".to_string()), "{best:?}");
     assert!(
@@ -443,6 +454,7 @@ async fn interpreters_busy_with_other_offers_do_not_hide_a_free_one(store: &dyn 
             tag: LanguageTag::parse("yua").unwrap(),
             proficiency: Proficiency::new(5).unwrap(),
             certification: None,
+            group: None,
         });
         it.languages[0].proficiency = Proficiency::new(5).unwrap();
         store.insert_interpreter(it.clone(), None).await.unwrap();
@@ -459,7 +471,10 @@ async fn interpreters_busy_with_other_offers_do_not_hide_a_free_one(store: &dyn 
     store.insert_interpreter(low, None).await.unwrap();
     let r = request("tzo", 50);
     store.insert_request(r.clone()).await.unwrap();
-    let snap = store.snapshot(Scope::Best).await.unwrap();
+    let snap = store
+        .snapshot(Scope::Best, &Routing::default())
+        .await
+        .unwrap();
     let plan = decide(&snap, t(60), &Policy::default());
     let offered: Vec<_> = plan
         .decisions
@@ -556,6 +571,7 @@ async fn updating_a_profile_reindexes_languages_and_keeps_live_state(store: &dyn
             tag: LanguageTag::parse("yua").unwrap(),
             proficiency: Proficiency::new(5).unwrap(),
             certification: Some("PANITLI".into()),
+            group: None,
         }],
     };
     let change = store
@@ -573,13 +589,16 @@ async fn updating_a_profile_reindexes_languages_and_keeps_live_state(store: &dyn
     let closed = store.offer(&o.id).await.unwrap().unwrap();
     assert_eq!(closed.outcome, Some(Outcome::Withdrawn));
     assert_eq!(state_of(store, &tzo).await, RequestState::Queued);
-    assert_eq!(store.on_call(&tzo.language).await.unwrap(), 0);
+    assert_eq!(store.on_call(&tzo.language, None).await.unwrap(), 0);
 
     // The indexes follow: a Maya request sees her on call and free; Tsotsil does not.
     let yua = request("yua", 3);
     let placed = store.insert_request(yua.clone()).await.unwrap();
     assert_eq!(placed.on_call, 1);
-    let snap = store.snapshot(Scope::Everyone).await.unwrap();
+    let snap = store
+        .snapshot(Scope::Everyone, &Routing::default())
+        .await
+        .unwrap();
     let free: Vec<_> = snap.free_interpreters().map(|i| i.id.to_string()).collect();
     assert_eq!(free, ["ana"]);
     store
@@ -592,6 +611,75 @@ async fn updating_a_profile_reindexes_languages_and_keeps_live_state(store: &dyn
         store.update_interpreter(&missing, profile, t(5)).await,
         Err(StoreError::NotFound(_))
     ));
+}
+
+fn in_group(id: &str, lang: &str, group: &str) -> Interpreter {
+    let mut it = interpreter(id, lang);
+    it.languages[0].group = Some(LanguageTag::parse(group).unwrap());
+    it
+}
+
+async fn agrupaciones_and_intelligible_variants_widen_what_a_snapshot_carries(store: &dyn Store) {
+    let istmo = "zap-x-planicie-costera";
+    let montana = "zap-x-montana-istmo-alto";
+    for it in [
+        in_group("group", "zap", "zap"),
+        in_group("sierra", "zap-x-sierra-sur-noroeste-bajo", "zap"),
+        in_group("montana", montana, "zap"),
+        in_group("maya", "yua", "yua"),
+        interpreter("nogroup", istmo),
+    ] {
+        store.insert_interpreter(it, None).await.unwrap();
+    }
+    let mut r = request(istmo, 0);
+    r.group = Some(LanguageTag::parse("zap").unwrap());
+    let placed = store.insert_request(r.clone()).await.unwrap();
+    assert_eq!(placed.on_call, 4, "everyone the widest tier reaches");
+    let zap = LanguageTag::parse("zap").unwrap();
+    assert_eq!(store.on_call(&r.language, Some(&zap)).await.unwrap(), 4);
+    assert_eq!(store.on_call(&r.language, None).await.unwrap(), 1);
+
+    let mut routing = Routing::default();
+    routing.intelligible.insert(
+        LanguageTag::parse(istmo).unwrap(),
+        vec![LanguageTag::parse(montana).unwrap()],
+    );
+    for scope in [Scope::Best, Scope::Everyone] {
+        let snap = store.snapshot(scope, &routing).await.unwrap();
+        let mut ids: Vec<String> = snap.free_interpreters().map(|i| i.id.to_string()).collect();
+        ids.sort();
+        assert_eq!(ids, ["group", "montana", "nogroup", "sierra"], "{scope:?}");
+        assert_eq!(snap.requests()[0].group, r.group);
+    }
+
+    // Widening is recorded once, forwards only, and only while the request waits.
+    let change = store.widen(&r.id, 1, t(30)).await.unwrap();
+    assert_eq!(change.requests.len(), 1);
+    assert_eq!(change.requests[0].tier, 1);
+    assert!(store.widen(&r.id, 1, t(31)).await.unwrap().is_empty());
+    assert!(store.widen(&r.id, 0, t(31)).await.unwrap().is_empty());
+    assert_eq!(store.request(&r.id).await.unwrap().unwrap().tier, 1);
+    store
+        .finish_request(&r.id, Finish::Cancel, t(40), &Rules::default())
+        .await
+        .unwrap();
+    assert!(store.widen(&r.id, 2, t(41)).await.unwrap().is_empty());
+
+    // Leaving a language leaves its agrupación's indexes too.
+    store
+        .set_availability(
+            &InterpreterId::parse("sierra").unwrap(),
+            Availability::Offline,
+            t(50),
+        )
+        .await
+        .unwrap();
+    assert_eq!(store.on_call(&r.language, Some(&zap)).await.unwrap(), 3);
+    store
+        .remove_interpreter(&InterpreterId::parse("group").unwrap(), t(51))
+        .await
+        .unwrap();
+    assert_eq!(store.on_call(&r.language, Some(&zap)).await.unwrap(), 2);
 }
 
 /// Every behaviour, against a fresh store from `make`.
@@ -617,6 +705,7 @@ where
     snapshots_carry_the_best_free_interpreters_of_waiting_languages(&*make().await).await;
     interpreters_busy_with_other_offers_do_not_hide_a_free_one(&*make().await).await;
     updating_a_profile_reindexes_languages_and_keeps_live_state(&*make().await).await;
+    agrupaciones_and_intelligible_variants_widen_what_a_snapshot_carries(&*make().await).await;
 }
 
 #[tokio::test]
@@ -740,6 +829,7 @@ mod model {
                 tag: LanguageTag::parse(LANGS[(i + 1) % LANGS.len()]).unwrap(),
                 proficiency: Proficiency::new(3).unwrap(),
                 certification: None,
+                group: None,
             });
             store.insert_interpreter(it, None).await.unwrap();
         }
@@ -770,7 +860,14 @@ mod model {
                 }
                 Op::Decide(dt) => {
                     now += dt;
-                    let plan = decide(&store.snapshot(Scope::Best).await.unwrap(), t(now), &policy);
+                    let plan = decide(
+                        &store
+                            .snapshot(Scope::Best, &Routing::default())
+                            .await
+                            .unwrap(),
+                        t(now),
+                        &policy,
+                    );
                     for d in plan.decisions {
                         let _ = match d {
                             Decision::Expire(o) => {
@@ -782,6 +879,9 @@ mod model {
                                 store
                                     .finish_request(&r, Finish::GiveUp, t(now), &rules)
                                     .await
+                            }
+                            Decision::Widen { request, tier } => {
+                                store.widen(&request, tier, t(now)).await
                             }
                             Decision::Offer {
                                 request,

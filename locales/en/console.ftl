@@ -116,3 +116,7 @@ console-js-proficiency-4 = 4
 console-js-proficiency-5 = 5 — native speaker
 console-js-nobody-on-call = Nobody on call
 console-js-minutes = {$n} min
+console-js-search = Searching
+console-js-reach-exact = the variant asked for
+console-js-reach-intelligible = the variant asked for and intelligible ones
+console-js-reach-agrupacion = the whole agrupación

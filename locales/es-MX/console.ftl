@@ -116,3 +116,7 @@ console-js-proficiency-4 = 4
 console-js-proficiency-5 = 5 — hablante nativo
 console-js-nobody-on-call = Nadie de guardia
 console-js-minutes = {$n} min
+console-js-search = Se busca en
+console-js-reach-exact = la variante pedida
+console-js-reach-intelligible = la variante pedida y las inteligibles
+console-js-reach-agrupacion = toda la agrupación

@@ -1,10 +1,11 @@
 //! `GET /api/v1/events`: the live stream (server-sent events).
 //!
 //! Operators and coordinators see every request change; coordinators also see roster
-//! changes; an interpreter sees its own offers, its own status and the requests it is
-//! connected to. Each event's data is the same JSON as the matching GET endpoint, rendered
-//! in the subscriber's locale. A subscriber too slow to keep up gets a `lagged` event and
-//! should re-read the state it shows.
+//! changes, routing changes (`routing`) and an `alert` when a request goes unfilled; an
+//! interpreter sees its own offers, its own status and the requests it is connected to.
+//! Each event's data is the same JSON as the matching GET endpoint, rendered in the
+//! subscriber's locale. A subscriber too slow to keep up gets a `lagged` event and should
+//! re-read the state it shows.
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -20,6 +21,7 @@ use super::extract::{Caller, Lang};
 use super::views;
 use crate::auth::Principal;
 use crate::prompts::Locale;
+use crate::request::RequestState;
 use crate::service::{Notice, Service};
 
 pub async fn stream(
@@ -32,27 +34,25 @@ pub async fn stream(
         .event("ready")
         .data(json!({"locale": locale.tag()}).to_string());
     let events = stream::unfold(
-        (svc, who, rx, Some(hello)),
-        move |(svc, who, mut rx, first)| async move {
-            if let Some(ev) = first {
-                return Some((Ok(ev), (svc, who, rx, None)));
-            }
+        (svc, who, rx, vec![hello]),
+        move |(svc, who, mut rx, mut ready)| async move {
             loop {
+                if !ready.is_empty() {
+                    let ev = ready.remove(0);
+                    return Some((Ok(ev), (svc, who, rx, ready)));
+                }
                 let received = tokio::select! {
                     r = rx.recv() => r,
                     _ = svc.stopped() => return None,
                 };
                 match received {
-                    Ok(notice) => {
-                        if let Some(ev) = render(&svc, &who, &notice, locale).await {
-                            return Some((Ok(ev), (svc, who, rx, None)));
-                        }
-                    }
+                    Ok(notice) => ready = render(&svc, &who, &notice, locale).await,
                     Err(RecvError::Lagged(n)) => {
-                        let ev = Event::default()
-                            .event("lagged")
-                            .data(json!({"missed": n}).to_string());
-                        return Some((Ok(ev), (svc, who, rx, None)));
+                        ready.push(
+                            Event::default()
+                                .event("lagged")
+                                .data(json!({"missed": n}).to_string()),
+                        );
                     }
                     Err(RecvError::Closed) => return None,
                 }
@@ -62,8 +62,19 @@ pub async fn stream(
     Sse::new(events).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
 }
 
-async fn render(svc: &Service, who: &Principal, notice: &Notice, locale: Locale) -> Option<Event> {
+/// The events a notice makes for this subscriber (often none).
+async fn render(svc: &Service, who: &Principal, notice: &Notice, locale: Locale) -> Vec<Event> {
+    let event =
+        |kind: &str, data: serde_json::Value| Event::default().event(kind).data(data.to_string());
     let (kind, data) = match (notice, who) {
+        (Notice::Request(r), Principal::Coordinator) if r.state == RequestState::Unfilled => {
+            let queue = svc.queue_info().await.ok();
+            let view =
+                views::request(svc, r, queue.as_ref().and_then(|q| q.get(&r.id)), locale).await;
+            let alert = json!({"kind": "unfilled", "request": view});
+            return vec![event("request", view), event("alert", alert)];
+        }
+        (Notice::Routing(routing), Principal::Coordinator) => ("routing", json!(routing)),
         (Notice::Request(r), Principal::Operator | Principal::Coordinator) => {
             let queue = svc.queue_info().await.ok();
             let q = queue.as_ref().and_then(|q| q.get(&r.id));
@@ -86,7 +97,7 @@ async fn render(svc: &Service, who: &Principal, notice: &Notice, locale: Locale)
             v["reason"] = json!(reason);
             ("interpreter", v)
         }
-        _ => return None,
+        _ => return Vec::new(),
     };
-    Some(Event::default().event(kind).data(data.to_string()))
+    vec![event(kind, data)]
 }

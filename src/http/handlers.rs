@@ -167,6 +167,26 @@ fn language_result(
     v
 }
 
+// --- Routing -------------------------------------------------------------------------------
+
+/// `GET /api/v1/routing` (operator, coordinator): the widening search in force.
+pub async fn routing(State(svc): S, Caller(who): Caller) -> ApiResult {
+    if matches!(who, Principal::Interpreter(_)) {
+        return Err(crate::service::ServiceError::Forbidden.into());
+    }
+    Ok(axum::Json(json!(*svc.routing())).into_response())
+}
+
+/// `PUT /api/v1/routing` (coordinator): replace it; every instance follows at once.
+pub async fn set_routing(
+    State(svc): S,
+    CoordinatorCaller(who): CoordinatorCaller,
+    Json(body): Json<crate::routing::Routing>,
+) -> ApiResult {
+    let routing = svc.set_routing(&who, body).await?;
+    Ok(axum::Json(json!(routing)).into_response())
+}
+
 // --- Interpreters ----------------------------------------------------------------------------
 
 #[derive(Deserialize)]
@@ -223,6 +243,7 @@ fn parse_skills(svc: &Service, body: Vec<SkillBody>) -> Result<Vec<LanguageSkill
             tag,
             proficiency,
             certification,
+            group: None,
         });
     }
     roster::check_skills(&skills, &svc.catalogue)

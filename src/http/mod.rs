@@ -27,6 +27,7 @@ pub fn router(service: Arc<Service>) -> Router {
     let api = Router::new()
         .route("/me", get(h::me))
         .route("/coverage", get(h::coverage))
+        .route("/routing", get(h::routing).put(h::set_routing))
         .route("/languages", get(h::languages))
         .route("/detect", post(h::detect))
         .route(

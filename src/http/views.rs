@@ -80,9 +80,29 @@ pub async fn request(
             &[("language", FluentValue::from(lang.as_str()))],
         )
     });
+    // Where the widening search stands (by the clock; `tier` may lag until the dispatcher
+    // records it).
+    let routing = req.state.is_pending().then(|| {
+        let policy = service.policy();
+        let stage = policy.routing.stage(
+            &req.language,
+            req.group.as_ref(),
+            req.created_at,
+            service.now(),
+            policy.give_up_after,
+        );
+        json!({
+            "tier": stage.tier,
+            "reach": stage.reach,
+            "widens_at": stage.widens_at,
+            "gives_up_at": stage.gives_up_at,
+        })
+    });
     json!({
         "id": req.id,
         "state": req.state.as_str(),
+        "group": req.group,
+        "routing": routing,
         "language": language(service, &req.language, locale),
         "priority": req.priority,
         "channel": req.channel,

@@ -3,18 +3,11 @@
 
 use std::collections::{HashMap, HashSet};
 
-use jiff::{SignedDuration, Timestamp};
+use jiff::SignedDuration;
 use proptest::prelude::*;
 
 use super::*;
-
-fn t(secs: i64) -> Timestamp {
-    Timestamp::from_second(1_800_000_000 + secs).unwrap()
-}
-
-fn tag(s: &str) -> LanguageTag {
-    LanguageTag::parse(s).unwrap()
-}
+use crate::testing::{t, tag};
 
 fn iid(s: &str) -> InterpreterId {
     InterpreterId::parse(s).unwrap()
@@ -24,22 +17,42 @@ fn rid(s: &str) -> RequestId {
     RequestId::from_path(s)
 }
 
+fn catalogue() -> &'static crate::language::Catalogue {
+    static CAT: std::sync::OnceLock<crate::language::Catalogue> = std::sync::OnceLock::new();
+    CAT.get_or_init(crate::language::Catalogue::embedded)
+}
+
+/// An interpreter as the store would give it: skills with their agrupación filled in.
 fn free(id: &str, langs: &[(&str, i64)], idle: i64) -> FreeInterpreter {
-    FreeInterpreter {
+    let it = crate::roster::Interpreter {
         id: iid(id),
+        name: id.into(),
+        phone: crate::roster::PhoneNumber::parse("+525550001234").unwrap(),
         languages: langs
             .iter()
-            .map(|(l, p)| (tag(l), Proficiency::new(*p).unwrap()))
+            .map(|(l, p)| crate::roster::LanguageSkill {
+                tag: tag(l),
+                proficiency: Proficiency::new(*p).unwrap(),
+                certification: None,
+                group: catalogue().group_of(&tag(l)).cloned(),
+            })
             .collect(),
+        availability: crate::roster::Availability::Available,
+        session: None,
         idle_since: t(idle),
         ready_at: None,
-    }
+        missed_in_row: 0,
+        created_at: t(0),
+    };
+    FreeInterpreter::of(&it)
 }
 
 fn req(id: &str, lang: &str, priority: Priority, created: i64) -> PendingRequest {
     PendingRequest {
         id: rid(id),
         language: tag(lang),
+        group: catalogue().group_of(&tag(lang)).cloned(),
+        tier: 0,
         priority,
         created_at: t(created),
         attempts: Vec::new(),
@@ -55,6 +68,7 @@ fn check(snap: Snapshot, now: i64, policy: Policy, expect: &[&str]) {
         .map(|d| match d {
             Decision::Expire(o) => format!("expire {o}"),
             Decision::GiveUp(r) => format!("give up {r}"),
+            Decision::Widen { request, tier } => format!("widen {request} to {tier}"),
             Decision::Offer {
                 request,
                 interpreter,
@@ -209,7 +223,7 @@ fn deadlines_expire_and_long_waits_give_up() {
     assert!(plan.decisions.is_empty());
     assert_eq!(plan.wake_at, Some(t(30)));
     // At the deadline the offer expires; ana is not re-offered in the same pass.
-    check(snap.clone(), 30, p, &["expire o1"]);
+    check(snap.clone(), 30, p.clone(), &["expire o1"]);
     // After the give-up time, a request with nothing open is unfilled.
     check(snap, 600, p, &["expire o1", "give up r1", "give up r2"]);
 }
@@ -378,4 +392,91 @@ proptest! {
             }
         }
     }
+}
+
+/// Isthmus Zapotec (a variant), the coordinator listing the Isthmus mountain variant as
+/// intelligible with it; interpreters at every level.
+fn zapotec_snapshot() -> (Snapshot, Policy) {
+    let istmo = "zap-x-planicie-costera";
+    let montana = "zap-x-montana-istmo-alto";
+    let mut routing = crate::routing::Routing::default();
+    routing.intelligible.insert(tag(istmo), vec![tag(montana)]);
+    let policy = Policy {
+        routing: std::sync::Arc::new(routing),
+        ..Policy::default()
+    };
+    let snap = Snapshot::new(
+        vec![req("r1", istmo, Priority::Normal, 0)],
+        vec![
+            free("sierra", &[("zap-x-sierra-sur-noroeste-bajo", 5)], 1),
+            free("group", &[("zap", 5)], 2),
+            free("montana", &[(montana, 3)], 3),
+            free("maya", &[("yua", 5)], 0),
+        ],
+        vec![],
+    );
+    (snap, policy)
+}
+
+#[test]
+fn a_variant_nobody_speaks_waits_its_first_tier_then_widens_to_intelligible_variants() {
+    let (snap, p) = zapotec_snapshot();
+    // Nobody speaks the variant itself: nothing is offered in the first 30 s, and the plan
+    // wakes when the tier widens.
+    let plan = decide(&snap, t(10), &p);
+    assert!(plan.decisions.is_empty(), "{:?}", plan.decisions);
+    assert_eq!(plan.wake_at, Some(t(30)));
+    // Then the listed intelligible variant, before anyone else of the agrupación.
+    check(
+        snap.clone(),
+        30,
+        p.clone(),
+        &["widen r1 to 1", "offer r1 -> montana"],
+    );
+    // After 90 s the whole agrupación; never the Maya interpreter.
+    let plan = decide(&snap, t(90), &p);
+    assert!(plan.decisions.contains(&Decision::Widen {
+        request: rid("r1"),
+        tier: 2
+    }));
+    let mut parallel = p.clone();
+    parallel.mode = OfferMode::Parallel;
+    check(
+        snap,
+        90,
+        parallel,
+        &[
+            "widen r1 to 2",
+            "offer r1 -> montana",
+            "offer r1 -> group",
+            "offer r1 -> sierra",
+        ],
+    );
+}
+
+#[test]
+fn an_exact_interpreter_goes_first_and_a_widened_request_is_not_widened_again() {
+    let (mut snap, p) = zapotec_snapshot();
+    let exact = free("istmo", &[("zap-x-planicie-costera", 2)], 9);
+    let mut requests = snap.requests().to_vec();
+    requests[0].tier = 2;
+    let mut interpreters: Vec<FreeInterpreter> = snap.free_interpreters().cloned().collect();
+    interpreters.push(exact);
+    snap = Snapshot::new(requests, interpreters, vec![]);
+    // Even at the widest tier, the interpreter of the exact variant is asked first, though
+    // less proficient and less idle than the others.
+    check(snap, 200, p, &["offer r1 -> istmo"]);
+}
+
+#[test]
+fn a_request_for_a_whole_agrupacion_reaches_its_variants_at_once() {
+    let snap = Snapshot::new(
+        vec![req("r1", "zap", Priority::Normal, 0)],
+        vec![
+            free("sierra", &[("zap-x-sierra-sur-noroeste-bajo", 4)], 1),
+            free("maya", &[("yua", 5)], 0),
+        ],
+        vec![],
+    );
+    check(snap, 0, policy(), &["offer r1 -> sierra"]);
 }

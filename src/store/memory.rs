@@ -17,7 +17,8 @@ use crate::language::LanguageTag;
 use crate::matcher::{FreeInterpreter, OpenOffer, PendingRequest, Snapshot};
 use crate::offer::{Offer, OfferId, Outcome};
 use crate::request::{Request, RequestId, RequestState};
-use crate::roster::{Availability, Interpreter, InterpreterId, Profile};
+use crate::roster::{Availability, Interpreter, InterpreterId, LanguageSkill, Profile};
+use crate::routing::Routing;
 
 #[derive(Default)]
 pub struct MemoryStore {
@@ -29,6 +30,8 @@ struct State {
     interpreters: HashMap<InterpreterId, Interpreter>,
     /// Language → interpreters who speak it, for snapshots that only look at what waits.
     speakers: HashMap<LanguageTag, BTreeSet<InterpreterId>>,
+    /// Agrupación → interpreters registered anywhere in it (the widest routing reach).
+    members: HashMap<LanguageTag, BTreeSet<InterpreterId>>,
     tokens: HashMap<TokenHash, InterpreterId>,
     token_of: HashMap<InterpreterId, TokenHash>,
     requests: HashMap<RequestId, Request>,
@@ -40,6 +43,7 @@ struct State {
     offers_by_request: HashMap<RequestId, Vec<OfferId>>,
     offers_by_interpreter: HashMap<InterpreterId, Vec<OfferId>>,
     open_offers: BTreeSet<OfferId>,
+    routing: Option<Routing>,
 }
 
 impl MemoryStore {
@@ -55,6 +59,57 @@ impl MemoryStore {
 }
 
 impl State {
+    /// Index an interpreter's languages (speakers and agrupación members).
+    fn index(&mut self, id: &InterpreterId, languages: &[LanguageSkill]) {
+        for l in languages {
+            self.speakers
+                .entry(l.tag.clone())
+                .or_default()
+                .insert(id.clone());
+            if let Some(g) = &l.group {
+                self.members
+                    .entry(g.clone())
+                    .or_default()
+                    .insert(id.clone());
+            }
+        }
+    }
+
+    fn unindex(&mut self, id: &InterpreterId, languages: &[LanguageSkill]) {
+        for l in languages {
+            if let Some(set) = self.speakers.get_mut(&l.tag) {
+                set.remove(id);
+            }
+            if let Some(set) = l.group.as_ref().and_then(|g| self.members.get_mut(g)) {
+                set.remove(id);
+            }
+        }
+    }
+
+    /// Everyone a request for `language` (in `group`) may reach at its widest.
+    fn reachable(
+        &self,
+        language: &LanguageTag,
+        group: Option<&LanguageTag>,
+    ) -> BTreeSet<&InterpreterId> {
+        let mut out: BTreeSet<&InterpreterId> =
+            self.speakers.get(language).into_iter().flatten().collect();
+        out.extend(
+            group
+                .and_then(|g| self.members.get(g))
+                .into_iter()
+                .flatten(),
+        );
+        out
+    }
+
+    fn on_call(&self, language: &LanguageTag, group: Option<&LanguageTag>) -> usize {
+        self.reachable(language, group)
+            .into_iter()
+            .filter(|id| self.interpreters[*id].availability == Availability::Available)
+            .count()
+    }
+
     fn close(&mut self, id: &OfferId, outcome: Outcome, now: Timestamp, change: &mut Change) {
         let Some(offer) = self.offers.get_mut(id) else {
             return;
@@ -129,12 +184,7 @@ impl Store for MemoryStore {
             s.tokens.insert(t.clone(), it.id.clone());
             s.token_of.insert(it.id.clone(), t);
         }
-        for l in &it.languages {
-            s.speakers
-                .entry(l.tag.clone())
-                .or_default()
-                .insert(it.id.clone());
-        }
+        s.index(&it.id, &it.languages);
         s.interpreters.insert(it.id.clone(), it);
         Ok(())
     }
@@ -167,17 +217,8 @@ impl Store for MemoryStore {
         it.name = profile.name;
         it.phone = profile.phone;
         let it = it.clone();
-        for l in &old {
-            if let Some(set) = s.speakers.get_mut(&l.tag) {
-                set.remove(id);
-            }
-        }
-        for l in &it.languages {
-            s.speakers
-                .entry(l.tag.clone())
-                .or_default()
-                .insert(id.clone());
-        }
+        s.unindex(id, &old);
+        s.index(id, &it.languages);
         let mut change = Change::default();
         for oid in s.open_offers_of_interpreter(id) {
             let offer = &s.offers[&oid];
@@ -204,11 +245,7 @@ impl Store for MemoryStore {
         let mut change = Change::default();
         s.withdraw_interpreter_offers(id, Outcome::Withdrawn, now, &mut change);
         if let Some(it) = s.interpreters.remove(id) {
-            for l in &it.languages {
-                if let Some(set) = s.speakers.get_mut(&l.tag) {
-                    set.remove(id);
-                }
-            }
+            s.unindex(id, &it.languages);
         }
         if let Some(t) = s.token_of.remove(id) {
             s.tokens.remove(&t);
@@ -254,11 +291,7 @@ impl Store for MemoryStore {
             .map(|id| &s.requests[id])
             .filter(|r| r.language == req.language && key(r) < key(&req))
             .count();
-        let on_call = s.speakers.get(&req.language).map_or(0, |ids| {
-            ids.iter()
-                .filter(|id| s.interpreters[*id].availability == Availability::Available)
-                .count()
-        });
+        let on_call = s.on_call(&req.language, req.group.as_ref());
         if req.state.is_pending() {
             s.pending.insert(req.id.clone());
         }
@@ -479,16 +512,36 @@ impl Store for MemoryStore {
         Ok(change)
     }
 
-    async fn on_call(&self, tag: &LanguageTag) -> Result<usize> {
-        let s = self.lock();
-        Ok(s.speakers.get(tag).map_or(0, |ids| {
-            ids.iter()
-                .filter(|id| s.interpreters[*id].availability == Availability::Available)
-                .count()
-        }))
+    async fn on_call(&self, language: &LanguageTag, group: Option<&LanguageTag>) -> Result<usize> {
+        Ok(self.lock().on_call(language, group))
     }
 
-    async fn snapshot(&self, scope: Scope) -> Result<Snapshot> {
+    async fn routing(&self) -> Result<Option<Routing>> {
+        Ok(self.lock().routing.clone())
+    }
+
+    async fn set_routing(&self, routing: &Routing) -> Result<Change> {
+        self.lock().routing = Some(routing.clone());
+        Ok(Change {
+            routing: Some(routing.clone()),
+            ..Change::default()
+        })
+    }
+
+    async fn widen(&self, id: &RequestId, tier: u8, now: Timestamp) -> Result<Change> {
+        let mut s = self.lock();
+        let mut change = Change::default();
+        if let Some(r) = s.requests.get_mut(id) {
+            if r.state.is_pending() && r.tier < tier {
+                r.tier = tier;
+                r.updated_at = now;
+                change.requests.push(r.clone());
+            }
+        }
+        Ok(change)
+    }
+
+    async fn snapshot(&self, scope: Scope, routing: &Routing) -> Result<Snapshot> {
         let s = self.lock();
         let mut requests = Vec::with_capacity(s.pending.len());
         for id in &s.pending {
@@ -498,21 +551,19 @@ impl Store for MemoryStore {
             }
             requests.push(pending);
         }
-        // Only free interpreters who speak a language somebody is waiting for (all of them:
-        // memory is cheap, so `Best` gets everyone too).
-        let mut wanted: Vec<&LanguageTag> = if scope == Scope::Requests {
-            Vec::new()
-        } else {
-            requests.iter().map(|r| &r.language).collect()
-        };
-        wanted.sort();
-        wanted.dedup();
+        // Only free interpreters a waiting request may reach (all of them: memory is cheap,
+        // so `Best` gets everyone too).
         let mut seen = BTreeSet::new();
-        let interpreters = wanted
+        if scope != Scope::Requests {
+            for r in &requests {
+                seen.extend(s.reachable(&r.language, r.group.as_ref()));
+                for t in routing.intelligible_for(&r.language) {
+                    seen.extend(s.speakers.get(t).into_iter().flatten());
+                }
+            }
+        }
+        let interpreters = seen
             .into_iter()
-            .filter_map(|tag| s.speakers.get(tag))
-            .flatten()
-            .filter(|id| seen.insert(*id))
             .map(|id| &s.interpreters[id])
             .filter(|it| it.availability == Availability::Available && it.session.is_none())
             .map(FreeInterpreter::of)

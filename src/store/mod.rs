@@ -20,6 +20,7 @@ use crate::matcher::Snapshot;
 use crate::offer::{Offer, OfferId};
 use crate::request::{Request, RequestId, RequestState};
 use crate::roster::{Availability, Interpreter, InterpreterId, Profile};
+use crate::routing::Routing;
 
 /// Why a transition did not happen.
 #[derive(Debug, thiserror::Error, PartialEq)]
@@ -80,17 +81,26 @@ pub struct Change {
     pub requests: Vec<Request>,
     pub offers: Vec<Offer>,
     pub interpreters: Vec<(Interpreter, Reason)>,
+    /// A new routing configuration (every instance starts using it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub routing: Option<Routing>,
 }
 
 impl Change {
     pub fn is_empty(&self) -> bool {
-        self.requests.is_empty() && self.offers.is_empty() && self.interpreters.is_empty()
+        self.requests.is_empty()
+            && self.offers.is_empty()
+            && self.interpreters.is_empty()
+            && self.routing.is_none()
     }
 
     pub fn merge(&mut self, other: Change) {
         self.requests.extend(other.requests);
         self.offers.extend(other.offers);
         self.interpreters.extend(other.interpreters);
+        if other.routing.is_some() {
+            self.routing = other.routing;
+        }
     }
 }
 
@@ -227,12 +237,29 @@ pub trait Store: Send + Sync + 'static {
         rules: &Rules,
     ) -> Result<Change>;
 
-    /// Interpreters of a language who are on call (available, in a session or not).
-    async fn on_call(&self, tag: &crate::language::LanguageTag) -> Result<usize>;
+    /// Interpreters on call (available, in a session or not) whom a request for `language`
+    /// (in agrupación `group`) may reach at its widest.
+    async fn on_call(
+        &self,
+        language: &crate::language::LanguageTag,
+        group: Option<&crate::language::LanguageTag>,
+    ) -> Result<usize>;
 
     /// What the matcher needs to decide: every waiting request (with the offers made for
-    /// it), every open offer, and free interpreters (available, not in a session) who speak
-    /// a waiting request's language, as many as `scope` asks. Interpreters nobody is
-    /// waiting for are left out, so the cost follows the queue, not the roster.
-    async fn snapshot(&self, scope: Scope) -> Result<Snapshot>;
+    /// it), every open offer, and free interpreters (available, not in a session) whom a
+    /// waiting request may reach at its widest (its language, the variants `routing` lists
+    /// as intelligible with it, its agrupación), as many as `scope` asks per reach.
+    /// Interpreters nobody is waiting for are left out, so the cost follows the queue, not
+    /// the roster.
+    async fn snapshot(&self, scope: Scope, routing: &Routing) -> Result<Snapshot>;
+
+    /// The routing configuration coordinators last set, if any.
+    async fn routing(&self) -> Result<Option<Routing>>;
+
+    /// Replace the routing configuration (checked by the caller).
+    async fn set_routing(&self, routing: &Routing) -> Result<Change>;
+
+    /// Record that a waiting request's routing reached `tier` (only forwards: an older
+    /// or equal tier, or a request no longer waiting, changes nothing).
+    async fn widen(&self, id: &RequestId, tier: u8, now: Timestamp) -> Result<Change>;
 }

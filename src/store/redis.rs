@@ -30,6 +30,7 @@ use crate::matcher::{FreeInterpreter, OpenOffer, PendingRequest, Snapshot};
 use crate::offer::{Offer, OfferId, Outcome};
 use crate::request::{Request, RequestId, RequestState};
 use crate::roster::{Availability, Interpreter, InterpreterId, Profile};
+use crate::routing::Routing;
 
 const PRELUDE: &str = include_str!("redis/prelude.lua");
 
@@ -44,6 +45,8 @@ struct Scripts {
     accept_offer: Script,
     close_offer: Script,
     snapshot: Script,
+    widen: Script,
+    set_routing: Script,
 }
 
 fn script(body: &str) -> Script {
@@ -63,6 +66,8 @@ impl Scripts {
             accept_offer: script(include_str!("redis/accept_offer.lua")),
             close_offer: script(include_str!("redis/close_offer.lua")),
             snapshot: script(include_str!("redis/snapshot.lua")),
+            widen: script(include_str!("redis/widen.lua")),
+            set_routing: script(include_str!("redis/set_routing.lua")),
         }
     }
 }
@@ -262,6 +267,7 @@ fn parse_change(items: &[String]) -> Result<Change> {
         match kind.as_str() {
             "r" => change.requests.push(decode(json)?),
             "o" => change.offers.push(decode(json)?),
+            "g" => change.routing = Some(decode(json)?),
             "i" => {
                 let reason = match it.next().map(String::as_str) {
                     Some("missed_offers") => Reason::MissedOffers,
@@ -491,14 +497,36 @@ impl Store for RedisStore {
         self.transition(&self.scripts.close_offer, &args).await
     }
 
-    async fn on_call(&self, tag: &LanguageTag) -> Result<usize> {
+    async fn on_call(&self, language: &LanguageTag, group: Option<&LanguageTag>) -> Result<usize> {
         let mut conn = self.conn.clone();
-        conn.scard(self.key(&format!("oncall:{tag}")))
-            .await
-            .map_err(backend)
+        let exact = self.key(&format!("oncall:{language}"));
+        match group {
+            Some(g) => {
+                let all: Vec<String> = conn
+                    .sunion(&[exact, self.key(&format!("oncall:g:{g}"))])
+                    .await
+                    .map_err(backend)?;
+                Ok(all.len())
+            }
+            None => conn.scard(exact).await.map_err(backend),
+        }
     }
 
-    async fn snapshot(&self, scope: Scope) -> Result<Snapshot> {
+    async fn routing(&self) -> Result<Option<Routing>> {
+        self.get_json(self.key("routing")).await
+    }
+
+    async fn set_routing(&self, routing: &Routing) -> Result<Change> {
+        self.transition(&self.scripts.set_routing, &[encode(routing)])
+            .await
+    }
+
+    async fn widen(&self, id: &RequestId, tier: u8, now: Timestamp) -> Result<Change> {
+        let args = [id.to_string(), tier.to_string(), now.to_string()];
+        self.transition(&self.scripts.widen, &args).await
+    }
+
+    async fn snapshot(&self, scope: Scope, routing: &Routing) -> Result<Snapshot> {
         let scope = match scope {
             Scope::Requests => "requests",
             Scope::Best => "best",
@@ -507,8 +535,13 @@ impl Store for RedisStore {
         // Only sizes the `best` walk (who counts as able to take an offer now); the
         // matcher decides with the service's clock.
         let now = Timestamp::now().as_millisecond().to_string();
+        // An empty Lua table encodes as `{}`: an object either way.
+        let intelligible = serde_json::to_string(&routing.intelligible).map_err(backend)?;
         let items = self
-            .run(&self.scripts.snapshot, &[scope.to_string(), now])
+            .run(
+                &self.scripts.snapshot,
+                &[scope.to_string(), now, intelligible],
+            )
             .await?;
         let mut requests: Vec<PendingRequest> = Vec::new();
         let mut interpreters = Vec::new();

@@ -42,3 +42,59 @@ async fn places_and_variants_over_http() {
     assert_eq!(both.status.as_u16(), 422);
     app.shutdown().await;
 }
+
+#[tokio::test]
+async fn coordinators_set_the_widening_search_and_requests_show_their_tier() {
+    use crate::helpers::COORDINATOR;
+    use reqwest::Method;
+    use serde_json::json;
+    let app = spawn_app(&[]).await;
+    let default = app.get("/api/v1/routing", OPERATOR).await.expect(200);
+    assert_eq!(default["tiers"][0], json!({"reach": "exact", "secs": 30}));
+    let token = app.add_interpreter("ana", &[("tzo", 5)]).await;
+    assert_eq!(
+        app.get("/api/v1/routing", &token).await.status.as_u16(),
+        403
+    );
+
+    let put = |body: serde_json::Value, who: &'static str| {
+        app.call(Method::PUT, "/api/v1/routing", Some(who), Some(body))
+    };
+    let narrowing = put(
+        json!({"tiers": [{"reach": "agrupacion", "secs": 10}, {"reach": "exact"}]}),
+        COORDINATOR,
+    )
+    .await;
+    assert_eq!(
+        (narrowing.status.as_u16(), narrowing.code()),
+        (422, "invalid_field")
+    );
+    assert!(narrowing.body["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("widen"));
+    let unknown = put(
+        json!({"intelligible": {"zap-x-planicie-costera": ["xx-x-nowhere"]}}),
+        COORDINATOR,
+    )
+    .await;
+    assert_eq!(unknown.status.as_u16(), 422);
+    assert_eq!(put(json!({}), OPERATOR).await.status.as_u16(), 403);
+
+    let mine = json!({
+        "tiers": [{"reach": "exact", "secs": 45}, {"reach": "agrupacion"}],
+        "intelligible": {"zap-x-planicie-costera": ["zap-x-montana-istmo-alto"]},
+    });
+    let set = put(mine.clone(), COORDINATOR).await.expect(200);
+    assert_eq!(set["tiers"][0]["secs"], 45);
+    let now = app.get("/api/v1/routing", COORDINATOR).await.expect(200);
+    assert_eq!(now["intelligible"], mine["intelligible"]);
+
+    let r = app.post_request("zapoteco del istmo", "normal").await;
+    assert_eq!(r["language"]["tag"], "zap-x-planicie-costera");
+    assert_eq!(r["group"], "zap");
+    assert_eq!(r["routing"]["tier"], 0);
+    assert_eq!(r["routing"]["reach"], "exact");
+    assert!(r["routing"]["widens_at"].is_string());
+    app.shutdown().await;
+}

@@ -353,6 +353,9 @@
         facts.push(el('dt', {}, t('console-js-position')), el('dd', { 'data-field': 'position' }, r.queue.position));
         facts.push(el('dt', {}, t('console-js-on-call')), el('dd', { 'data-field': 'on-call' }, r.queue.on_call));
       }
+      if (r.routing) {
+        facts.push(el('dt', {}, t('console-js-search')), el('dd', { 'data-field': 'reach' }, t('console-js-reach-' + r.routing.reach)));
+      }
       if (r.interpreter) {
         facts.push(el('dt', {}, t('console-js-interpreter')), el('dd', { 'data-field': 'interpreter' }, r.interpreter.name));
       }

@@ -13,7 +13,7 @@ local rank = ({urgent = 0, normal = 1})[r.priority]
 local queue = k('pq:' .. r.language)
 redis.call('ZADD', queue, string.format('%.0f', rank * 1e13 + tonumber(ARGV[2])), r.id)
 local position = redis.call('ZRANK', queue, r.id) + 1
-local on_call = redis.call('SCARD', k('oncall:' .. r.language))
+local on_call = on_call_for(r)
 table.insert(out, 'q')
 table.insert(out, tostring(position))
 table.insert(out, tostring(on_call))

@@ -45,29 +45,49 @@ local function open_of_interpreter(iid) return redis.call('SMEMBERS', k('openi:'
 --   free:<tag>    free interpreters (available, not in a session), best first: score
 --                 (5 - proficiency) * 1e13 + idle since (ms)
 --   oncall:<tag>  available interpreters, in a session or not
+-- and the same per agrupación (`free:g:<tag>`, `oncall:g:<tag>`) for everyone registered
+-- anywhere in it: the widest reach of the routing tiers.
 -- `idle_ms` is the interpreter's idle-since time in ms (only read when it is free).
+local function index_keys(l)
+  local keys = {l.tag}
+  if l.group and l.group ~= null then table.insert(keys, 'g:' .. l.group) end
+  return keys
+end
+
 local function index_interpreter(it, idle_ms)
   for _, l in ipairs(it.languages) do
-    if it.availability == 'available' then
-      redis.call('SADD', k('oncall:' .. l.tag), it.id)
-      if it.session == null then
-        local score = string.format('%.0f', (5 - l.proficiency) * 1e13 + idle_ms)
-        redis.call('ZADD', k('free:' .. l.tag), score, it.id)
+    for _, key in ipairs(index_keys(l)) do
+      if it.availability == 'available' then
+        redis.call('SADD', k('oncall:' .. key), it.id)
+        if it.session == null then
+          local score = string.format('%.0f', (5 - l.proficiency) * 1e13 + idle_ms)
+          redis.call('ZADD', k('free:' .. key), score, it.id)
+        else
+          redis.call('ZREM', k('free:' .. key), it.id)
+        end
       else
-        redis.call('ZREM', k('free:' .. l.tag), it.id)
+        redis.call('SREM', k('oncall:' .. key), it.id)
+        redis.call('ZREM', k('free:' .. key), it.id)
       end
-    else
-      redis.call('SREM', k('oncall:' .. l.tag), it.id)
-      redis.call('ZREM', k('free:' .. l.tag), it.id)
     end
   end
 end
 
 local function unindex_interpreter(it)
   for _, l in ipairs(it.languages) do
-    redis.call('SREM', k('oncall:' .. l.tag), it.id)
-    redis.call('ZREM', k('free:' .. l.tag), it.id)
+    for _, key in ipairs(index_keys(l)) do
+      redis.call('SREM', k('oncall:' .. key), it.id)
+      redis.call('ZREM', k('free:' .. key), it.id)
+    end
   end
+end
+
+-- Interpreters on call whom a request may reach at its widest (its language, its group).
+local function on_call_for(r)
+  if r.group and r.group ~= null then
+    return #redis.call('SUNION', k('oncall:' .. r.language), k('oncall:g:' .. r.group))
+  end
+  return redis.call('SCARD', k('oncall:' .. r.language))
 end
 
 -- Waiting requests: `pend` (all), and per language in serving order (urgent, then

@@ -1,20 +1,28 @@
--- ARGV: scope (requests | best | everyone), now (ms). Answers {"ok", "r", request json, "a", offer
--- json..., "i", interpreter json, "o", offer id, request id, interpreter id, deadline...}:
--- waiting requests with every offer made for them, free interpreters who speak a waiting
--- language (none, the best few, or all), open offers.
+-- ARGV: scope (requests | best | everyone), now (ms), intelligibility (json: tag → tags).
+-- Answers {"ok", "r", request json, "a", offer json..., "i", interpreter json, "o", offer
+-- id, request id, interpreter id, deadline...}: waiting requests with every offer made for
+-- them, free interpreters a waiting request may reach (its language, the variants listed
+-- as intelligible with it, its agrupación: none, the best few of each, or all), open offers.
 local scope = ARGV[1]
+local intelligible = cjson.decode(ARGV[3])
 local langs = {}
--- Per language: waiting requests plus interpreters already asked, to size `best`.
+-- Per index key (language, or "g:" agrupación): waiting requests plus interpreters already
+-- asked, to size `best`.
 local wanted = {}
 for _, rid in ipairs(redis.call('SMEMBERS', k('pend'))) do
   local r = redis.call('GET', k('rq:' .. rid))
   if r then
     table.insert(out, 'r')
     table.insert(out, r)
-    local lang = cjson.decode(r).language
-    langs[lang] = true
+    local req = cjson.decode(r)
     local offers = redis.call('LRANGE', k('ofr:' .. rid), 0, -1)
-    wanted[lang] = (wanted[lang] or 0) + 1 + #offers
+    local keys = {req.language}
+    for _, t in ipairs(intelligible[req.language] or {}) do table.insert(keys, t) end
+    if req.group and req.group ~= null then table.insert(keys, 'g:' .. req.group) end
+    for _, key in ipairs(keys) do
+      langs[key] = true
+      wanted[key] = (wanted[key] or 0) + 1 + #offers
+    end
     for _, oid in ipairs(offers) do
       local o = redis.call('GET', k('of:' .. oid))
       if o then
