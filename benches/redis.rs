@@ -141,6 +141,7 @@ async fn run(url: &str, secs: u64, n_interpreters: usize, full: bool) {
                 group: None,
             }],
             availability: Availability::Available,
+            schedule: None,
         };
         a.svc.load_interpreter(new, None).await.unwrap();
     }

@@ -163,6 +163,7 @@ mod tests {
             idle_since: t(0),
             ready_at: None,
             missed_in_row: 0,
+            schedule: None,
             created_at: t(0),
         }
     }

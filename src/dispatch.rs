@@ -15,6 +15,14 @@ use crate::store::{Finish, StoreError};
 /// How long to wait before retrying when the store itself failed.
 const BACKEND_RETRY: std::time::Duration = std::time::Duration::from_secs(1);
 
+/// Sleep until `at`, or forever when there is nothing to wait for.
+pub async fn sleep_until(at: Option<tokio::time::Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
+}
+
 /// Run until `shutdown` resolves.
 pub async fn run(service: Arc<Service>, shutdown: impl std::future::Future<Output = ()>) {
     tokio::pin!(shutdown);
@@ -27,16 +35,10 @@ pub async fn run(service: Arc<Service>, shutdown: impl std::future::Future<Outpu
                 Some(tokio::time::Instant::now() + BACKEND_RETRY)
             }
         };
-        let sleep = async {
-            match wake_at {
-                Some(at) => tokio::time::sleep_until(at).await,
-                None => std::future::pending().await,
-            }
-        };
         tokio::select! {
             _ = &mut shutdown => return,
             _ = service.woken() => {}
-            _ = sleep => {}
+            _ = sleep_until(wake_at) => {}
         }
     }
 }

@@ -31,6 +31,8 @@ pub mod prompts;
 pub mod request;
 pub mod roster;
 pub mod routing;
+pub mod schedule;
+pub mod scheduler;
 pub mod service;
 pub mod startup;
 pub mod store;

@@ -142,6 +142,8 @@ pub struct Profile {
     pub name: String,
     pub phone: PhoneNumber,
     pub languages: Vec<LanguageSkill>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schedule: Option<crate::schedule::Schedule>,
 }
 
 /// Whether an interpreter wants to receive offers.
@@ -179,6 +181,9 @@ pub struct Interpreter {
     /// Offers let expire in a row; reset by any answer.
     pub missed_in_row: u32,
     pub created_at: Timestamp,
+    /// When the interpreter is on call; none: availability is only what they set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schedule: Option<crate::schedule::Schedule>,
 }
 
 impl Interpreter {
@@ -249,6 +254,7 @@ pub struct RosterEntry {
     pub token: Option<String>,
     /// The SHA-256 of the interpreter's token (written in hex).
     pub token_sha256: Option<crate::auth::TokenHash>,
+    pub schedule: Option<crate::schedule::Schedule>,
 }
 
 type Field = Option<toml::Spanned<toml::Value>>;
@@ -265,6 +271,7 @@ struct RawEntry {
     availability: Field,
     token: Field,
     token_sha256: Field,
+    schedule: Field,
 }
 
 #[derive(Deserialize)]
@@ -434,6 +441,14 @@ pub fn parse_roster(
                 Ok(Some(t))
             }),
         };
+        let schedule = match &raw.schedule {
+            None => Some(None),
+            some => r.field(table_line, "schedule", some, |v| {
+                let s: crate::schedule::Schedule = typed(v)?;
+                s.check().map_err(|e| e.0)?;
+                Ok(Some(s))
+            }),
+        };
         let token_sha256 = match &raw.token_sha256 {
             None => Some(None),
             some => r.field(table_line, "token_sha256", some, |v| {
@@ -450,6 +465,7 @@ pub fn parse_roster(
             Some(availability),
             Some(token),
             Some(token_sha256),
+            Some(schedule),
         ) = (
             id,
             name,
@@ -458,6 +474,7 @@ pub fn parse_roster(
             availability,
             token,
             token_sha256,
+            schedule,
         )
         else {
             continue;
@@ -487,6 +504,7 @@ pub fn parse_roster(
             availability,
             token,
             token_sha256,
+            schedule,
         });
     }
     if r.problems.is_empty() {

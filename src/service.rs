@@ -34,8 +34,13 @@ pub struct Clock {
 
 impl Clock {
     pub fn new() -> Clock {
+        Clock::starting_at(Timestamp::now())
+    }
+
+    /// A clock that reads `t` now (tests set the date this way).
+    pub fn starting_at(t: Timestamp) -> Clock {
         Clock {
-            base: Timestamp::now(),
+            base: t,
             start: tokio::time::Instant::now(),
         }
     }
@@ -145,6 +150,7 @@ pub struct NewInterpreter {
     pub phone: PhoneNumber,
     pub languages: Vec<LanguageSkill>,
     pub availability: Availability,
+    pub schedule: Option<crate::schedule::Schedule>,
 }
 
 /// Where a waiting request stands, for the operator's status line.
@@ -171,6 +177,8 @@ pub struct Service {
     pub rules: Rules,
     pub bus: Bus,
     wake: Notify,
+    /// Interpreters changed (a schedule may have): the scheduler reads them again.
+    roster_wake: Notify,
     /// The store publishes every change to every instance itself (Redis); otherwise this
     /// service hands changes to its own live streams.
     store_publishes: bool,
@@ -201,6 +209,7 @@ impl Service {
             rules: config.rules,
             bus,
             wake: Notify::new(),
+            roster_wake: Notify::new(),
             store_publishes: false,
             stopping: tokio::sync::watch::Sender::new(false),
             static_tokens,
@@ -289,8 +298,39 @@ impl Service {
         }
     }
 
+    /// Wait until an interpreter changes (for the scheduler).
+    pub async fn roster_changed(&self) {
+        self.roster_wake.notified().await
+    }
+
+    /// Set an availability because a schedule boundary passed (an event with reason
+    /// `schedule`).
+    pub async fn follow_schedule(
+        &self,
+        id: &InterpreterId,
+        availability: Availability,
+    ) -> std::result::Result<(), StoreError> {
+        match self
+            .store
+            .set_availability(id, availability, self.now(), Reason::Schedule)
+            .await
+        {
+            Ok(change) => {
+                tracing::info!(interpreter_id = %id, ?availability, "on-call schedule");
+                self.publish(change);
+                Ok(())
+            }
+            // Removed meanwhile: nothing to follow.
+            Err(StoreError::NotFound(_)) => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
     /// Hand a change to this instance's live streams.
     pub fn deliver(&self, change: Change) {
+        if !change.interpreters.is_empty() {
+            self.roster_wake.notify_one();
+        }
         for r in change.requests {
             let _ = self.bus.send(Arc::new(Notice::Request(r)));
         }
@@ -384,17 +424,24 @@ impl Service {
 
     fn build_interpreter(&self, new: NewInterpreter) -> Interpreter {
         let now = self.now();
+        // With a schedule, a new interpreter starts as the schedule says.
+        let availability = match &new.schedule {
+            Some(s) if s.on_call_at(now) => Availability::Available,
+            Some(_) => Availability::Offline,
+            None => new.availability,
+        };
         Interpreter {
             id: new.id,
             name: new.name,
             phone: new.phone,
             languages: self.grouped(new.languages),
-            availability: new.availability,
+            availability,
             session: None,
             idle_since: now,
             ready_at: None,
             missed_in_row: 0,
             created_at: now,
+            schedule: new.schedule,
         }
     }
 
@@ -459,7 +506,7 @@ impl Service {
         require(matches!(who, Principal::Coordinator) || who.is_interpreter(id))?;
         let change = self
             .store
-            .set_availability(id, availability, self.now())
+            .set_availability(id, availability, self.now(), Reason::Requested)
             .await?;
         self.publish(change);
         self.store

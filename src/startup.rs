@@ -208,6 +208,7 @@ async fn load_roster(service: &Service, source: &RosterSource) -> anyhow::Result
             phone: e.phone,
             languages: e.languages,
             availability: e.availability,
+            schedule: e.schedule,
         };
         match service.load_interpreter(new, token).await {
             Ok(()) => {}
@@ -231,6 +232,10 @@ pub fn serve(service: Arc<Service>, listener: TcpListener) -> std::io::Result<Ap
         let _ = rx.wait_for(|s| *s).await;
     };
     let dispatcher = tokio::spawn(dispatch::run(service.clone(), until(stopped.clone())));
+    tokio::spawn(crate::scheduler::run(
+        service.clone(),
+        until(stopped.clone()),
+    ));
     let app = http::router(service.clone());
     let server = tokio::spawn(async move {
         axum::serve(listener, app)

@@ -54,6 +54,7 @@ impl Harness {
                 group: None,
             }],
             availability: Availability::Available,
+            schedule: None,
         };
         let (it, _token) = self
             .svc

@@ -14,7 +14,7 @@ use puente::roster::{
 use puente::routing::Routing;
 use puente::store::memory::MemoryStore;
 use puente::store::redis::RedisStore;
-use puente::store::{Conflict, Finish, Rules, Scope, Store, StoreError};
+use puente::store::{Conflict, Finish, Reason, Rules, Scope, Store, StoreError};
 
 fn t(s: i64) -> Timestamp {
     Timestamp::from_second(1_800_000_000 + s).unwrap()
@@ -36,6 +36,7 @@ fn interpreter(id: &str, lang: &str) -> Interpreter {
         idle_since: t(0),
         ready_at: None,
         missed_in_row: 0,
+        schedule: None,
         created_at: t(0),
     }
 }
@@ -128,7 +129,7 @@ async fn open_offer_refuses_offline_and_connected_interpreters(store: &dyn Store
     let r = request("tzo", 0);
     store.insert_request(r.clone()).await.unwrap();
     store
-        .set_availability(&ana.id, Availability::Offline, t(1))
+        .set_availability(&ana.id, Availability::Offline, t(1), Reason::Requested)
         .await
         .unwrap();
     let refused = store.open_offer(offer(&r, &ana, 2, 30), true).await;
@@ -137,7 +138,7 @@ async fn open_offer_refuses_offline_and_connected_interpreters(store: &dyn Store
         Err(StoreError::Conflict(Conflict::InterpreterNotFree))
     );
     store
-        .set_availability(&ana.id, Availability::Available, t(3))
+        .set_availability(&ana.id, Availability::Available, t(3), Reason::Requested)
         .await
         .unwrap();
     let o = offer(&r, &ana, 4, 30);
@@ -274,7 +275,7 @@ async fn going_offline_declines_open_offers(store: &dyn Store) {
     let o = offer(&r, &ana, 1, 30);
     store.open_offer(o.clone(), true).await.unwrap();
     store
-        .set_availability(&ana.id, Availability::Offline, t(2))
+        .set_availability(&ana.id, Availability::Offline, t(2), Reason::Requested)
         .await
         .unwrap();
     let closed = store.offer(&o.id).await.unwrap().unwrap();
@@ -360,7 +361,7 @@ async fn a_new_request_learns_its_place_and_who_is_on_call(store: &dyn Store) {
     store.insert_interpreter(ana.clone(), None).await.unwrap();
     store.insert_interpreter(beto.clone(), None).await.unwrap();
     store
-        .set_availability(&beto.id, Availability::Offline, t(0))
+        .set_availability(&beto.id, Availability::Offline, t(0), Reason::Requested)
         .await
         .unwrap();
     let first = store.insert_request(request("tzo", 1)).await.unwrap();
@@ -407,7 +408,7 @@ async fn snapshots_carry_the_best_free_interpreters_of_waiting_languages(store: 
     busy.languages[0].proficiency = Proficiency::new(5).unwrap();
     store.insert_interpreter(busy.clone(), None).await.unwrap();
     store
-        .set_availability(&busy.id, Availability::Offline, t(30))
+        .set_availability(&busy.id, Availability::Offline, t(30), Reason::Requested)
         .await
         .unwrap();
     store.insert_request(request("tzo", 40)).await.unwrap();
@@ -573,6 +574,14 @@ async fn updating_a_profile_reindexes_languages_and_keeps_live_state(store: &dyn
             certification: Some("PANITLI".into()),
             group: None,
         }],
+        schedule: Some(
+            serde_json::from_value(serde_json::json!({
+                "time_zone": "America/Cancun",
+                "windows": [{"days": ["mon", "tue"], "start": "08:00", "end": "02:00"}],
+                "exceptions": [{"kind": "off", "from": "2026-12-24T00:00", "to": "2026-12-26T00:00"}],
+            }))
+            .unwrap(),
+        ),
     };
     let change = store
         .update_interpreter(&ana.id, profile.clone(), t(2))
@@ -671,6 +680,7 @@ async fn agrupaciones_and_intelligible_variants_widen_what_a_snapshot_carries(st
             &InterpreterId::parse("sierra").unwrap(),
             Availability::Offline,
             t(50),
+            Reason::Requested,
         )
         .await
         .unwrap();
@@ -856,7 +866,9 @@ mod model {
                     } else {
                         Availability::Offline
                     };
-                    let _ = store.set_availability(&id, av, t(now)).await;
+                    let _ = store
+                        .set_availability(&id, av, t(now), Reason::Requested)
+                        .await;
                 }
                 Op::Decide(dt) => {
                     now += dt;

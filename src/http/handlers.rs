@@ -19,6 +19,7 @@ use crate::request::{Channel, Priority, RequestId, RequestState};
 use crate::roster::{
     self, Availability, InterpreterId, LanguageSkill, PhoneNumber, Proficiency, Profile,
 };
+use crate::schedule::Schedule;
 use crate::service::{NewInterpreter, Service};
 
 type S = State<Arc<Service>>;
@@ -205,6 +206,8 @@ pub struct NewInterpreterBody {
     languages: Vec<SkillBody>,
     #[serde(default)]
     status: Option<String>,
+    #[serde(default)]
+    schedule: Option<Schedule>,
 }
 
 fn parse_availability(field: &str, s: &str) -> Result<Availability, AppError> {
@@ -256,11 +259,17 @@ fn parse_profile(
     name: &str,
     phone: &str,
     languages: Vec<SkillBody>,
+    schedule: Option<Schedule>,
 ) -> Result<Profile, AppError> {
+    if let Some(s) = &schedule {
+        s.check()
+            .map_err(|e| AppError::invalid_field("schedule", e.0))?;
+    }
     Ok(Profile {
         name: roster::parse_name(name).map_err(|e| AppError::invalid_field("name", e))?,
         phone: PhoneNumber::parse(phone).map_err(|e| AppError::invalid_field("phone", e))?,
         languages: parse_skills(svc, languages)?,
+        schedule,
     })
 }
 
@@ -271,12 +280,13 @@ pub async fn create_interpreter(
     Json(body): Json<NewInterpreterBody>,
 ) -> ApiResult {
     let id = InterpreterId::parse(&body.id).map_err(|e| AppError::invalid_field("id", e))?;
-    let profile = parse_profile(&svc, &body.name, &body.phone, body.languages)?;
+    let profile = parse_profile(&svc, &body.name, &body.phone, body.languages, body.schedule)?;
     let new = NewInterpreter {
         id,
         name: profile.name,
         phone: profile.phone,
         languages: profile.languages,
+        schedule: profile.schedule,
         availability: match body.status.as_deref() {
             None => Availability::Offline,
             Some(s) => parse_availability("status", s)?,
@@ -324,6 +334,9 @@ pub struct ProfileBody {
     name: String,
     phone: String,
     languages: Vec<SkillBody>,
+    /// Left out or null: no schedule (availability is only what the interpreter sets).
+    #[serde(default)]
+    schedule: Option<Schedule>,
 }
 
 /// `PUT /api/v1/interpreters/{id}`: replace name, phone and languages.
@@ -341,7 +354,7 @@ pub async fn update_interpreter(
             "an interpreter's id cannot change; remove the interpreter and add a new one",
         ));
     }
-    let profile = parse_profile(&svc, &body.name, &body.phone, body.languages)?;
+    let profile = parse_profile(&svc, &body.name, &body.phone, body.languages, body.schedule)?;
     let it = svc.update_interpreter(&who, &id, profile).await?;
     Ok(axum::Json(views::interpreter(&svc, &it, locale)).into_response())
 }

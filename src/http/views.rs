@@ -194,5 +194,10 @@ pub fn interpreter(service: &Service, it: &Interpreter, locale: Locale) -> Value
         "session": it.session.as_ref().map(|r| json!({"request_id": r})),
         "ready_at": it.ready_at,
         "created_at": it.created_at,
+        "schedule": it.schedule,
+        "next_change": it.schedule.as_ref().and_then(|s| s.next_change(service.now())).map(|c| json!({
+            "at": c.at,
+            "status": if c.on_call { "available" } else { "offline" },
+        })),
     })
 }

@@ -42,6 +42,7 @@ fn free(id: &str, langs: &[(&str, i64)], idle: i64) -> FreeInterpreter {
         idle_since: t(idle),
         ready_at: None,
         missed_in_row: 0,
+        schedule: None,
         created_at: t(0),
     };
     FreeInterpreter::of(&it)

@@ -216,6 +216,7 @@ impl Store for MemoryStore {
         let old = std::mem::replace(&mut it.languages, profile.languages);
         it.name = profile.name;
         it.phone = profile.phone;
+        it.schedule = profile.schedule;
         let it = it.clone();
         s.unindex(id, &old);
         s.index(id, &it.languages);
@@ -258,6 +259,7 @@ impl Store for MemoryStore {
         id: &InterpreterId,
         availability: Availability,
         now: Timestamp,
+        reason: Reason,
     ) -> Result<Change> {
         let mut s = self.lock();
         let Some(it) = s.interpreters.get_mut(id) else {
@@ -272,7 +274,7 @@ impl Store for MemoryStore {
         if availability == Availability::Available && it.session.is_none() {
             it.idle_since = now;
         }
-        change.interpreters.push((it.clone(), Reason::Requested));
+        change.interpreters.push((it.clone(), reason));
         if availability == Availability::Offline {
             s.withdraw_interpreter_offers(id, Outcome::Declined, now, &mut change);
         }

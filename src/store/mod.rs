@@ -73,6 +73,18 @@ pub enum Reason {
     Requested,
     /// Too many offers in a row were let expire.
     MissedOffers,
+    /// An on-call window started or ended (or a dated exception did).
+    Schedule,
+}
+
+impl Reason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Reason::Requested => "requested",
+            Reason::MissedOffers => "missed_offers",
+            Reason::Schedule => "schedule",
+        }
+    }
 }
 
 /// What one transition changed: the new versions of everything it touched.
@@ -193,6 +205,7 @@ pub trait Store: Send + Sync + 'static {
         id: &InterpreterId,
         availability: Availability,
         now: Timestamp,
+        reason: Reason,
     ) -> Result<Change>;
 
     // Requests.

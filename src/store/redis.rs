@@ -271,6 +271,7 @@ fn parse_change(items: &[String]) -> Result<Change> {
             "i" => {
                 let reason = match it.next().map(String::as_str) {
                     Some("missed_offers") => Reason::MissedOffers,
+                    Some("schedule") => Reason::Schedule,
                     _ => Reason::Requested,
                 };
                 change.interpreters.push((decode(json)?, reason));
@@ -347,6 +348,7 @@ impl Store for RedisStore {
         id: &InterpreterId,
         availability: Availability,
         now: Timestamp,
+        reason: Reason,
     ) -> Result<Change> {
         let a = match availability {
             Availability::Available => "available",
@@ -357,6 +359,7 @@ impl Store for RedisStore {
             a.to_string(),
             now.to_string(),
             now.as_millisecond().to_string(),
+            reason.as_str().to_string(),
         ];
         self.transition(&self.scripts.set_availability, &args).await
     }

@@ -130,3 +130,54 @@ async fn coverage_shows_supply_and_unmet_demand() {
     assert_eq!(r["state"], "queued");
     app.shutdown().await;
 }
+
+/// A short on-call window, in real time: availability switches within a second of each
+/// boundary, through the whole server.
+#[tokio::test]
+async fn availability_switches_within_a_second_of_a_window_boundary() {
+    use jiff::tz::TimeZone;
+    use jiff::{SignedDuration, Timestamp};
+    let app = spawn_app(&[]).await;
+    let tz = TimeZone::get("America/Mexico_City").unwrap();
+    let start = Timestamp::now() + SignedDuration::from_secs(2);
+    let end = start + SignedDuration::from_secs(2);
+    let civil = |t: Timestamp| tz.to_datetime(t).time().round(jiff::Unit::Second).unwrap();
+    let day = match tz.to_datetime(start).date().weekday() {
+        jiff::civil::Weekday::Monday => "mon",
+        jiff::civil::Weekday::Tuesday => "tue",
+        jiff::civil::Weekday::Wednesday => "wed",
+        jiff::civil::Weekday::Thursday => "thu",
+        jiff::civil::Weekday::Friday => "fri",
+        jiff::civil::Weekday::Saturday => "sat",
+        jiff::civil::Weekday::Sunday => "sun",
+    };
+    let body = json!({"id": "ana", "name": "Ana", "phone": "+529671234567",
+        "languages": [{"tag": "tzo", "proficiency": 5}],
+        "schedule": {"windows": [{"days": [day], "start": civil(start).to_string(), "end": civil(end).to_string()}]}});
+    let created = app
+        .post("/api/v1/interpreters", COORDINATOR, body)
+        .await
+        .expect(201);
+    assert_eq!(created["status"], "offline");
+    assert_eq!(created["schedule"]["time_zone"], "America/Mexico_City");
+    // The boundaries as the schedule has them (whole seconds).
+    let boundary = |t: Timestamp| t.round(jiff::Unit::Second).unwrap();
+    for (want, at) in [("available", boundary(start)), ("offline", boundary(end))] {
+        let seen = app
+            .wait_for(6, || async {
+                let it = app
+                    .get("/api/v1/interpreters/ana", COORDINATOR)
+                    .await
+                    .expect(200);
+                (it["status"] == want).then(Timestamp::now)
+            })
+            .await
+            .unwrap_or_else(|| panic!("never {want}"));
+        let late = seen.duration_since(at);
+        assert!(
+            late < SignedDuration::from_secs(1) && late > SignedDuration::from_millis(-50),
+            "{want} {late:?} after the boundary"
+        );
+    }
+    app.shutdown().await;
+}

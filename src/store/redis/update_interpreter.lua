@@ -18,6 +18,7 @@ unindex_interpreter(it)
 it.name = profile.name
 it.phone = profile.phone
 it.languages = profile.languages
+it.schedule = profile.schedule
 put(key, it)
 local speaks = {}
 for _, l in ipairs(it.languages) do

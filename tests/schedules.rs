@@ -1,0 +1,182 @@
+//! On-call schedules driving availability, with tokio's clock paused and the date set by
+//! hand: no test here sleeps in real time.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use jiff::civil::DateTime;
+use jiff::tz::TimeZone;
+use jiff::Timestamp;
+use puente::auth::Principal;
+use puente::config::Config;
+use puente::request::{Channel, Priority, RequestState};
+use puente::roster::{Availability, InterpreterId, LanguageSkill, PhoneNumber, Proficiency};
+use puente::schedule::Schedule;
+use puente::service::{Clock, NewInterpreter, Notice, Service};
+use puente::store::Reason;
+
+/// A civil time in Mexico City.
+fn mx(civil: &str) -> Timestamp {
+    let dt: DateTime = civil.parse().unwrap();
+    dt.to_zoned(TimeZone::get("America/Mexico_City").unwrap())
+        .unwrap()
+        .timestamp()
+}
+
+async fn service_at(start: Timestamp) -> Arc<Service> {
+    let config = Config::from_vars([("PUENTE_ROSTER", "none")]).unwrap();
+    let svc = puente::startup::build(&config, Clock::starting_at(start))
+        .await
+        .unwrap();
+    tokio::spawn(puente::dispatch::run(svc.clone(), std::future::pending()));
+    tokio::spawn(puente::scheduler::run(svc.clone(), std::future::pending()));
+    settle().await;
+    svc
+}
+
+async fn settle() {
+    for _ in 0..10 {
+        tokio::task::yield_now().await;
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    for _ in 0..10 {
+        tokio::task::yield_now().await;
+    }
+}
+
+/// Move the clock to `t` (in steps, as time passes), letting timers fire on the way.
+async fn until(svc: &Service, t: Timestamp) {
+    let ahead = t.duration_since(svc.now());
+    if let Ok(d) = Duration::try_from(ahead) {
+        tokio::time::advance(d).await;
+    }
+    settle().await;
+}
+
+fn weekdays_8_to_16() -> Schedule {
+    serde_json::from_value(serde_json::json!({
+        "windows": [{"days": ["mon", "tue", "wed", "thu", "fri"], "start": "08:00", "end": "16:00"}]
+    }))
+    .unwrap()
+}
+
+async fn add(svc: &Service, id: &str, schedule: Schedule) -> InterpreterId {
+    let new = NewInterpreter {
+        id: InterpreterId::parse(id).unwrap(),
+        name: id.into(),
+        phone: PhoneNumber::parse("+525550001234").unwrap(),
+        languages: vec![LanguageSkill {
+            tag: "tzo".parse().unwrap(),
+            proficiency: Proficiency::new(5).unwrap(),
+            certification: None,
+            group: None,
+        }],
+        availability: Availability::Available,
+        schedule: Some(schedule),
+    };
+    let (it, _) = svc
+        .create_interpreter(&Principal::Coordinator, new)
+        .await
+        .unwrap();
+    settle().await;
+    it.id
+}
+
+async fn availability(svc: &Service, id: &InterpreterId) -> Availability {
+    svc.interpreter(&Principal::Coordinator, id)
+        .await
+        .unwrap()
+        .availability
+}
+
+#[tokio::test(start_paused = true)]
+async fn availability_follows_the_windows_and_not_now_holds_until_the_next_one() {
+    // Monday 2026-11-30, 07:59 in Mexico City.
+    let svc = service_at(mx("2026-11-30T07:59")).await;
+    let mut events = svc.bus.subscribe();
+    let ana = add(&svc, "ana", weekdays_8_to_16()).await;
+    assert_eq!(
+        availability(&svc, &ana).await,
+        Availability::Offline,
+        "before the window"
+    );
+
+    until(&svc, mx("2026-11-30T08:00")).await;
+    assert_eq!(availability(&svc, &ana).await, Availability::Available);
+    let mut reasons = Vec::new();
+    while let Ok(n) = events.try_recv() {
+        if let Notice::Interpreter(it, reason) = &*n {
+            reasons.push((it.availability, *reason));
+        }
+    }
+    assert!(
+        reasons.contains(&(Availability::Available, Reason::Schedule)),
+        "an event with its reason: {reasons:?}"
+    );
+
+    // "Not now" at 09:00: holds through the end of the window and the night...
+    until(&svc, mx("2026-11-30T09:00")).await;
+    let me = Principal::Interpreter(ana.clone());
+    svc.set_availability(&me, &ana, Availability::Offline)
+        .await
+        .unwrap();
+    until(&svc, mx("2026-12-01T07:59")).await;
+    assert_eq!(availability(&svc, &ana).await, Availability::Offline);
+    // ...and ends when the next window starts.
+    until(&svc, mx("2026-12-01T08:00")).await;
+    assert_eq!(availability(&svc, &ana).await, Availability::Available);
+
+    // On call outside any window holds until the next window's end.
+    until(&svc, mx("2026-12-01T16:00")).await;
+    assert_eq!(availability(&svc, &ana).await, Availability::Offline);
+    svc.set_availability(&me, &ana, Availability::Available)
+        .await
+        .unwrap();
+    until(&svc, mx("2026-12-02T15:59")).await;
+    assert_eq!(availability(&svc, &ana).await, Availability::Available);
+    until(&svc, mx("2026-12-02T16:00")).await;
+    assert_eq!(availability(&svc, &ana).await, Availability::Offline);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_window_end_closes_open_offers_and_time_off_overrides_a_window() {
+    let svc = service_at(mx("2026-11-30T15:59:30")).await;
+    let mut s = weekdays_8_to_16();
+    s.exceptions = serde_json::from_value(serde_json::json!([
+        {"kind": "off", "from": "2026-12-01T00:00", "to": "2026-12-02T00:00"}
+    ]))
+    .unwrap();
+    let ana = add(&svc, "ana", s).await;
+    assert_eq!(availability(&svc, &ana).await, Availability::Available);
+    let r = svc
+        .create_request(
+            &Principal::Operator,
+            "tzo",
+            Priority::Normal,
+            Channel::Phone,
+        )
+        .await
+        .unwrap();
+    settle().await;
+    let me = Principal::Interpreter(ana.clone());
+    assert_eq!(svc.open_offers(&me, &ana).await.unwrap().len(), 1);
+
+    until(&svc, mx("2026-11-30T16:00")).await;
+    assert_eq!(availability(&svc, &ana).await, Availability::Offline);
+    assert!(
+        svc.open_offers(&me, &ana).await.unwrap().is_empty(),
+        "closed at the end"
+    );
+    let state = svc
+        .request(&Principal::Operator, &r.id)
+        .await
+        .unwrap()
+        .state;
+    assert_eq!(state, RequestState::Queued);
+
+    // Tuesday is time off: no window today; Wednesday as usual.
+    until(&svc, mx("2026-12-01T12:00")).await;
+    assert_eq!(availability(&svc, &ana).await, Availability::Offline);
+    until(&svc, mx("2026-12-02T08:00")).await;
+    assert_eq!(availability(&svc, &ana).await, Availability::Available);
+}
