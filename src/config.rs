@@ -34,6 +34,12 @@ pub struct Config {
     pub coordinator_tokens: Vec<Secret>,
     pub policy: Policy,
     pub rules: Rules,
+    /// The hotline's time zone (IANA), for the coverage grid.
+    pub time_zone: String,
+    /// How far ahead a coverage gap of a language in demand is announced.
+    pub gap_alert_hours: u32,
+    /// Where coverage alerts are also POSTed (JSON), if anywhere: an `http://` URL.
+    pub alert_webhook: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -54,6 +60,9 @@ impl Default for Config {
             coordinator_tokens: Vec::new(),
             policy: Policy::default(),
             rules: Rules::default(),
+            time_zone: crate::schedule::DEFAULT_TIME_ZONE.into(),
+            gap_alert_hours: 12,
+            alert_webhook: None,
         }
     }
 }
@@ -152,6 +161,37 @@ impl Config {
                 }
                 "PUENTE_UNFILLED_AFTER_SECS" => {
                     c.policy.give_up_after = secs("PUENTE_UNFILLED_AFTER_SECS", v, 1, 7 * 24 * 3600)?
+                }
+                "PUENTE_TIME_ZONE" => {
+                    let tz = v.trim();
+                    if jiff::tz::TimeZone::get(tz).is_err() {
+                        return Err(ConfigError {
+                            var: "PUENTE_TIME_ZONE",
+                            message: format!("`{tz}` is not an IANA time zone (e.g. America/Mexico_City)"),
+                        });
+                    }
+                    c.time_zone = tz.to_string();
+                }
+                "PUENTE_GAP_ALERT_HOURS" => {
+                    c.gap_alert_hours = match v.trim().parse::<u32>() {
+                        Ok(n) if (1..=168).contains(&n) => n,
+                        _ => {
+                            return Err(ConfigError {
+                                var: "PUENTE_GAP_ALERT_HOURS",
+                                message: format!("`{v}` is not a number of hours from 1 to 168"),
+                            })
+                        }
+                    }
+                }
+                "PUENTE_ALERT_WEBHOOK_URL" => {
+                    let url = v.trim();
+                    if !url.starts_with("http://") {
+                        return Err(ConfigError {
+                            var: "PUENTE_ALERT_WEBHOOK_URL",
+                            message: format!("`{url}` must be an http:// URL (a relay on the hotline's network)"),
+                        });
+                    }
+                    c.alert_webhook = Some(url.to_string());
                 }
                 "PUENTE_WRAPUP_SECS" => c.rules.wrap_up = secs("PUENTE_WRAPUP_SECS", v, 0, 3600)?,
                 "PUENTE_MAX_MISSED_OFFERS" => {

@@ -137,6 +137,128 @@ fn median(sorted: &[SignedDuration]) -> SignedDuration {
     }
 }
 
+/// How far back a language counts as in demand for the schedule grid and its gaps.
+pub const DEMAND_WINDOW: SignedDuration = SignedDuration::from_hours(30 * 24);
+
+/// Interpreters on call per language and hour, ahead of now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Grid {
+    /// The start of the first hour (the current hour in the hotline's time zone).
+    pub start: Timestamp,
+    pub hours: usize,
+    pub lines: Vec<GridLine>,
+    /// Hours with nobody on call for a language in demand, soonest first.
+    pub gaps: Vec<Gap>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GridLine {
+    pub tag: LanguageTag,
+    /// Interpreters on call for at least part of each hour.
+    pub on_call: Vec<u32>,
+    /// Requests in the last 30 days.
+    pub demand: usize,
+}
+
+/// A stretch of hours with nobody on call for a language in demand.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Gap {
+    pub tag: LanguageTag,
+    pub from: Timestamp,
+    pub to: Timestamp,
+}
+
+/// The coverage grid from the current hour (in `tz`) for `hours` hours. An interpreter
+/// with a schedule counts where it has them on call; one without counts for every hour if
+/// available now (availability is all puente knows of them), for none otherwise.
+pub fn schedule_grid(
+    interpreters: &[Interpreter],
+    requests: &[Request],
+    now: Timestamp,
+    tz: &jiff::tz::TimeZone,
+    hours: usize,
+) -> Grid {
+    let hour_start = jiff::ZonedRound::new()
+        .smallest(jiff::Unit::Hour)
+        .mode(jiff::RoundMode::Trunc);
+    let start = now
+        .to_zoned(tz.clone())
+        .round(hour_start)
+        .map_or(now, |z| z.timestamp());
+    let hour = SignedDuration::from_hours(1);
+    let end = start + SignedDuration::from_hours(hours as i64);
+    let mut lines: BTreeMap<&LanguageTag, GridLine> = BTreeMap::new();
+    for it in interpreters {
+        let spans: Vec<(Timestamp, Timestamp)> = match &it.schedule {
+            // Windows say when; without windows only time off does, around availability
+            // (on call now, or off now because of time off and back after it).
+            Some(s) if !s.windows.is_empty() => s.intervals(start, end),
+            Some(s) if it.availability == Availability::Available || !s.on_call_at(now) => {
+                s.intervals(start, end)
+            }
+            Some(_) => Vec::new(),
+            None if it.availability == Availability::Available => vec![(start, end)],
+            None => Vec::new(),
+        };
+        // Hour slots this interpreter covers.
+        let mut covered = vec![false; hours];
+        for (s, e) in spans {
+            let first = (s.duration_since(start).as_secs() / 3600).max(0) as usize;
+            let last = ((e.duration_since(start) - SignedDuration::from_nanos(1)).as_secs() / 3600)
+                .max(0) as usize;
+            for slot in covered.iter_mut().take(last.min(hours - 1) + 1).skip(first) {
+                *slot = true;
+            }
+        }
+        for skill in &it.languages {
+            let l = lines.entry(&skill.tag).or_insert_with(|| GridLine {
+                tag: skill.tag.clone(),
+                on_call: vec![0; hours],
+                demand: 0,
+            });
+            for (n, c) in l.on_call.iter_mut().zip(&covered) {
+                *n += u32::from(*c);
+            }
+        }
+    }
+    let since = now.saturating_sub(DEMAND_WINDOW).unwrap_or(now);
+    for r in requests.iter().filter(|r| r.created_at >= since) {
+        lines
+            .entry(&r.language)
+            .or_insert_with(|| GridLine {
+                tag: r.language.clone(),
+                on_call: vec![0; hours],
+                demand: 0,
+            })
+            .demand += 1;
+    }
+    let mut gaps = Vec::new();
+    for l in lines.values().filter(|l| l.demand > 0) {
+        let mut open: Option<usize> = None;
+        for (i, n) in l.on_call.iter().chain(std::iter::once(&1)).enumerate() {
+            match (open, *n == 0 && i < hours) {
+                (None, true) => open = Some(i),
+                (Some(from), false) => {
+                    gaps.push(Gap {
+                        tag: l.tag.clone(),
+                        from: start + hour * from as i32,
+                        to: start + hour * i as i32,
+                    });
+                    open = None;
+                }
+                _ => {}
+            }
+        }
+    }
+    gaps.sort_by(|a, b| (a.from, &a.tag).cmp(&(b.from, &b.tag)));
+    Grid {
+        start,
+        hours,
+        lines: lines.into_values().collect(),
+        gaps,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -223,6 +345,67 @@ mod tests {
             table.last().unwrap().tag,
             tag("spa"),
             "covered, no demand: last"
+        );
+    }
+
+    #[test]
+    fn the_schedule_grid_counts_on_call_hours_and_lists_gaps_soonest_first() {
+        let tz = jiff::tz::TimeZone::get("America/Mexico_City").unwrap();
+        let mx = |c: &str| -> Timestamp {
+            c.parse::<jiff::civil::DateTime>()
+                .unwrap()
+                .to_zoned(tz.clone())
+                .unwrap()
+                .timestamp()
+        };
+        let mut day = interpreter("day", &["tzo"], Availability::Offline);
+        day.schedule = Some(
+            serde_json::from_value(serde_json::json!({
+                "windows": [{"days": ["mon","tue","wed","thu","fri","sat","sun"], "start": "08:30", "end": "10:00"}]
+            }))
+            .unwrap(),
+        );
+        let always = interpreter("always", &["hch"], Availability::Available);
+        let now = mx("2026-11-30T06:45");
+        let requests = [
+            {
+                let mut r = request("tzo", 0, RequestState::Completed, Some(5));
+                r.created_at = mx("2026-09-01T10:00"); // long ago: no demand
+                r
+            },
+            {
+                let mut r = request("tzo", 0, RequestState::Completed, Some(5));
+                r.created_at = mx("2026-11-20T10:00");
+                r
+            },
+            {
+                let mut r = request("yua", 0, RequestState::Unfilled, None);
+                r.created_at = mx("2026-11-29T10:00");
+                r
+            },
+        ];
+        let grid = schedule_grid(&[day, always], &requests, now, &tz, 24);
+        assert_eq!(grid.start, mx("2026-11-30T06:00"), "the current hour");
+        let line = |t: &str| grid.lines.iter().find(|l| l.tag == tag(t)).unwrap();
+        let tzo = line("tzo");
+        assert_eq!(tzo.demand, 1);
+        // 08:30–10:00 covers the 08:00 and 09:00 slots (2 and 3 hours after 06:00).
+        assert_eq!(&tzo.on_call[..5], &[0, 0, 1, 1, 0]);
+        assert!(line("hch").on_call.iter().all(|&n| n == 1));
+        assert_eq!(line("hch").demand, 0);
+        // Gaps: Maya all day, Tsotsil before and after its window; Huichol has no demand.
+        let gaps: Vec<(String, Timestamp, Timestamp)> = grid
+            .gaps
+            .iter()
+            .map(|g| (g.tag.to_string(), g.from, g.to))
+            .collect();
+        assert_eq!(
+            gaps,
+            vec![
+                ("tzo".into(), mx("2026-11-30T06:00"), mx("2026-11-30T08:00")),
+                ("yua".into(), mx("2026-11-30T06:00"), mx("2026-12-01T06:00")),
+                ("tzo".into(), mx("2026-11-30T10:00"), mx("2026-12-01T06:00")),
+            ]
         );
     }
 }

@@ -18,6 +18,7 @@
 //! - [`http`]: the API of API.md, errors, the live event stream.
 //! - [`config`], [`startup`]: configuration and the one start-up path.
 
+pub mod alerts;
 pub mod auth;
 pub mod config;
 pub mod coverage;

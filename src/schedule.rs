@@ -84,7 +84,8 @@ pub struct Exception {
     pub to: DateTime,
 }
 
-/// An interpreter's on-call schedule.
+/// An interpreter's on-call schedule. Without windows (only time off, say), it does not
+/// switch anyone on or off except at its exceptions' edges.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Schedule {
@@ -174,6 +175,10 @@ impl Schedule {
         let first = tz.to_datetime(from).date().saturating_sub(1.day());
         let last = tz.to_datetime(to).date().saturating_add(1.day());
         let mut on: Vec<(Timestamp, Timestamp)> = Vec::new();
+        // No windows: on call whenever the interpreter says so, apart from the exceptions.
+        if self.windows.is_empty() {
+            on.push((from, to));
+        }
         let mut day: Date = first;
         while day <= last {
             for w in &self.windows {
@@ -462,6 +467,32 @@ mod tests {
         assert_eq!(serde_json::from_str::<Schedule>(&json).unwrap(), s);
         let default: Schedule = toml::from_str("").unwrap();
         assert_eq!(default.time_zone, DEFAULT_TIME_ZONE);
+    }
+
+    #[test]
+    fn without_windows_only_the_exceptions_switch() {
+        let mx = |c: &str| at(DEFAULT_TIME_ZONE, c);
+        let mut s = schedule(DEFAULT_TIME_ZONE, vec![]);
+        assert!(s.on_call_at(mx("2026-12-01T03:00")));
+        assert_eq!(s.next_change(mx("2026-12-01T03:00")), None);
+        s.exceptions.push(Exception {
+            kind: ExceptionKind::Off,
+            from: "2026-12-24T00:00".parse().unwrap(),
+            to: "2026-12-26T00:00".parse().unwrap(),
+        });
+        assert_eq!(
+            s.changes(mx("2026-12-20T00:00"), mx("2026-12-30T00:00")),
+            vec![
+                Change {
+                    at: mx("2026-12-24T00:00"),
+                    on_call: false
+                },
+                Change {
+                    at: mx("2026-12-26T00:00"),
+                    on_call: true
+                },
+            ]
+        );
     }
 
     const ALL: [Day; 7] = [

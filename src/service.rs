@@ -71,6 +71,8 @@ pub enum Notice {
     Offer(Offer),
     Interpreter(Interpreter, Reason),
     Routing(Routing),
+    /// Something coordinators must act on (a coverage gap ahead), as its JSON.
+    Alert(serde_json::Value),
 }
 
 /// The live event bus. Slow subscribers miss events (and are told so) rather than slowing
@@ -175,6 +177,10 @@ pub struct Service {
     /// The widening search as coordinators last set it (file at start, then the API).
     routing: std::sync::RwLock<Arc<Routing>>,
     pub rules: Rules,
+    /// The hotline's time zone, for the coverage grid.
+    pub time_zone: jiff::tz::TimeZone,
+    pub gap_alert_hours: u32,
+    alert_webhook: Option<String>,
     pub bus: Bus,
     wake: Notify,
     /// Interpreters changed (a schedule may have): the scheduler reads them again.
@@ -207,6 +213,10 @@ impl Service {
             routing: std::sync::RwLock::new(config.policy.routing.clone()),
             base_policy: config.policy.clone(),
             rules: config.rules,
+            time_zone: jiff::tz::TimeZone::get(&config.time_zone)
+                .unwrap_or(jiff::tz::TimeZone::UTC),
+            gap_alert_hours: config.gap_alert_hours,
+            alert_webhook: config.alert_webhook.clone(),
             bus,
             wake: Notify::new(),
             roster_wake: Notify::new(),
@@ -339,6 +349,9 @@ impl Service {
         }
         for (i, reason) in change.interpreters {
             let _ = self.bus.send(Arc::new(Notice::Interpreter(i, reason)));
+        }
+        for alert in change.alerts {
+            let _ = self.bus.send(Arc::new(Notice::Alert(alert)));
         }
         if let Some(routing) = change.routing {
             self.use_routing(routing.clone());
@@ -475,6 +488,110 @@ impl Service {
         let it = change.interpreters.first().map(|(it, _)| it.clone());
         self.publish(change);
         it.ok_or_else(|| ServiceError::NotFound(format!("interpreter {id}")))
+    }
+
+    /// Interpreters on call per language and hour for the next `days` days, with the gaps
+    /// of languages in demand (coordinators).
+    pub async fn schedule_grid(&self, who: &Principal, days: u32) -> Result<crate::coverage::Grid> {
+        require(matches!(who, Principal::Coordinator))?;
+        let interpreters = self.store.interpreters().await?;
+        let requests = self.store.requests(None).await?;
+        Ok(crate::coverage::schedule_grid(
+            &interpreters,
+            &requests,
+            self.now(),
+            &self.time_zone,
+            days as usize * 24,
+        ))
+    }
+
+    /// Tell coordinators (every instance's live streams, and the webhook if configured).
+    pub async fn alert(&self, alert: serde_json::Value) -> std::result::Result<(), StoreError> {
+        tracing::warn!(kind = %alert["kind"], "alert to coordinators");
+        let change = self.store.broadcast_alert(&alert).await?;
+        self.publish(change);
+        if let Some(url) = self.alert_webhook.clone() {
+            let body = alert.to_string();
+            tokio::spawn(async move {
+                match crate::alerts::post_json(&url, &body).await {
+                    Ok(status) if (200..300).contains(&status) => {}
+                    Ok(status) => tracing::warn!(status, "alert webhook refused the alert"),
+                    Err(e) => tracing::warn!(error = %e, "alert webhook unreachable"),
+                }
+            });
+        }
+        Ok(())
+    }
+
+    /// Add time off to an interpreter's schedule (the interpreter, or a coordinator): a
+    /// dated "off" exception, in the schedule's time zone. Without a schedule, one is made
+    /// (default time zone, no windows).
+    pub async fn add_time_off(
+        &self,
+        who: &Principal,
+        id: &InterpreterId,
+        from: jiff::civil::DateTime,
+        to: jiff::civil::DateTime,
+    ) -> Result<Interpreter> {
+        require(matches!(who, Principal::Coordinator) || who.is_interpreter(id))?;
+        let it = self
+            .store
+            .interpreter(id)
+            .await?
+            .ok_or_else(|| ServiceError::NotFound(format!("interpreter {id}")))?;
+        let mut schedule = it
+            .schedule
+            .clone()
+            .unwrap_or_else(|| crate::schedule::Schedule {
+                time_zone: crate::schedule::DEFAULT_TIME_ZONE.into(),
+                windows: Vec::new(),
+                exceptions: Vec::new(),
+            });
+        schedule.exceptions.push(crate::schedule::Exception {
+            kind: crate::schedule::ExceptionKind::Off,
+            from,
+            to,
+        });
+        schedule.check().map_err(|e| ServiceError::InvalidField {
+            field: "to".into(),
+            detail: e.0,
+        })?;
+        let profile = Profile {
+            name: it.name,
+            phone: it.phone,
+            languages: it.languages,
+            schedule: Some(schedule),
+        };
+        let change = self
+            .store
+            .update_interpreter(id, profile, self.now())
+            .await?;
+        tracing::info!(interpreter_id = %id, "time off added");
+        let updated = change.interpreters.first().map(|(it, _)| it.clone());
+        self.publish(change);
+        let mut updated =
+            updated.ok_or_else(|| ServiceError::NotFound(format!("interpreter {id}")))?;
+        // Time off that has already begun acts now: no boundary is left to cross.
+        let off_now = updated.schedule.as_ref().is_some_and(|s| {
+            s.exceptions
+                .last()
+                .is_some_and(|_| !s.on_call_at(self.now()))
+        });
+        let began = from
+            .to_zoned(self.time_zone_of(&updated))
+            .is_ok_and(|z| z.timestamp() <= self.now());
+        if off_now && began && updated.availability == Availability::Available {
+            self.follow_schedule(id, Availability::Offline).await?;
+            updated.availability = Availability::Offline;
+        }
+        Ok(updated)
+    }
+
+    fn time_zone_of(&self, it: &Interpreter) -> jiff::tz::TimeZone {
+        it.schedule
+            .as_ref()
+            .and_then(|s| jiff::tz::TimeZone::get(&s.time_zone).ok())
+            .unwrap_or_else(|| self.time_zone.clone())
     }
 
     /// Supply and demand per language, for coordinators.

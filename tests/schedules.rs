@@ -180,3 +180,61 @@ async fn a_window_end_closes_open_offers_and_time_off_overrides_a_window() {
     until(&svc, mx("2026-12-02T08:00")).await;
     assert_eq!(availability(&svc, &ana).await, Availability::Available);
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_coverage_gap_of_a_language_in_demand_is_announced_once() {
+    use puente::request::Request;
+    let svc = service_at(mx("2026-11-30T07:30")).await;
+    let mut events = svc.bus.subscribe();
+    // Tsotsil was asked for last week; its one interpreter is on call 08:00–16:00.
+    let mut past = Request::new(
+        "tzo".parse().unwrap(),
+        Priority::Normal,
+        Channel::Phone,
+        mx("2026-11-23T10:00"),
+    );
+    past.state = RequestState::Unfilled;
+    svc.store.insert_request(past).await.unwrap();
+    add(&svc, "ana", weekdays_8_to_16()).await;
+    let alerts = |events: &mut tokio::sync::broadcast::Receiver<Arc<Notice>>| {
+        let mut out = Vec::new();
+        while let Ok(n) = events.try_recv() {
+            if let Notice::Alert(a) = &*n {
+                out.push((
+                    a["language"]["tag"].clone(),
+                    a["from"].clone(),
+                    a["to"].clone(),
+                ));
+            }
+        }
+        out
+    };
+    // Within the next 12 hours: now until 08:00, and from 16:00 (until 08:00 tomorrow),
+    // looked for again within a minute of the roster changing.
+    until(&svc, mx("2026-11-30T07:31:30")).await;
+    let first = alerts(&mut events);
+    let json = |t: Timestamp| serde_json::json!(t);
+    assert_eq!(
+        first,
+        vec![
+            (
+                "tzo".into(),
+                json(mx("2026-11-30T07:00")),
+                json(mx("2026-11-30T08:00"))
+            ),
+            (
+                "tzo".into(),
+                json(mx("2026-11-30T16:00")),
+                json(mx("2026-12-01T08:00"))
+            ),
+        ]
+    );
+    // Hours of checks later, the same gaps are not announced again.
+    until(&svc, mx("2026-11-30T15:00")).await;
+    assert_eq!(alerts(&mut events), vec![]);
+    // Tuesday evening's gap comes within the horizon on Tuesday morning.
+    until(&svc, mx("2026-12-01T07:00")).await;
+    let later = alerts(&mut events);
+    assert_eq!(later.len(), 1, "{later:?}");
+    assert_eq!(later[0].1, json(mx("2026-12-01T16:00")));
+}

@@ -75,6 +75,7 @@ async fn render(svc: &Service, who: &Principal, notice: &Notice, locale: Locale)
             return vec![event("request", view), event("alert", alert)];
         }
         (Notice::Routing(routing), Principal::Coordinator) => ("routing", json!(routing)),
+        (Notice::Alert(alert), Principal::Coordinator) => ("alert", alert.clone()),
         (Notice::Request(r), Principal::Operator | Principal::Coordinator) => {
             let queue = svc.queue_info().await.ok();
             let q = queue.as_ref().and_then(|q| q.get(&r.id));

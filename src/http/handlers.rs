@@ -168,6 +168,80 @@ fn language_result(
     v
 }
 
+#[derive(Deserialize)]
+pub struct GridQuery {
+    days: Option<u32>,
+}
+
+/// `GET /api/v1/coverage/schedule?days=7` (coordinator): interpreters on call per language
+/// and hour ahead (in the hotline's time zone), and the gaps of languages in demand.
+pub async fn schedule_grid(
+    State(svc): S,
+    CoordinatorCaller(who): CoordinatorCaller,
+    Lang(locale): Lang,
+    Query(q): Query<GridQuery>,
+) -> ApiResult {
+    let days = q.days.unwrap_or(7);
+    if !(1..=14).contains(&days) {
+        return Err(AppError::invalid_field(
+            "days",
+            format!("`{days}` days: give 1 to 14"),
+        ));
+    }
+    let grid = svc.schedule_grid(&who, days).await?;
+    let lines: Vec<Value> = grid
+        .lines
+        .iter()
+        .map(|l| {
+            json!({
+                "language": views::language(&svc, &l.tag, locale),
+                "on_call": l.on_call,
+                "demand_30_days": l.demand,
+            })
+        })
+        .collect();
+    let gaps: Vec<Value> = grid
+        .gaps
+        .iter()
+        .map(|g| {
+            json!({
+                "language": views::language(&svc, &g.tag, locale),
+                "from": g.from,
+                "to": g.to,
+                "hours": g.to.duration_since(g.from).as_hours(),
+            })
+        })
+        .collect();
+    Ok(axum::Json(json!({
+        "time_zone": svc.time_zone.iana_name().unwrap_or("UTC"),
+        "start": grid.start,
+        "hours": grid.hours,
+        "languages": lines,
+        "gaps": gaps,
+    }))
+    .into_response())
+}
+
+#[derive(Deserialize)]
+pub struct TimeOffBody {
+    from: jiff::civil::DateTime,
+    to: jiff::civil::DateTime,
+}
+
+/// `POST /api/v1/interpreters/{id}/time-off` (that interpreter, or a coordinator): add a
+/// dated exception "off" to the schedule, in the schedule's own time zone.
+pub async fn add_time_off(
+    State(svc): S,
+    Caller(who): Caller,
+    Lang(locale): Lang,
+    Path(id): Path<String>,
+    Json(body): Json<TimeOffBody>,
+) -> ApiResult {
+    let id = interpreter_id(&id)?;
+    let it = svc.add_time_off(&who, &id, body.from, body.to).await?;
+    Ok(axum::Json(views::interpreter(&svc, &it, locale)).into_response())
+}
+
 // --- Routing -------------------------------------------------------------------------------
 
 /// `GET /api/v1/routing` (operator, coordinator): the widening search in force.

@@ -27,6 +27,8 @@ pub fn router(service: Arc<Service>) -> Router {
     let api = Router::new()
         .route("/me", get(h::me))
         .route("/coverage", get(h::coverage))
+        .route("/coverage/schedule", get(h::schedule_grid))
+        .route("/interpreters/{id}/time-off", post(h::add_time_off))
         .route("/routing", get(h::routing).put(h::set_routing))
         .route("/languages", get(h::languages))
         .route("/detect", post(h::detect))

@@ -96,6 +96,9 @@ pub struct Change {
     /// A new routing configuration (every instance starts using it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub routing: Option<Routing>,
+    /// Alerts for coordinators (every instance's live streams carry them).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub alerts: Vec<serde_json::Value>,
 }
 
 impl Change {
@@ -104,6 +107,7 @@ impl Change {
             && self.offers.is_empty()
             && self.interpreters.is_empty()
             && self.routing.is_none()
+            && self.alerts.is_empty()
     }
 
     pub fn merge(&mut self, other: Change) {
@@ -113,6 +117,7 @@ impl Change {
         if other.routing.is_some() {
             self.routing = other.routing;
         }
+        self.alerts.extend(other.alerts);
     }
 }
 
@@ -265,6 +270,13 @@ pub trait Store: Send + Sync + 'static {
     /// Interpreters nobody is waiting for are left out, so the cost follows the queue, not
     /// the roster.
     async fn snapshot(&self, scope: Scope, routing: &Routing) -> Result<Snapshot>;
+
+    /// True for the first caller (of any instance) to claim `key` before `until`: what
+    /// makes an alert go out once, not once per instance or per check.
+    async fn claim_once(&self, key: &str, until: Timestamp) -> Result<bool>;
+
+    /// Hand an alert to every instance (as a change that only carries it).
+    async fn broadcast_alert(&self, alert: &serde_json::Value) -> Result<Change>;
 
     /// The routing configuration coordinators last set, if any.
     async fn routing(&self) -> Result<Option<Routing>>;

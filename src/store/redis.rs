@@ -47,6 +47,7 @@ struct Scripts {
     snapshot: Script,
     widen: Script,
     set_routing: Script,
+    broadcast_alert: Script,
 }
 
 fn script(body: &str) -> Script {
@@ -68,6 +69,7 @@ impl Scripts {
             snapshot: script(include_str!("redis/snapshot.lua")),
             widen: script(include_str!("redis/widen.lua")),
             set_routing: script(include_str!("redis/set_routing.lua")),
+            broadcast_alert: script(include_str!("redis/broadcast_alert.lua")),
         }
     }
 }
@@ -268,6 +270,7 @@ fn parse_change(items: &[String]) -> Result<Change> {
             "r" => change.requests.push(decode(json)?),
             "o" => change.offers.push(decode(json)?),
             "g" => change.routing = Some(decode(json)?),
+            "x" => change.alerts.push(decode(json)?),
             "i" => {
                 let reason = match it.next().map(String::as_str) {
                     Some("missed_offers") => Reason::MissedOffers,
@@ -513,6 +516,25 @@ impl Store for RedisStore {
             }
             None => conn.scard(exact).await.map_err(backend),
         }
+    }
+
+    async fn claim_once(&self, key: &str, until: Timestamp) -> Result<bool> {
+        let mut conn = self.conn.clone();
+        let set: Option<String> = ::redis::cmd("SET")
+            .arg(self.key(&format!("claim:{key}")))
+            .arg(1)
+            .arg("NX")
+            .arg("PXAT")
+            .arg(until.as_millisecond().max(1))
+            .query_async(&mut conn)
+            .await
+            .map_err(backend)?;
+        Ok(set.is_some())
+    }
+
+    async fn broadcast_alert(&self, alert: &serde_json::Value) -> Result<Change> {
+        self.transition(&self.scripts.broadcast_alert, &[alert.to_string()])
+            .await
     }
 
     async fn routing(&self) -> Result<Option<Routing>> {

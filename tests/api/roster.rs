@@ -181,3 +181,80 @@ async fn availability_switches_within_a_second_of_a_window_boundary() {
     }
     app.shutdown().await;
 }
+
+#[tokio::test]
+async fn interpreters_add_time_off_and_coordinators_see_the_schedule_grid() {
+    let app = spawn_app(&[]).await;
+    let ana = app.add_interpreter("ana", &[("tzo", 5)]).await;
+    app.post_request("tsotsil", "normal").await;
+    app.post_request("maya", "normal").await;
+
+    // Ana takes the rest of today off (she is on call, so she goes offline at once).
+    let now =
+        jiff::Zoned::now().with_time_zone(jiff::tz::TimeZone::get("America/Mexico_City").unwrap());
+    let from = now.datetime() - jiff::SignedDuration::from_mins(1);
+    let to = from + jiff::SignedDuration::from_hours(4);
+    let it = app
+        .post(
+            "/api/v1/interpreters/ana/time-off",
+            &ana,
+            json!({"from": from.to_string(), "to": to.to_string()}),
+        )
+        .await
+        .expect(200);
+    assert_eq!(it["schedule"]["exceptions"][0]["kind"], "off");
+    assert_eq!(it["status"], "offline");
+    let bad = app
+        .post(
+            "/api/v1/interpreters/ana/time-off",
+            &ana,
+            json!({"from": to.to_string(), "to": from.to_string()}),
+        )
+        .await;
+    assert_eq!((bad.status.as_u16(), bad.code()), (422, "invalid_field"));
+    let other = app.add_interpreter("bea", &[("yua", 5)]).await;
+    let forbidden = app
+        .post(
+            "/api/v1/interpreters/ana/time-off",
+            &other,
+            json!({"from": from.to_string(), "to": to.to_string()}),
+        )
+        .await;
+    assert_eq!(forbidden.status.as_u16(), 403);
+
+    let grid = app
+        .get("/api/v1/coverage/schedule?days=2", COORDINATOR)
+        .await
+        .expect(200);
+    assert_eq!(grid["hours"], 48);
+    assert_eq!(grid["time_zone"], "America/Mexico_City");
+    let langs = grid["languages"].as_array().unwrap();
+    let yua = langs
+        .iter()
+        .find(|l| l["language"]["tag"] == "yua")
+        .unwrap();
+    assert_eq!(yua["on_call"].as_array().unwrap().len(), 48);
+    assert!(
+        yua["on_call"].as_array().unwrap().iter().all(|n| n == 1),
+        "bea is on call"
+    );
+    // Tsotsil is in demand and Ana is off: a gap starting now, soonest first.
+    let gaps = grid["gaps"].as_array().unwrap();
+    assert_eq!(gaps[0]["language"]["tag"], "tzo", "{gaps:?}");
+    assert!(gaps.iter().all(|g| g["language"]["tag"] != "yua"));
+    assert_eq!(
+        app.get("/api/v1/coverage/schedule?days=30", COORDINATOR)
+            .await
+            .status
+            .as_u16(),
+        422
+    );
+    assert_eq!(
+        app.get("/api/v1/coverage/schedule", OPERATOR)
+            .await
+            .status
+            .as_u16(),
+        403
+    );
+    app.shutdown().await;
+}
