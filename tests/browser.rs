@@ -116,21 +116,24 @@ struct Server {
 }
 
 async fn server() -> Server {
-    server_on("127.0.0.1:0").await
+    server_on("127.0.0.1:0", &[]).await
 }
 
-fn config() -> Config {
-    Config::from_vars([
+fn config(extra: &[(&str, &str)]) -> Config {
+    let mut vars = vec![
         ("PUENTE_ROSTER", "none"),
         ("PUENTE_OPERATOR_TOKENS", OPERATOR),
         ("PUENTE_COORDINATOR_TOKENS", COORDINATOR),
-    ])
-    .unwrap()
+    ];
+    vars.extend_from_slice(extra);
+    Config::from_vars(vars).unwrap()
 }
 
-async fn server_on(addr: &str) -> Server {
+async fn server_on(addr: &str, extra: &[(&str, &str)]) -> Server {
     let listener = tokio::net::TcpListener::bind(addr).await.unwrap();
-    let app = puente::startup::start(&config(), listener).await.unwrap();
+    let app = puente::startup::start(&config(extra), listener)
+        .await
+        .unwrap();
     Server {
         base: format!("http://{}", app.addr),
         app,
@@ -383,7 +386,8 @@ async fn an_operator_request_reaches_an_interpreter_phone_and_the_card_turns_con
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_coordinator_adds_edits_and_sees_coverage() {
     let driver = Driver::start().await;
-    let server = server().await;
+    // Requests nobody takes go unfilled after 8 s here: the coordinator is alerted.
+    let server = server_on("127.0.0.1:0", &[("PUENTE_UNFILLED_AFTER_SECS", "8")]).await;
     let base = &server.base;
     let desk = driver.browser(1280, 1400).await;
     desk.goto(&format!("{base}/?lang=en")).await.unwrap();
@@ -432,6 +436,17 @@ async fn a_coordinator_adds_edits_and_sees_coverage() {
     let queued = text(&desk, "#queue tbody tr").await;
     assert!(queued.contains("yua"), "{queued}");
     css(&desk, "#coverage tr[data-language='yua'] td:nth-of-type(4)").await;
+    // The week ahead: Maya is in demand and nobody is on call, in words as well as colour.
+    let row = text(&desk, "#grid .grid-row[data-language='yua']").await;
+    assert!(
+        row.contains("Nobody on call 168 of 168") || row.contains("nobody on call 168 of 168"),
+        "{row}"
+    );
+    let gap = text(&desk, "#gaps li[data-language='yua']").await;
+    assert!(
+        gap.contains("Yucatec Maya") && gap.contains("168 h"),
+        "{gap}"
+    );
     every_control_is_named(&desk).await;
     screenshot(&desk, "coordinator").await;
 
@@ -455,6 +470,10 @@ async fn a_coordinator_adds_edits_and_sees_coverage() {
     }
     let removed = text(&desk, "#roster-notice").await;
     assert!(removed.contains("removed"), "{removed}");
+
+    // Nobody took the Maya request: it goes unfilled and the coordinator is told at once.
+    let alert = text(&desk, "#alerts li[data-kind='unfilled']").await;
+    assert!(alert.contains("Yucatec Maya"), "{alert}");
     desk.close().await.unwrap();
     server.app.shutdown().await.unwrap();
 }
@@ -473,7 +492,7 @@ async fn the_live_stream_reconnects_by_itself_after_the_server_restarts() {
     assert_eq!(badge, "Reconectando…");
 
     // It comes back on the same address; the page picks the stream up again unaided.
-    let second = server_on(&addr.to_string()).await;
+    let second = server_on(&addr.to_string(), &[]).await;
     css(&operator, "#connection[data-state='live']").await;
     let id = second.request("tzo").await;
     css(&operator, &format!("li.card[data-request-id='{id}']")).await;

@@ -120,3 +120,14 @@ console-js-search = Searching
 console-js-reach-exact = the variant asked for
 console-js-reach-intelligible = the variant asked for and intelligible ones
 console-js-reach-agrupacion = the whole agrupación
+
+console-schedule = On call, next 7 days
+console-schedule-hint = Each square is an hour; darker, more interpreters on call. Gaps of languages in demand are listed below.
+console-gaps = Coverage gaps (languages in demand in 30 days)
+console-no-gaps = No gaps: every language in demand has someone on call.
+console-alerts = Alerts
+console-js-gap = {$language}: {$from} – {$to} ({$n} h)
+console-js-grid-summary = nobody on call {$n} of {$total} h
+console-js-no-demand = no recent demand
+console-js-alert-gap = Nobody on call for {$language} from {$from} to {$to}.
+console-js-alert-unfilled = A {$language} request went unfilled.

@@ -120,3 +120,14 @@ console-js-search = Se busca en
 console-js-reach-exact = la variante pedida
 console-js-reach-intelligible = la variante pedida y las inteligibles
 console-js-reach-agrupacion = toda la agrupación
+
+console-schedule = Guardias de los próximos 7 días
+console-schedule-hint = Cada cuadro es una hora; más oscuro, más intérpretes de guardia. Los huecos de lenguas con demanda se listan abajo.
+console-gaps = Huecos de cobertura (lenguas con demanda en 30 días)
+console-no-gaps = Sin huecos: cada lengua con demanda tiene a alguien de guardia.
+console-alerts = Alertas
+console-js-gap = {$language}: {$from} – {$to} ({$n} h)
+console-js-grid-summary = sin guardia {$n} de {$total} h
+console-js-no-demand = sin demanda reciente
+console-js-alert-gap = Nadie de guardia en {$language} de {$from} a {$to}.
+console-js-alert-unfilled = Una solicitud de {$language} quedó sin intérprete.

@@ -167,11 +167,12 @@ fn render(svc: &Service, locale: Locale, name: &str, title: &str, body: &str) ->
 /// The `console-js-*` messages as a JSON object, safe inside a `<script>` element. Variables
 /// come out as `{name}` for the script to fill in.
 fn script_messages(svc: &Service, locale: Locale) -> String {
-    let placeholders: Vec<(&str, FluentValue<'_>)> =
-        ["language", "tag", "seconds", "time", "name", "n"]
-            .into_iter()
-            .map(|v| (v, FluentValue::from(format!("{{{v}}}"))))
-            .collect();
+    let placeholders: Vec<(&str, FluentValue<'_>)> = [
+        "language", "tag", "seconds", "time", "name", "n", "total", "from", "to",
+    ]
+    .into_iter()
+    .map(|v| (v, FluentValue::from(format!("{{{v}}}"))))
+    .collect();
     let map: serde_json::Map<String, serde_json::Value> = svc
         .prompts
         .render_all(locale, "console-js-", &placeholders)
@@ -265,6 +266,10 @@ mod tests {
             .filter(|s| s.starts_with("console-js-") && !s.ends_with('-'))
             .collect();
         assert!(used.len() > 20, "the script uses its messages: {used:?}");
+        assert!(
+            !messages.contains("{$"),
+            "a variable the page cannot fill: {messages}"
+        );
         for id in used {
             assert!(
                 messages.contains(&format!("\"{id}\"")),

@@ -795,13 +795,73 @@
       $('no-coverage').hidden = lines.length > 0;
     }
 
+    function when(ts, zone) {
+      return new Date(ts).toLocaleString(LANG, { weekday: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit', timeZone: zone });
+    }
+
+    // The next 7 days, hour by hour: a row of squares per language (the picture), and in
+    // words beside it how many hours nobody is on call, and the gaps listed below.
+    function renderGrid(g) {
+      const rows = g.languages.map((l) => {
+        const empty = l.on_call.filter((n) => n === 0).length;
+        const cells = el(
+          'div',
+          { class: 'cells', 'aria-hidden': 'true' },
+          l.on_call.map((n, i) =>
+            el('span', {
+              'data-n': String(Math.min(n, 3)),
+              class: (i % 24 === 0 ? 'day ' : '') + (l.demand_30_days > 0 ? 'demand' : ''),
+              title: when(Date.parse(g.start) + i * 3600e3, g.time_zone) + ': ' + n,
+            }),
+          ),
+        );
+        const summary = l.demand_30_days > 0
+          ? t('console-js-grid-summary', { n: empty, total: g.hours })
+          : t('console-js-no-demand');
+        return el(
+          'div',
+          { class: 'grid-row', 'data-language': l.language.tag },
+          el('span', {}, l.language.name + ' (' + l.language.tag + ')'),
+          cells,
+          el('span', { class: 'summary' }, summary),
+        );
+      });
+      $('grid').replaceChildren(...rows);
+      $('gaps').replaceChildren(
+        ...g.gaps.map((gap) =>
+          el('li', { 'data-language': gap.language.tag }, t('console-js-gap', {
+            language: gap.language.name,
+            from: when(gap.from, g.time_zone),
+            to: when(gap.to, g.time_zone),
+            n: gap.hours,
+          })),
+        ),
+      );
+      $('no-gaps').hidden = g.gaps.length > 0;
+    }
+
+    function showAlert(a) {
+      const name = (a.language && a.language.name) || (a.request && a.request.language.name) || '';
+      const text = a.kind === 'coverage_gap'
+        ? t('console-js-alert-gap', { language: name, from: when(a.from), to: when(a.to) })
+        : t('console-js-alert-unfilled', { language: name });
+      $('alerts').prepend(el('li', { 'data-kind': a.kind }, text));
+      $('alerts-box').hidden = false;
+    }
+
     async function loadTags() {
       const { results } = await api('GET', '/languages');
       $('tag-options').replaceChildren(...results.map((l) => el('option', { value: l.tag }, l.name)));
     }
 
     async function refresh() {
-      const [its, reqs, cov] = await Promise.all([api('GET', '/interpreters'), api('GET', '/requests'), api('GET', '/coverage')]);
+      const [its, reqs, cov, grid] = await Promise.all([
+        api('GET', '/interpreters'),
+        api('GET', '/requests'),
+        api('GET', '/coverage'),
+        api('GET', '/coverage/schedule?days=7'),
+      ]);
+      renderGrid(grid);
       roster.clear();
       for (const i of its.interpreters) roster.set(i.id, i);
       renderRoster();
@@ -821,6 +881,7 @@
           refreshSoon();
         },
         request: refreshSoon,
+        alert: showAlert,
       },
     };
   }
