@@ -612,4 +612,18 @@ languages = [{ tag = "yua", proficiency = 9 }]
         assert!(problems[0].message.contains("at least one tier"));
         assert_eq!(problems[0].line, 7);
     }
+
+    #[test]
+    fn a_schedule_in_the_roster_is_read_and_a_bad_one_named_with_its_line() {
+        let cat = Catalogue::embedded();
+        let good = "[[interpreter]]\nid = \"ana\"\nname = \"Ana\"\nphone = \"+529671234567\"\nlanguages = [{ tag = \"tzo\", proficiency = 5 }]\nschedule = { time_zone = \"America/Tijuana\", windows = [{ days = [\"mon\"], start = \"22:00\", end = \"06:00\" }] }\n";
+        let entries = parse_roster(good, &cat).unwrap();
+        let s = entries[0].schedule.as_ref().unwrap();
+        assert_eq!(s.time_zone, "America/Tijuana");
+        assert_eq!(s.windows.len(), 1);
+        let bad = good.replace("America/Tijuana", "Mars/Base");
+        let problems = parse_roster(&bad, &cat).unwrap_err();
+        assert_eq!(problems[0].line, 6, "{problems:?}");
+        assert!(problems[0].message.contains("IANA"), "{problems:?}");
+    }
 }
