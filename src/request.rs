@@ -126,6 +126,9 @@ pub struct Request {
     /// The widening tier reached so far; each widening is a change, hence an event.
     #[serde(default)]
     pub tier: u8,
+    /// When the operator confirmed that the interpreter is on the call (manual bridge).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bridged_at: Option<Timestamp>,
 }
 
 impl Request {
@@ -149,6 +152,7 @@ impl Request {
             offers_made: 0,
             group: None,
             tier: 0,
+            bridged_at: None,
         }
     }
 }

@@ -796,6 +796,22 @@ impl Service {
         self.finish(id, Finish::Cancel).await
     }
 
+    /// The manual bridge's outcome (operators): the interpreter is on the call, or could
+    /// not be joined and the request waits again.
+    pub async fn bridge(
+        &self,
+        who: &Principal,
+        id: &RequestId,
+        connected: bool,
+    ) -> Result<Request> {
+        require(matches!(who, Principal::Operator))?;
+        let req = self.request_by_id(id).await?;
+        let change = self.store.bridge(&req, connected, self.now()).await?;
+        tracing::info!(request_id = %id, connected, "manual bridge");
+        self.publish(change);
+        self.request_by_id(id).await
+    }
+
     pub async fn complete_request(&self, who: &Principal, id: &RequestId) -> Result<Request> {
         let req = self.request_by_id(id).await?;
         let connected_here =

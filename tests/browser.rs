@@ -365,6 +365,11 @@ async fn an_operator_request_reaches_an_interpreter_phone_and_the_card_turns_con
     let latency = clicked.elapsed();
     eprintln!("browser: accept click → operator card connected in {latency:?}");
     assert!(connected.text().await.unwrap().contains("Ana López"));
+    // The manual bridge: dial Ana's number, join her, confirm.
+    let dial = text(&operator, "li.card [data-field='bridge']").await;
+    assert!(dial.contains("+529671234567"), "the number to dial: {dial}");
+    click(&operator, "li.card [data-action='bridged']").await;
+    css(&operator, "li.card [data-action='complete']").await;
     css(&phone, "#session [data-action='complete']").await;
     screenshot(&operator, "operator").await;
     screenshot(&phone, "interpreter").await;

@@ -539,7 +539,8 @@ async fn a_sequential_offer_is_refused_while_another_is_open(store: &dyn Store) 
         .unwrap();
 }
 
-async fn a_connected_interpreter_cannot_be_removed(store: &dyn Store) {
+/// Ana (Tsotsil), a Tsotsil request made at 0, offered at 1, accepted at 2.
+async fn ana_connected_to_a_tsotsil_request(store: &dyn Store) -> (Interpreter, Request) {
     let ana = interpreter("ana", "tzo");
     store.insert_interpreter(ana.clone(), None).await.unwrap();
     let r = request("tzo", 0);
@@ -547,6 +548,11 @@ async fn a_connected_interpreter_cannot_be_removed(store: &dyn Store) {
     let o = offer(&r, &ana, 1, 30);
     store.open_offer(o.clone(), true).await.unwrap();
     store.accept_offer(&o.id, &ana.id, t(2)).await.unwrap();
+    (ana, r)
+}
+
+async fn a_connected_interpreter_cannot_be_removed(store: &dyn Store) {
+    let (ana, r) = ana_connected_to_a_tsotsil_request(store).await;
     let refused = store.remove_interpreter(&ana.id, t(3)).await;
     assert_eq!(
         refused,
@@ -692,6 +698,50 @@ async fn agrupaciones_and_intelligible_variants_widen_what_a_snapshot_carries(st
     assert_eq!(store.on_call(&r.language, Some(&zap)).await.unwrap(), 2);
 }
 
+async fn a_failed_manual_bridge_requeues_and_frees_a_confirmed_one_stays(store: &dyn Store) {
+    let (ana, r) = ana_connected_to_a_tsotsil_request(store).await;
+
+    // The operator could not reach Ana: the request waits again and Ana is free.
+    let change = store.bridge(&r, false, t(3)).await.unwrap();
+    let back = &change.requests[0];
+    assert_eq!(back.state, RequestState::Queued);
+    assert_eq!(back.interpreter, None);
+    let snap = store
+        .snapshot(Scope::Everyone, &Routing::default())
+        .await
+        .unwrap();
+    assert_eq!(snap.requests().len(), 1);
+    assert_eq!(
+        snap.requests()[0].attempts.len(),
+        1,
+        "Ana's offer is remembered"
+    );
+    let free: Vec<_> = snap.free_interpreters().map(|i| i.id.to_string()).collect();
+    assert_eq!(free, ["ana"]);
+    assert_eq!(
+        store.interpreter(&ana.id).await.unwrap().unwrap().session,
+        None
+    );
+    assert!(matches!(
+        store.bridge(&r, true, t(4)).await,
+        Err(StoreError::Conflict(Conflict::RequestState(
+            RequestState::Queued
+        )))
+    ));
+
+    // Second try: confirmed, once.
+    let o2 = offer(&r, &ana, 5, 30);
+    store.open_offer(o2.clone(), true).await.unwrap();
+    store.accept_offer(&o2.id, &ana.id, t(6)).await.unwrap();
+    let confirmed = store.bridge(&r, true, t(7)).await.unwrap();
+    assert_eq!(confirmed.requests[0].bridged_at, Some(t(7)));
+    assert_eq!(confirmed.requests[0].state, RequestState::Connected);
+    assert!(matches!(
+        store.bridge(&r, false, t(8)).await,
+        Err(StoreError::Conflict(Conflict::RequestState(_)))
+    ));
+}
+
 /// Every behaviour, against a fresh store from `make`.
 async fn conformance<F, Fut>(make: F)
 where
@@ -716,6 +766,7 @@ where
     interpreters_busy_with_other_offers_do_not_hide_a_free_one(&*make().await).await;
     updating_a_profile_reindexes_languages_and_keeps_live_state(&*make().await).await;
     agrupaciones_and_intelligible_variants_widen_what_a_snapshot_carries(&*make().await).await;
+    a_failed_manual_bridge_requeues_and_frees_a_confirmed_one_stays(&*make().await).await;
 }
 
 #[tokio::test]

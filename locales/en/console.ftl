@@ -131,3 +131,6 @@ console-js-grid-summary = nobody on call {$n} of {$total} h
 console-js-no-demand = no recent demand
 console-js-alert-gap = Nobody on call for {$language} from {$from} to {$to}.
 console-js-alert-unfilled = A {$language} request went unfilled.
+console-js-bridge = Dial { $phone } ({ $name }) and add that line to the call; then confirm.
+console-js-bridge-ok = They are on the call
+console-js-bridge-failed = Could not connect

@@ -131,3 +131,6 @@ console-js-grid-summary = sin guardia {$n} de {$total} h
 console-js-no-demand = sin demanda reciente
 console-js-alert-gap = Nadie de guardia en {$language} de {$from} a {$to}.
 console-js-alert-unfilled = Una solicitud de {$language} quedó sin intérprete.
+console-js-bridge = Marque { $phone } ({ $name }) y agregue esa línea a la llamada; luego confirme.
+console-js-bridge-ok = Ya está en la llamada
+console-js-bridge-failed = No se pudo conectar

@@ -168,7 +168,7 @@ fn render(svc: &Service, locale: Locale, name: &str, title: &str, body: &str) ->
 /// come out as `{name}` for the script to fill in.
 fn script_messages(svc: &Service, locale: Locale) -> String {
     let placeholders: Vec<(&str, FluentValue<'_>)> = [
-        "language", "tag", "seconds", "time", "name", "n", "total", "from", "to",
+        "language", "tag", "seconds", "time", "name", "n", "total", "from", "to", "phone",
     ]
     .into_iter()
     .map(|v| (v, FluentValue::from(format!("{{{v}}}"))))

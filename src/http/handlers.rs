@@ -631,6 +631,38 @@ pub async fn cancel_request(
     Ok(axum::Json(views::request(&svc, &req, None, locale).await).into_response())
 }
 
+#[derive(Deserialize)]
+pub struct BridgeBody {
+    outcome: String,
+}
+
+/// `POST /api/v1/requests/{id}/bridge` (operator), the manual bridge: after calling the
+/// interpreter and joining them to the caller, `{"outcome": "connected"}`; when that failed,
+/// `{"outcome": "failed"}` and the request waits for another interpreter.
+pub async fn bridge_request(
+    State(svc): S,
+    OperatorCaller(who): OperatorCaller,
+    Lang(locale): Lang,
+    Path(id): Path<String>,
+    Json(body): Json<BridgeBody>,
+) -> ApiResult {
+    let connected = match body.outcome.as_str() {
+        "connected" => true,
+        "failed" => false,
+        other => {
+            return Err(AppError::invalid_field(
+                "outcome",
+                format!("`{other}` is not an outcome; use `connected` or `failed`"),
+            ))
+        }
+    };
+    let req = svc
+        .bridge(&who, &RequestId::from_path(&id), connected)
+        .await?;
+    let queue = svc.queue_info().await?;
+    Ok(axum::Json(views::request(&svc, &req, queue.get(&req.id), locale).await).into_response())
+}
+
 pub async fn complete_request(
     State(svc): S,
     Caller(who): Caller,

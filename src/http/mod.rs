@@ -50,6 +50,7 @@ pub fn router(service: Arc<Service>) -> Router {
         .route("/requests/{id}", get(h::get_request))
         .route("/requests/{id}/cancel", post(h::cancel_request))
         .route("/requests/{id}/complete", post(h::complete_request))
+        .route("/requests/{id}/bridge", post(h::bridge_request))
         .route("/events", get(events::stream));
     Router::new()
         .route("/healthz", get(h::healthz))

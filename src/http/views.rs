@@ -35,13 +35,15 @@ pub async fn request(
     locale: Locale,
 ) -> Value {
     let lang = language_name(service, &req.language, locale);
+    // The interpreter's number is for the operator to call (manual bridge); the caller's
+    // number is never in a request.
     let interpreter = match &req.interpreter {
         Some(id) => {
-            let name = match service.store.interpreter(id).await {
-                Ok(Some(it)) => it.name,
-                _ => id.to_string(),
+            let (name, phone) = match service.store.interpreter(id).await {
+                Ok(Some(it)) => (it.name, Some(it.phone)),
+                _ => (id.to_string(), None),
             };
-            Some((id.clone(), name))
+            Some((id.clone(), name, phone))
         }
         None => None,
     };
@@ -64,7 +66,7 @@ pub async fn request(
             "status-offered"
         }
         RequestState::Connected => {
-            let name = interpreter.as_ref().map_or("", |(_, n)| n.as_str());
+            let name = interpreter.as_ref().map_or("", |(_, n, _)| n.as_str());
             args.push(("interpreter", FluentValue::from(name)));
             "status-connected"
         }
@@ -106,7 +108,8 @@ pub async fn request(
         "language": language(service, &req.language, locale),
         "priority": req.priority,
         "channel": req.channel,
-        "interpreter": interpreter.map(|(id, name)| json!({"id": id, "name": name})),
+        "interpreter": interpreter.map(|(id, name, phone)| json!({"id": id, "name": name, "phone": phone})),
+        "bridged_at": req.bridged_at,
         "queue": queue.filter(|_| req.state.is_pending()).map(|q| json!({
             "position": q.position,
             "on_call": q.on_call,

@@ -550,6 +550,37 @@ impl Store for MemoryStore {
         })
     }
 
+    async fn bridge(&self, req: &Request, connected: bool, now: Timestamp) -> Result<Change> {
+        let mut s = self.lock();
+        let Some(r) = s.requests.get_mut(&req.id) else {
+            return Err(StoreError::NotFound(format!("request {}", req.id)));
+        };
+        if r.state != RequestState::Connected || r.bridged_at.is_some() {
+            return Err(StoreError::Conflict(Conflict::RequestState(r.state)));
+        }
+        let mut change = Change::default();
+        if connected {
+            r.bridged_at = Some(now);
+            r.updated_at = now;
+            change.requests.push(r.clone());
+            return Ok(change);
+        }
+        let interpreter = r.interpreter.take();
+        r.state = RequestState::Queued;
+        r.connected_at = None;
+        r.updated_at = now;
+        change.requests.push(r.clone());
+        s.pending.insert(req.id.clone());
+        if let Some(it) = interpreter.and_then(|id| s.interpreters.get_mut(&id)) {
+            if it.session.as_ref() == Some(&req.id) {
+                it.session = None;
+                it.idle_since = now;
+                change.interpreters.push((it.clone(), Reason::Requested));
+            }
+        }
+        Ok(change)
+    }
+
     async fn widen(&self, id: &RequestId, tier: u8, now: Timestamp) -> Result<Change> {
         let mut s = self.lock();
         let mut change = Change::default();

@@ -284,6 +284,11 @@ pub trait Store: Send + Sync + 'static {
     /// Replace the routing configuration (checked by the caller).
     async fn set_routing(&self, routing: &Routing) -> Result<Change>;
 
+    /// The manual bridge's outcome for a connected request: `connected` records that the
+    /// interpreter is on the call; otherwise the request waits again (first in its queue
+    /// by its creation time) and the interpreter is free. Refused once confirmed.
+    async fn bridge(&self, req: &Request, connected: bool, now: Timestamp) -> Result<Change>;
+
     /// Record that a waiting request's routing reached `tier` (only forwards: an older
     /// or equal tier, or a request no longer waiting, changes nothing).
     async fn widen(&self, id: &RequestId, tier: u8, now: Timestamp) -> Result<Change>;

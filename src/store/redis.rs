@@ -48,6 +48,7 @@ struct Scripts {
     widen: Script,
     set_routing: Script,
     broadcast_alert: Script,
+    bridge: Script,
 }
 
 fn script(body: &str) -> Script {
@@ -70,6 +71,7 @@ impl Scripts {
             widen: script(include_str!("redis/widen.lua")),
             set_routing: script(include_str!("redis/set_routing.lua")),
             broadcast_alert: script(include_str!("redis/broadcast_alert.lua")),
+            bridge: script(include_str!("redis/bridge.lua")),
         }
     }
 }
@@ -544,6 +546,17 @@ impl Store for RedisStore {
     async fn set_routing(&self, routing: &Routing) -> Result<Change> {
         self.transition(&self.scripts.set_routing, &[encode(routing)])
             .await
+    }
+
+    async fn bridge(&self, req: &Request, connected: bool, now: Timestamp) -> Result<Change> {
+        let args = [
+            req.id.to_string(),
+            if connected { "connected" } else { "failed" }.to_string(),
+            now.to_string(),
+            now.as_millisecond().to_string(),
+            req.created_at.as_millisecond().to_string(),
+        ];
+        self.transition(&self.scripts.bridge, &args).await
     }
 
     async fn widen(&self, id: &RequestId, tier: u8, now: Timestamp) -> Result<Change> {

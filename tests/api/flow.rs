@@ -365,3 +365,63 @@ async fn when_many_accept_at_once_exactly_one_is_connected() {
     assert_eq!(r["state"], "connected");
     app.shutdown().await;
 }
+
+/// The manual bridge (the default): the operator calls the interpreter's number and joins
+/// them to the caller, then says whether it worked.
+#[tokio::test]
+async fn the_manual_bridge_confirms_or_requeues() {
+    use reqwest::Method;
+    let app = spawn_app(&[]).await;
+    let ana = app.add_interpreter("ana", &[("tzo", 5)]).await;
+    let bea = app.add_interpreter("bea", &[("tzo", 4)]).await;
+    let r = app.post_request("tsotsil", "normal").await;
+    let id = r["id"].as_str().unwrap();
+    let offer = app.wait_offer("ana", &ana, 2).await;
+    app.accept(offer["id"].as_str().unwrap(), &ana)
+        .await
+        .expect(200);
+    let connected = app.request(id).await;
+    assert_eq!(
+        connected["interpreter"]["phone"], "+525550001234",
+        "the number to call"
+    );
+    let path = format!("/api/v1/requests/{id}/bridge");
+    let bridge = |outcome: &'static str, token: String| {
+        let path = path.clone();
+        let app = &app;
+        async move {
+            app.call(
+                Method::POST,
+                &path,
+                Some(&token),
+                Some(json!({ "outcome": outcome })),
+            )
+            .await
+        }
+    };
+    assert_eq!(bridge("connected", ana.clone()).await.status.as_u16(), 403);
+    let bad = bridge("maybe", OPERATOR.into()).await;
+    assert_eq!((bad.status.as_u16(), bad.code()), (422, "invalid_field"));
+
+    // Ana's phone did not answer: the request waits again and Bea is asked next.
+    let failed = bridge("failed", OPERATOR.into()).await.expect(200);
+    assert!(matches!(
+        failed["state"].as_str(),
+        Some("queued" | "offered")
+    ));
+    assert!(failed["interpreter"].is_null());
+    let next = app.wait_offer("bea", &bea, 2).await;
+    app.accept(next["id"].as_str().unwrap(), &bea)
+        .await
+        .expect(200);
+    let ok = bridge("connected", OPERATOR.into()).await.expect(200);
+    assert_eq!(ok["state"], "connected");
+    assert!(ok["bridged_at"].is_string());
+    let again = bridge("failed", OPERATOR.into()).await;
+    assert_eq!(
+        again.status.as_u16(),
+        409,
+        "a confirmed call is completed, not failed"
+    );
+    app.shutdown().await;
+}

@@ -338,9 +338,9 @@
       }
     });
 
-    async function act(r, action) {
+    async function act(r, action, body) {
       try {
-        show(await api('POST', '/requests/' + r.id + '/' + action));
+        show(await api('POST', '/requests/' + r.id + '/' + action, body));
       } catch (e) {
         formError.textContent = e.message;
       }
@@ -373,14 +373,21 @@
         facts.length > 0 && el('dl', {}, facts),
         el('p', { class: 'hint' }, t('console-js-since', { time: time(r.created_at) })),
         r.script && el('p', { class: 'script' }, el('strong', {}, t('console-js-script') + ': '), r.script),
-        (pending || r.state === 'connected') &&
+        // Manual bridge: the operator dials the interpreter, joins the call, confirms.
+        r.state === 'connected' && !r.bridged_at && r.interpreter &&
+          el('div', { class: 'bridge' },
+            el('p', { 'data-field': 'bridge' }, t('console-js-bridge', { phone: r.interpreter.phone || '', name: r.interpreter.name })),
+            el('div', { class: 'actions' },
+              el('button', { type: 'button', class: 'primary', 'data-action': 'bridged', onclick: () => act(r, 'bridge', { outcome: 'connected' }) }, t('console-js-bridge-ok')),
+              el('button', { type: 'button', class: 'danger', 'data-action': 'bridge-failed', onclick: () => act(r, 'bridge', { outcome: 'failed' }) }, t('console-js-bridge-failed')))),
+        (pending || (r.state === 'connected' && r.bridged_at)) &&
           el(
             'div',
             { class: 'actions' },
             pending &&
               el('button', { type: 'button', class: 'danger', 'data-action': 'cancel', onclick: () => act(r, 'cancel') }, t('console-js-cancel')),
             r.state === 'connected' &&
-              el('button', { type: 'button', class: 'primary', 'data-action': 'complete', onclick: () => act(r, 'complete') }, t('console-js-complete')),
+              el('button', { type: 'button', 'data-action': 'complete', onclick: () => act(r, 'complete') }, t('console-js-complete')),
           ),
       );
     }

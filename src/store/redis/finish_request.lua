@@ -19,22 +19,5 @@ r.finished_at = now
 put(key, r)
 emit('r', r)
 leave_queue(r)
-if r.interpreter ~= null then
-  local ikey = k('it:' .. r.interpreter)
-  local it = get(ikey)
-  if it and it.session == id then
-    it.session = null
-    it.idle_since = now
-    if ready_at ~= '' then
-      it.ready_at = ready_at
-      redis.call('HSET', k('readyms'), it.id, ARGV[6])
-    else
-      it.ready_at = null
-      redis.call('HDEL', k('readyms'), it.id)
-    end
-    put(ikey, it)
-    index_interpreter(it, now_ms)
-    emit('i', it, 'requested')
-  end
-end
+end_session(r.interpreter, id, now, now_ms, ready_at, ARGV[6])
 return done()

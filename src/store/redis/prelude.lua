@@ -129,3 +129,24 @@ local function withdraw_interpreter(iid, outcome, now)
     if o then requeue_if_idle(o.request, now) end
   end
 end
+
+-- Interpreter `iid` leaves its session with request `rid`: free again, after `ready_at`
+-- (a timestamp, with `ready_ms` in ms) when given, at once otherwise.
+local function end_session(iid, rid, now, now_ms, ready_at, ready_ms)
+  if iid == null then return end
+  local ikey = k('it:' .. iid)
+  local it = get(ikey)
+  if not it or it.session ~= rid then return end
+  it.session = null
+  it.idle_since = now
+  if ready_at and ready_at ~= '' then
+    it.ready_at = ready_at
+    redis.call('HSET', k('readyms'), it.id, ready_ms)
+  else
+    it.ready_at = null
+    redis.call('HDEL', k('readyms'), it.id)
+  end
+  put(ikey, it)
+  index_interpreter(it, now_ms)
+  emit('i', it, 'requested')
+end
