@@ -73,6 +73,8 @@ pub enum Notice {
     Routing(Routing),
     /// Something coordinators must act on (a coverage gap ahead), as its JSON.
     Alert(serde_json::Value),
+    /// An interpreter left the roster.
+    Removed(InterpreterId),
 }
 
 /// The live event bus. Slow subscribers miss events (and are told so) rather than slowing
@@ -349,6 +351,9 @@ impl Service {
         }
         for (i, reason) in change.interpreters {
             let _ = self.bus.send(Arc::new(Notice::Interpreter(i, reason)));
+        }
+        for id in change.removed {
+            let _ = self.bus.send(Arc::new(Notice::Removed(id)));
         }
         for alert in change.alerts {
             let _ = self.bus.send(Arc::new(Notice::Alert(alert)));

@@ -691,10 +691,11 @@ async fn agrupaciones_and_intelligible_variants_widen_what_a_snapshot_carries(st
         .await
         .unwrap();
     assert_eq!(store.on_call(&r.language, Some(&zap)).await.unwrap(), 3);
-    store
+    let removed = store
         .remove_interpreter(&InterpreterId::parse("group").unwrap(), t(51))
         .await
         .unwrap();
+    assert_eq!(removed.removed, [InterpreterId::parse("group").unwrap()]);
     assert_eq!(store.on_call(&r.language, Some(&zap)).await.unwrap(), 2);
 }
 

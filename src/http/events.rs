@@ -1,7 +1,8 @@
 //! `GET /api/v1/events`: the live stream (server-sent events).
 //!
 //! Operators and coordinators see every request change; coordinators also see roster
-//! changes, routing changes (`routing`) and an `alert` when a request goes unfilled; an
+//! changes (`interpreter`, `interpreter_removed`), routing changes (`routing`) and an
+//! `alert` when a request goes unfilled or a coverage gap nears; an
 //! interpreter sees its own offers, its own status and the requests it is connected to.
 //! Each event's data is the same JSON as the matching GET endpoint, rendered in the
 //! subscriber's locale. A subscriber too slow to keep up gets a `lagged` event and should
@@ -76,6 +77,9 @@ async fn render(svc: &Service, who: &Principal, notice: &Notice, locale: Locale)
         }
         (Notice::Routing(routing), Principal::Coordinator) => ("routing", json!(routing)),
         (Notice::Alert(alert), Principal::Coordinator) => ("alert", alert.clone()),
+        (Notice::Removed(id), Principal::Coordinator) => {
+            ("interpreter_removed", json!({ "id": id }))
+        }
         (Notice::Request(r), Principal::Operator | Principal::Coordinator) => {
             let queue = svc.queue_info().await.ok();
             let q = queue.as_ref().and_then(|q| q.get(&r.id));

@@ -249,6 +249,7 @@ impl Store for MemoryStore {
         s.withdraw_interpreter_offers(id, Outcome::Withdrawn, now, &mut change);
         if let Some(it) = s.interpreters.remove(id) {
             s.unindex(id, &it.languages);
+            change.removed.push(id.clone());
         }
         if let Some(t) = s.token_of.remove(id) {
             s.tokens.remove(&t);

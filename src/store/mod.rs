@@ -99,6 +99,9 @@ pub struct Change {
     /// Alerts for coordinators (every instance's live streams carry them).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub alerts: Vec<serde_json::Value>,
+    /// Interpreters taken off the roster.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub removed: Vec<InterpreterId>,
 }
 
 impl Change {
@@ -108,6 +111,7 @@ impl Change {
             && self.interpreters.is_empty()
             && self.routing.is_none()
             && self.alerts.is_empty()
+            && self.removed.is_empty()
     }
 
     pub fn merge(&mut self, other: Change) {
@@ -118,6 +122,7 @@ impl Change {
             self.routing = other.routing;
         }
         self.alerts.extend(other.alerts);
+        self.removed.extend(other.removed);
     }
 }
 

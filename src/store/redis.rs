@@ -273,6 +273,7 @@ fn parse_change(items: &[String]) -> Result<Change> {
             "o" => change.offers.push(decode(json)?),
             "g" => change.routing = Some(decode(json)?),
             "x" => change.alerts.push(decode(json)?),
+            "d" => change.removed.push(decode(json)?),
             "i" => {
                 let reason = match it.next().map(String::as_str) {
                     Some("missed_offers") => Reason::MissedOffers,

@@ -251,14 +251,7 @@ async fn an_interpreter_in_a_call_cannot_be_removed() {
     app.accept(offer["id"].as_str().unwrap(), &ana)
         .await
         .expect(200);
-    let r = app
-        .call(
-            Method::DELETE,
-            "/api/v1/interpreters/ana",
-            Some(COORDINATOR),
-            None,
-        )
-        .await;
+    let r = app.delete("/api/v1/interpreters/ana", COORDINATOR).await;
     assert_eq!(r.status, 409);
     assert_eq!(r.code(), "interpreter_in_session");
     assert!(r.body["error"]["message"]

@@ -1,6 +1,5 @@
 //! The whole loop: request → offer → accept → connected → complete → free again.
 
-use reqwest::Method;
 use serde_json::json;
 
 use crate::helpers::*;
@@ -313,14 +312,7 @@ async fn deleting_an_interpreter_withdraws_their_offers_and_their_token() {
     let ana = app.add_interpreter("ana", &[("tzo", 5)]).await;
     let req = app.post_request("tzo", "normal").await;
     app.wait_offer("ana", &ana, 1).await;
-    let r = app
-        .call(
-            Method::DELETE,
-            "/api/v1/interpreters/ana",
-            Some(COORDINATOR),
-            None,
-        )
-        .await;
+    let r = app.delete("/api/v1/interpreters/ana", COORDINATOR).await;
     assert_eq!(r.status, 204);
     assert_eq!(
         app.request(req["id"].as_str().unwrap()).await["state"],

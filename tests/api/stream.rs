@@ -44,3 +44,27 @@ async fn operators_see_state_changes_and_interpreters_their_offers_live() {
     assert_eq!(own["interpreter_id"], "beto");
     app.shutdown().await;
 }
+
+#[tokio::test]
+async fn coordinators_see_interpreters_leave_the_roster_and_routing_change() {
+    use reqwest::Method;
+    let app = spawn_app(&[]).await;
+    app.add_interpreter("ana", &[("tzo", 5)]).await;
+    let mut desk = Events::open(&app, COORDINATOR).await;
+    desk.until("ready", 2, |_| true).await;
+    let gone = app.delete("/api/v1/interpreters/ana", COORDINATOR).await;
+    assert_eq!(gone.status.as_u16(), 204);
+    desk.until("interpreter_removed", 2, |e| e["id"] == "ana")
+        .await;
+    app.call(
+        Method::PUT,
+        "/api/v1/routing",
+        Some(COORDINATOR),
+        Some(serde_json::json!({"tiers": [{"reach": "agrupacion"}]})),
+    )
+    .await
+    .expect(200);
+    desk.until("routing", 2, |r| r["tiers"][0]["reach"] == "agrupacion")
+        .await;
+    app.shutdown().await;
+}

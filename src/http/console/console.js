@@ -889,6 +889,11 @@
         },
         request: refreshSoon,
         alert: showAlert,
+        interpreter_removed: (x) => {
+          roster.delete(x.id);
+          renderRoster();
+          refreshSoon();
+        },
       },
     };
   }

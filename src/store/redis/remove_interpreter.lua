@@ -8,6 +8,8 @@ for _, l in ipairs(it.languages) do redis.call('SREM', k('spk:' .. l.tag), id) e
 unindex_interpreter(it)
 redis.call('DEL', k('it:' .. id))
 redis.call('SREM', k('its'), id)
+table.insert(out, 'd')
+table.insert(out, cjson.encode(id))
 local tok = redis.call('HGET', k('tokof'), id)
 if tok then
   redis.call('HDEL', k('tok'), tok)
