@@ -181,12 +181,28 @@ async fn css(c: &Client, selector: &str) -> fantoccini::elements::Element {
         .unwrap_or_else(|e| panic!("no `{selector}` on the page: {e}"))
 }
 
-async fn click(c: &Client, selector: &str) {
-    css(c, selector).await.click().await.unwrap();
+/// Do `act` on the first element matching `selector`. Live pages replace elements as
+/// events arrive: one gone stale between finding and acting is found again.
+async fn on_element<T, F, Fut>(c: &Client, selector: &str, act: F) -> T
+where
+    F: Fn(fantoccini::elements::Element) -> Fut,
+    Fut: std::future::Future<Output = Result<T, fantoccini::error::CmdError>>,
+{
+    let until = Instant::now() + PATIENCE;
+    loop {
+        match act(css(c, selector).await).await {
+            Ok(v) => return v,
+            Err(e) if Instant::now() < until => {
+                eprintln!("`{selector}` again: {e}");
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            Err(e) => panic!("`{selector}`: {e}"),
+        }
+    }
 }
 
-async fn type_into(c: &Client, selector: &str, keys: &str) {
-    css(c, selector).await.send_keys(keys).await.unwrap();
+async fn click(c: &Client, selector: &str) {
+    on_element(c, selector, |e| async move { e.click().await }).await
 }
 
 /// Wait for the language suggestions, then close their list (Escape), as a person would
@@ -196,8 +212,20 @@ async fn close_suggestions(c: &Client) {
     type_into(c, "#language", "\u{E00C}").await;
 }
 
+/// An attribute of the first element matching `selector`.
+async fn attr(c: &Client, selector: &str, name: &str) -> String {
+    on_element(c, selector, |e| async move { e.attr(name).await })
+        .await
+        .unwrap_or_else(|| panic!("`{selector}` has no `{name}`"))
+}
+
+/// The text of the first element matching `selector`.
 async fn text(c: &Client, selector: &str) -> String {
-    css(c, selector).await.text().await.unwrap()
+    on_element(c, selector, |e| async move { e.text().await }).await
+}
+
+async fn type_into(c: &Client, selector: &str, keys: &str) {
+    css(c, selector).await.send_keys(keys).await.unwrap();
 }
 
 /// Sign in with the keyboard alone, as a person would: type the token, press Enter.
@@ -303,8 +331,7 @@ async fn an_operator_request_reaches_an_interpreter_phone_and_the_card_turns_con
     close_suggestions(&operator).await;
     click(&operator, "input[name=priority][value=urgent]").await;
     click(&operator, "#request-submit").await;
-    let card = css(&operator, "li.card[data-state='queued']").await;
-    let request_id = card.attr("data-request-id").await.unwrap().unwrap();
+    let request_id = attr(&operator, "li.card[data-state='queued']", "data-request-id").await;
     let status = text(&operator, "li.card [data-field='message']").await;
     assert!(
         status.to_lowercase().contains("tsotsil"),
@@ -322,11 +349,8 @@ async fn an_operator_request_reaches_an_interpreter_phone_and_the_card_turns_con
     check_page(&phone, "es-MX", "the interpreter's page is in Spanish too").await;
     toggle.click().await.unwrap();
     css(&phone, "#toggle[aria-pressed='true']").await;
-    let offer = css(&phone, "li.offer").await;
-    assert!(offer
-        .text()
+    assert!(text(&phone, "li.offer")
         .await
-        .unwrap()
         .to_lowercase()
         .contains("tsotsil"));
     assert!(text(&phone, "li.offer .countdown")
@@ -357,14 +381,11 @@ async fn an_operator_request_reaches_an_interpreter_phone_and_the_card_turns_con
     // Accept; the operator's card turns connected by itself.
     let clicked = Instant::now();
     accept.click().await.unwrap();
-    let connected = css(
-        &operator,
-        &format!("li.card[data-request-id='{request_id}'][data-state='connected']"),
-    )
-    .await;
+    let connected = format!("li.card[data-request-id='{request_id}'][data-state='connected']");
+    css(&operator, &connected).await;
     let latency = clicked.elapsed();
     eprintln!("browser: accept click → operator card connected in {latency:?}");
-    assert!(connected.text().await.unwrap().contains("Ana López"));
+    assert!(text(&operator, &connected).await.contains("Ana López"));
     // The manual bridge: dial Ana's number, join her, confirm.
     let dial = text(&operator, "li.card [data-field='bridge']").await;
     assert!(dial.contains("+529671234567"), "the number to dial: {dial}");
@@ -525,13 +546,8 @@ async fn an_operator_picks_among_candidates_and_detected_languages() {
         .unwrap();
     assert_eq!(choices.len(), 2);
     choices[0].click().await.unwrap();
-    let card = css(&operator, "li.card").await;
-    assert!(card
-        .text()
-        .await
-        .unwrap()
-        .to_lowercase()
-        .contains("tepehuano"));
+    let card = text(&operator, "li.card").await;
+    assert!(card.to_lowercase().contains("tepehuano"), "{card}");
     assert_eq!(
         text(&operator, "#form-error").await,
         "",
@@ -551,5 +567,34 @@ async fn an_operator_picks_among_candidates_and_detected_languages() {
     let hint = text(&operator, "#language-match:not(:empty)").await;
     assert!(hint.contains("yua"), "{hint}");
     operator.close().await.unwrap();
+    server.app.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_bridge_puts_the_request_back_and_frees_the_interpreter() {
+    let driver = Driver::start().await;
+    let server = server().await;
+    let base = &server.base;
+    let token = server.interpreter("ana", "Ana López", "tzo").await;
+    let phone = driver.browser(360, 740).await;
+    sign_in(&phone, base, &token, "/interpreter").await;
+    click(&phone, "#toggle[aria-pressed='false']:not([disabled])").await;
+    css(&phone, "#toggle[aria-pressed='true']").await;
+
+    let operator = driver.browser(1280, 900).await;
+    sign_in(&operator, base, OPERATOR, "/operator").await;
+    let id = server.request("tzo").await;
+    click(&phone, "li.offer [data-action='accept']").await;
+    let card = format!("li.card[data-request-id='{id}']");
+    click(
+        &operator,
+        &format!("{card}[data-state='connected'] [data-action='bridge-failed']"),
+    )
+    .await;
+    // The request waits again; Ana's phone no longer shows a call in progress.
+    css(&operator, &format!("{card}:not([data-state='connected'])")).await;
+    css(&phone, "#no-session:not([hidden])").await;
+    operator.close().await.unwrap();
+    phone.close().await.unwrap();
     server.app.shutdown().await.unwrap();
 }

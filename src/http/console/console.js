@@ -579,6 +579,11 @@
         },
         interpreter: (i) => {
           it = i;
+          // Out of the session (completed, or the operator could not join the call).
+          if (!i.session && session) {
+            session = null;
+            render();
+          }
           showStatus();
         },
         request: (r) => {
