@@ -40,6 +40,8 @@ pub struct Config {
     pub gap_alert_hours: u32,
     /// Where coverage alerts are also POSTed (JSON), if anywhere: an `http://` URL.
     pub alert_webhook: Option<String>,
+    /// WhatsApp Cloud API, when both the verify token and the app secret are set.
+    pub whatsapp: Option<crate::whatsapp::WhatsAppConfig>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -63,6 +65,7 @@ impl Default for Config {
             time_zone: crate::schedule::DEFAULT_TIME_ZONE.into(),
             gap_alert_hours: 12,
             alert_webhook: None,
+            whatsapp: None,
         }
     }
 }
@@ -107,6 +110,7 @@ impl Config {
     {
         let mut c = Config::default();
         let mut retry_after = None;
+        let mut wa = WhatsAppVars::default();
         for (k, v) in vars {
             let v = v.as_ref();
             match k.as_ref() {
@@ -193,6 +197,11 @@ impl Config {
                     }
                     c.alert_webhook = Some(url.to_string());
                 }
+                "PUENTE_WHATSAPP_VERIFY_TOKEN" => wa.verify_token = Some(Secret::new(v.trim())),
+                "PUENTE_WHATSAPP_APP_SECRET" => wa.app_secret = Some(Secret::new(v.trim())),
+                "PUENTE_WHATSAPP_ACCESS_TOKEN" => wa.access_token = Some(Secret::new(v.trim())),
+                "PUENTE_WHATSAPP_PHONE_NUMBER_ID" => wa.phone_number_id = Some(v.trim().to_string()),
+                "PUENTE_WHATSAPP_API_BASE" => wa.api_base = Some(v.trim().trim_end_matches('/').to_string()),
                 "PUENTE_WRAPUP_SECS" => c.rules.wrap_up = secs("PUENTE_WRAPUP_SECS", v, 0, 3600)?,
                 "PUENTE_MAX_MISSED_OFFERS" => {
                     c.rules.max_missed_offers = match v.trim().parse::<u32>() {
@@ -223,7 +232,42 @@ impl Config {
         // By default an interpreter who let an offer lapse is asked again after as long as
         // an offer lasts, so a lone interpreter is not re-asked the instant they declined.
         c.policy.retry_after = retry_after.unwrap_or(c.policy.offer_timeout);
+        c.whatsapp = wa.finish()?;
         Ok(c)
+    }
+}
+
+#[derive(Default)]
+struct WhatsAppVars {
+    verify_token: Option<Secret>,
+    app_secret: Option<Secret>,
+    access_token: Option<Secret>,
+    phone_number_id: Option<String>,
+    api_base: Option<String>,
+}
+
+impl WhatsAppVars {
+    /// WhatsApp is on when the verify token and the app secret are both set.
+    fn finish(self) -> Result<Option<crate::whatsapp::WhatsAppConfig>, ConfigError> {
+        let (verify_token, app_secret) = match (self.verify_token, self.app_secret) {
+            (None, None) => return Ok(None),
+            (Some(v), Some(a)) if !v.expose().is_empty() && !a.expose().is_empty() => (v, a),
+            _ => {
+                return Err(ConfigError {
+                    var: "PUENTE_WHATSAPP_APP_SECRET",
+                    message: "set both PUENTE_WHATSAPP_VERIFY_TOKEN and PUENTE_WHATSAPP_APP_SECRET (or neither)".into(),
+                })
+            }
+        };
+        Ok(Some(crate::whatsapp::WhatsAppConfig {
+            verify_token,
+            app_secret,
+            access_token: self.access_token,
+            phone_number_id: self.phone_number_id,
+            api_base: self
+                .api_base
+                .unwrap_or_else(|| crate::whatsapp::DEFAULT_API_BASE.into()),
+        }))
     }
 }
 

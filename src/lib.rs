@@ -39,3 +39,4 @@ pub mod startup;
 pub mod store;
 #[cfg(test)]
 mod testing;
+pub mod whatsapp;

@@ -183,6 +183,8 @@ pub struct Service {
     pub time_zone: jiff::tz::TimeZone,
     pub gap_alert_hours: u32,
     alert_webhook: Option<String>,
+    /// WhatsApp Cloud API settings, if the deployment has them.
+    pub whatsapp: Option<crate::whatsapp::WhatsAppConfig>,
     pub bus: Bus,
     wake: Notify,
     /// Interpreters changed (a schedule may have): the scheduler reads them again.
@@ -219,6 +221,7 @@ impl Service {
                 .unwrap_or(jiff::tz::TimeZone::UTC),
             gap_alert_hours: config.gap_alert_hours,
             alert_webhook: config.alert_webhook.clone(),
+            whatsapp: config.whatsapp.clone(),
             bus,
             wake: Notify::new(),
             roster_wake: Notify::new(),

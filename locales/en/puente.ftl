@@ -27,6 +27,7 @@ offer-text = { $priority ->
 
 ## API error messages.
 
+error-invalid-signature = The X-Hub-Signature-256 signature is missing or does not match the body; nothing was accepted.
 error-unauthorized = The token is missing or not valid. Send the header "Authorization: Bearer <token>".
 error-forbidden = Your token does not allow this action.
 error-not-found = There is no { $what }.

@@ -27,6 +27,7 @@ offer-text = Llamada en { $language }{ $priority ->
 
 ## Mensajes de error de la API.
 
+error-invalid-signature = La firma X-Hub-Signature-256 falta o no corresponde al cuerpo; no se aceptó nada.
 error-unauthorized = Falta el token o no es válido. Envíe el encabezado «Authorization: Bearer <token>».
 error-forbidden = Su token no permite esta acción.
 error-not-found = No existe { $what }.

@@ -10,6 +10,7 @@ pub mod events;
 pub mod extract;
 pub mod handlers;
 pub mod views;
+pub mod whatsapp;
 
 use std::sync::Arc;
 
@@ -54,6 +55,10 @@ pub fn router(service: Arc<Service>) -> Router {
         .route("/events", get(events::stream));
     Router::new()
         .route("/healthz", get(h::healthz))
+        .route(
+            "/webhooks/whatsapp",
+            get(whatsapp::verify).post(whatsapp::deliver),
+        )
         .nest("/api/v1", api)
         .merge(console::router())
         .fallback(h::no_route)

@@ -11,3 +11,4 @@ mod redis;
 mod roles;
 mod roster;
 mod stream;
+mod whatsapp;

@@ -1,0 +1,176 @@
+//! `GET`/`POST /webhooks/whatsapp`: Meta's verification handshake, and signed deliveries.
+//!
+//! A delivery is checked against `X-Hub-Signature-256` before anything is read; a bad one
+//! is `401`, logged without the body, and changes nothing. Each text message is handled
+//! once, however often WhatsApp retries it (its id is claimed in the store). The message
+//! runs through language detection: a confident language that needs an interpreter opens a
+//! `chat` request, one per caller and day (the caller is known only by a keyed hash of the
+//! number). Spanish, or text the detector is unsure of, opens nothing: puente does not keep
+//! the text for an operator to read yet. Nothing logs a number or a text.
+
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::{RawQuery, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use jiff::SignedDuration;
+use serde_json::json;
+
+use super::error::AppError;
+use crate::auth::Principal;
+use crate::request::{Channel, Priority};
+use crate::service::{Service, ServiceError};
+use crate::whatsapp::{caller_key, signature_ok, text_messages};
+
+/// A retried delivery is recognised for this long.
+const MESSAGE_MEMORY: SignedDuration = SignedDuration::from_hours(7 * 24);
+/// One request per caller within this long (WhatsApp's customer-service window).
+const CONVERSATION: SignedDuration = SignedDuration::from_hours(24);
+
+fn not_configured() -> AppError {
+    AppError::not_found(
+        "WhatsApp webhook (set PUENTE_WHATSAPP_VERIFY_TOKEN and PUENTE_WHATSAPP_APP_SECRET)",
+    )
+}
+
+/// Meta's handshake: `hub.mode=subscribe&hub.verify_token=T&hub.challenge=C` → `C`.
+pub async fn verify(
+    State(svc): State<Arc<Service>>,
+    RawQuery(query): RawQuery,
+) -> Result<Response, AppError> {
+    let wa = svc.whatsapp.as_ref().ok_or_else(not_configured)?;
+    let mut mode = None;
+    let mut token = None;
+    let mut challenge = None;
+    for pair in query.as_deref().unwrap_or("").split('&') {
+        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+        let v = percent_decode(v);
+        match k {
+            "hub.mode" => mode = Some(v),
+            "hub.verify_token" => token = Some(v),
+            "hub.challenge" => challenge = Some(v),
+            _ => {}
+        }
+    }
+    let expected = wa.verify_token.expose().as_bytes();
+    let matches = token.as_deref().is_some_and(|t| {
+        t.len() == expected.len()
+            && t.bytes()
+                .zip(expected)
+                .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+                == 0
+    });
+    match (mode.as_deref(), matches, challenge) {
+        (Some("subscribe"), true, Some(c)) => {
+            Ok((StatusCode::OK, [("content-type", "text/plain")], c).into_response())
+        }
+        _ => {
+            tracing::warn!("WhatsApp verification with a wrong token");
+            Err(ServiceError::Forbidden.into())
+        }
+    }
+}
+
+/// A signed delivery from Meta.
+pub async fn deliver(
+    State(svc): State<Arc<Service>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, AppError> {
+    let wa = svc.whatsapp.as_ref().ok_or_else(not_configured)?;
+    let signature = headers
+        .get("x-hub-signature-256")
+        .and_then(|v| v.to_str().ok());
+    if !signature_ok(&wa.app_secret, &body, signature) {
+        tracing::warn!(
+            bytes = body.len(),
+            "WhatsApp delivery with a bad signature refused"
+        );
+        return Err(AppError::new(
+            StatusCode::UNAUTHORIZED,
+            "invalid_signature",
+            "error-invalid-signature",
+        ));
+    }
+    let messages = text_messages(&body).map_err(|detail| {
+        AppError::new(
+            StatusCode::BAD_REQUEST,
+            "malformed_json",
+            "error-malformed-json",
+        )
+        .arg("detail", detail)
+    })?;
+    let now = svc.now();
+    let mut requests = Vec::new();
+    let mut handled = 0;
+    for m in messages {
+        if !svc
+            .store
+            .claim_once(&format!("wa:msg:{}", m.id), now + MESSAGE_MEMORY)
+            .await
+            .map_err(AppError::internal)?
+        {
+            continue; // a retried delivery
+        }
+        handled += 1;
+        let caller = caller_key(&wa.app_secret, &m.from);
+        let tag = match svc.request_language(None, Some(&m.text)) {
+            Ok(tag) => tag,
+            Err(ServiceError::NoInterpreterNeeded(_) | ServiceError::UncertainText(_)) => {
+                tracing::info!("WhatsApp message needs no interpreter, or its language is unclear");
+                continue;
+            }
+            Err(e) => return Err(e.into()),
+        };
+        let conversation = format!("wa:req:{caller}");
+        if !svc
+            .store
+            .claim_once(&conversation, now + CONVERSATION)
+            .await
+            .map_err(AppError::internal)?
+        {
+            continue; // this caller already has a request today
+        }
+        // The intake acts for the operators: a request like any other, channel `chat`.
+        let (req, _) = svc
+            .create_request_for(&Principal::Operator, tag, Priority::Normal, Channel::Chat)
+            .await?;
+        tracing::info!(request_id = %req.id, language = %req.language, "WhatsApp message opened a request");
+        requests.push(req.id.to_string());
+    }
+    Ok(axum::Json(json!({ "handled": handled, "requests": requests })).into_response())
+}
+
+/// `application/x-www-form-urlencoded` decoding of one query value.
+fn percent_decode(s: &str) -> String {
+    let hex = |b: u8| (b as char).to_digit(16).map(|d| d as u8);
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'+' => out.push(b' '),
+            b'%' if i + 2 < bytes.len() => match (hex(bytes[i + 1]), hex(bytes[i + 2])) {
+                (Some(h), Some(l)) => {
+                    out.push(h * 16 + l);
+                    i += 2;
+                }
+                _ => out.push(b'%'),
+            },
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn query_values_decode_without_panicking() {
+        assert_eq!(super::percent_decode("a+b%20c%2F"), "a b c/");
+        assert_eq!(super::percent_decode("100%"), "100%");
+        assert_eq!(super::percent_decode("%zz%e2%9c%93ñ"), "%zz✓ñ");
+    }
+}
