@@ -355,23 +355,23 @@ pub fn decide(snap: &Snapshot, now: Timestamp, policy: &Policy) -> Plan {
         if policy.mode == OfferMode::Sequential && open {
             continue;
         }
-        // Who this tier reaches, narrowest first.
-        let mut pools = vec![list(&snap.by_language, &req.language)];
-        if stage.reach >= Reach::Intelligible {
-            for t in policy.routing.intelligible_for(&req.language) {
-                pools.push(list(&snap.by_language, t));
-            }
-        }
-        if stage.reach >= Reach::Agrupacion {
-            if let Some(g) = &req.group {
-                // Those registered for the whole agrupación, then anyone in it.
-                if g != &req.language {
-                    pools.push(list(&snap.by_language, g));
-                }
-                pools.push(list(&snap.by_group, g));
-            }
-        }
-        let candidates = pools.into_iter().flatten();
+        // Who this tier reaches, narrowest first (chained, not collected: this runs for
+        // every waiting request on every step).
+        let intelligible: &[LanguageTag] = match stage.reach >= Reach::Intelligible {
+            true => policy.routing.intelligible_for(&req.language),
+            false => &[],
+        };
+        // Those registered for the whole agrupación, then anyone in it.
+        let group = req
+            .group
+            .as_ref()
+            .filter(|_| stage.reach >= Reach::Agrupacion);
+        let whole = group.filter(|g| *g != &req.language);
+        let candidates = list(&snap.by_language, &req.language)
+            .iter()
+            .chain(intelligible.iter().flat_map(|t| list(&snap.by_language, t)))
+            .chain(whole.map_or(&[][..], |g| list(&snap.by_language, g)))
+            .chain(group.map_or(&[][..], |g| list(&snap.by_group, g)));
         let attempt_of = |id: &InterpreterId| req.attempts.iter().find(|a| &a.interpreter == id);
         // Best candidate so far under sequential: (earlier offers, position in list).
         let mut best: Option<(u32, usize)> = None;

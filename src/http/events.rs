@@ -68,22 +68,24 @@ async fn render(svc: &Service, who: &Principal, notice: &Notice, locale: Locale)
     let event =
         |kind: &str, data: serde_json::Value| Event::default().event(kind).data(data.to_string());
     let (kind, data) = match (notice, who) {
-        (Notice::Request(r), Principal::Coordinator) if r.state == RequestState::Unfilled => {
-            let queue = svc.queue_info().await.ok();
-            let view =
-                views::request(svc, r, queue.as_ref().and_then(|q| q.get(&r.id)), locale).await;
-            let alert = json!({"kind": "unfilled", "request": view});
-            return vec![event("request", view), event("alert", alert)];
-        }
         (Notice::Routing(routing), Principal::Coordinator) => ("routing", json!(routing)),
         (Notice::Alert(alert), Principal::Coordinator) => ("alert", alert.clone()),
         (Notice::Removed(id), Principal::Coordinator) => {
             ("interpreter_removed", json!({ "id": id }))
         }
         (Notice::Request(r), Principal::Operator | Principal::Coordinator) => {
-            let queue = svc.queue_info().await.ok();
-            let q = queue.as_ref().and_then(|q| q.get(&r.id));
-            ("request", views::request(svc, r, q, locale).await)
+            // Only a waiting request has a place in the queue to show.
+            let queue = match r.state.is_pending() {
+                true => svc.queue_info().await.ok(),
+                false => None,
+            };
+            let view =
+                views::request(svc, r, queue.as_ref().and_then(|q| q.get(&r.id)), locale).await;
+            if matches!(who, Principal::Coordinator) && r.state == RequestState::Unfilled {
+                let alert = json!({"kind": "unfilled", "request": view});
+                return vec![event("request", view), event("alert", alert)];
+            }
+            ("request", view)
         }
         (Notice::Request(r), Principal::Interpreter(me)) if r.interpreter.as_ref() == Some(me) => {
             ("request", views::request(svc, r, None, locale).await)
@@ -92,12 +94,9 @@ async fn render(svc: &Service, who: &Principal, notice: &Notice, locale: Locale)
             ("offer", views::offer(svc, o, locale))
         }
         (Notice::Offer(o), Principal::Coordinator) => ("offer", views::offer(svc, o, locale)),
-        (Notice::Interpreter(it, reason), Principal::Coordinator) => {
-            let mut v = views::interpreter(svc, it, locale);
-            v["reason"] = json!(reason);
-            ("interpreter", v)
-        }
-        (Notice::Interpreter(it, reason), Principal::Interpreter(me)) if &it.id == me => {
+        (Notice::Interpreter(it, reason), _)
+            if matches!(who, Principal::Coordinator) || who.is_interpreter(&it.id) =>
+        {
             let mut v = views::interpreter(svc, it, locale);
             v["reason"] = json!(reason);
             ("interpreter", v)
