@@ -160,6 +160,16 @@ pub struct GridLine {
     pub demand: usize,
 }
 
+impl GridLine {
+    fn empty(tag: &LanguageTag, hours: usize) -> GridLine {
+        GridLine {
+            tag: tag.clone(),
+            on_call: vec![0; hours],
+            demand: 0,
+        }
+    }
+}
+
 /// A stretch of hours with nobody on call for a language in demand.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Gap {
@@ -211,11 +221,9 @@ pub fn schedule_grid(
             }
         }
         for skill in &it.languages {
-            let l = lines.entry(&skill.tag).or_insert_with(|| GridLine {
-                tag: skill.tag.clone(),
-                on_call: vec![0; hours],
-                demand: 0,
-            });
+            let l = lines
+                .entry(&skill.tag)
+                .or_insert_with(|| GridLine::empty(&skill.tag, hours));
             for (n, c) in l.on_call.iter_mut().zip(&covered) {
                 *n += u32::from(*c);
             }
@@ -225,11 +233,7 @@ pub fn schedule_grid(
     for r in requests.iter().filter(|r| r.created_at >= since) {
         lines
             .entry(&r.language)
-            .or_insert_with(|| GridLine {
-                tag: r.language.clone(),
-                on_call: vec![0; hours],
-                demand: 0,
-            })
+            .or_insert_with(|| GridLine::empty(&r.language, hours))
             .demand += 1;
     }
     let mut gaps = Vec::new();

@@ -122,16 +122,7 @@ impl GapWatch {
             }
         }
         let horizon = SignedDuration::from_hours(i64::from(service.gap_alert_hours));
-        let interpreters = service.store.interpreters().await?;
-        let requests = service.store.requests(None).await?;
-        let hours = service.gap_alert_hours as usize + 24;
-        let grid = crate::coverage::schedule_grid(
-            &interpreters,
-            &requests,
-            now,
-            &service.time_zone,
-            hours,
-        );
+        let grid = service.grid(service.gap_alert_hours as usize + 24).await?;
         let mut next = now + GAP_RECHECK;
         for gap in grid.gaps {
             if gap.from > now + horizon {

@@ -488,6 +488,11 @@ impl Service {
     ) -> Result<Interpreter> {
         require(matches!(who, Principal::Coordinator))?;
         profile.languages = self.grouped(profile.languages);
+        self.store_profile(id, profile).await
+    }
+
+    /// Store a profile and publish the change; the interpreter as it now is.
+    async fn store_profile(&self, id: &InterpreterId, profile: Profile) -> Result<Interpreter> {
         let change = self
             .store
             .update_interpreter(id, profile, self.now())
@@ -502,6 +507,14 @@ impl Service {
     /// of languages in demand (coordinators).
     pub async fn schedule_grid(&self, who: &Principal, days: u32) -> Result<crate::coverage::Grid> {
         require(matches!(who, Principal::Coordinator))?;
+        Ok(self.grid(days as usize * 24).await?)
+    }
+
+    /// The coverage grid for the next `hours` hours from the store as it is now.
+    pub async fn grid(
+        &self,
+        hours: usize,
+    ) -> std::result::Result<crate::coverage::Grid, StoreError> {
         let interpreters = self.store.interpreters().await?;
         let requests = self.store.requests(None).await?;
         Ok(crate::coverage::schedule_grid(
@@ -509,7 +522,7 @@ impl Service {
             &requests,
             self.now(),
             &self.time_zone,
-            days as usize * 24,
+            hours,
         ))
     }
 
@@ -564,42 +577,25 @@ impl Service {
             field: "to".into(),
             detail: e.0,
         })?;
+        // Time off that covers now acts now: there is no boundary left to cross.
+        let now = self.now();
+        let covers_now = jiff::tz::TimeZone::get(&schedule.time_zone).is_ok_and(|tz| {
+            let instant =
+                |dt: jiff::civil::DateTime| dt.to_zoned(tz.clone()).map(|z| z.timestamp());
+            matches!((instant(from), instant(to)), (Ok(f), Ok(t)) if f <= now && now < t)
+        });
         let profile = Profile {
             name: it.name,
             phone: it.phone,
             languages: it.languages,
             schedule: Some(schedule),
         };
-        let change = self
-            .store
-            .update_interpreter(id, profile, self.now())
-            .await?;
-        tracing::info!(interpreter_id = %id, "time off added");
-        let updated = change.interpreters.first().map(|(it, _)| it.clone());
-        self.publish(change);
-        let mut updated =
-            updated.ok_or_else(|| ServiceError::NotFound(format!("interpreter {id}")))?;
-        // Time off that has already begun acts now: no boundary is left to cross.
-        let off_now = updated.schedule.as_ref().is_some_and(|s| {
-            s.exceptions
-                .last()
-                .is_some_and(|_| !s.on_call_at(self.now()))
-        });
-        let began = from
-            .to_zoned(self.time_zone_of(&updated))
-            .is_ok_and(|z| z.timestamp() <= self.now());
-        if off_now && began && updated.availability == Availability::Available {
+        let mut updated = self.store_profile(id, profile).await?;
+        if covers_now && updated.availability == Availability::Available {
             self.follow_schedule(id, Availability::Offline).await?;
             updated.availability = Availability::Offline;
         }
         Ok(updated)
-    }
-
-    fn time_zone_of(&self, it: &Interpreter) -> jiff::tz::TimeZone {
-        it.schedule
-            .as_ref()
-            .and_then(|s| jiff::tz::TimeZone::get(&s.time_zone).ok())
-            .unwrap_or_else(|| self.time_zone.clone())
     }
 
     /// Supply and demand per language, for coordinators.
