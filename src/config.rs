@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use jiff::SignedDuration;
 
 use crate::auth::Secret;
+use crate::bridge::ari::AriConfig;
 use crate::matcher::{OfferMode, Policy};
 use crate::store::Rules;
 
@@ -42,6 +43,8 @@ pub struct Config {
     pub alert_webhook: Option<String>,
     /// WhatsApp Cloud API, when both the verify token and the app secret are set.
     pub whatsapp: Option<crate::whatsapp::WhatsAppConfig>,
+    /// Asterisk ARI, when `PUENTE_ARI_URL` is set: calls are bridged by the PBX.
+    pub ari: Option<AriConfig>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -66,6 +69,7 @@ impl Default for Config {
             gap_alert_hours: 12,
             alert_webhook: None,
             whatsapp: None,
+            ari: None,
         }
     }
 }
@@ -111,6 +115,7 @@ impl Config {
         let mut c = Config::default();
         let mut retry_after = None;
         let mut wa = WhatsAppVars::default();
+        let mut ari = AriVars::default();
         for (k, v) in vars {
             let v = v.as_ref();
             match k.as_ref() {
@@ -202,6 +207,15 @@ impl Config {
                 "PUENTE_WHATSAPP_ACCESS_TOKEN" => wa.access_token = Some(Secret::new(v.trim())),
                 "PUENTE_WHATSAPP_PHONE_NUMBER_ID" => wa.phone_number_id = Some(v.trim().to_string()),
                 "PUENTE_WHATSAPP_API_BASE" => wa.api_base = Some(v.trim().trim_end_matches('/').to_string()),
+                "PUENTE_ARI_URL" => ari.url = Some(v.trim().trim_end_matches('/').to_string()),
+                "PUENTE_ARI_USER" => ari.user = Some(v.trim().to_string()),
+                "PUENTE_ARI_PASSWORD" => ari.password = Some(Secret::new(v)),
+                "PUENTE_ARI_APP" => ari.app = Some(v.trim().to_string()),
+                "PUENTE_ARI_ENDPOINT" => ari.endpoint = Some(v.trim().to_string()),
+                "PUENTE_ARI_OPERATOR_ENDPOINT" => {
+                    ari.operator_endpoint = Some(v.trim().to_string()).filter(|e| !e.is_empty())
+                }
+                "PUENTE_ARI_OFFER_MEDIA" => ari.offer_media = Some(v.trim().to_string()),
                 "PUENTE_WRAPUP_SECS" => c.rules.wrap_up = secs("PUENTE_WRAPUP_SECS", v, 0, 3600)?,
                 "PUENTE_MAX_MISSED_OFFERS" => {
                     c.rules.max_missed_offers = match v.trim().parse::<u32>() {
@@ -233,6 +247,7 @@ impl Config {
         // an offer lasts, so a lone interpreter is not re-asked the instant they declined.
         c.policy.retry_after = retry_after.unwrap_or(c.policy.offer_timeout);
         c.whatsapp = wa.finish()?;
+        c.ari = ari.finish()?;
         Ok(c)
     }
 }
@@ -271,6 +286,91 @@ impl WhatsAppVars {
     }
 }
 
+#[derive(Default)]
+struct AriVars {
+    url: Option<String>,
+    user: Option<String>,
+    password: Option<Secret>,
+    app: Option<String>,
+    endpoint: Option<String>,
+    operator_endpoint: Option<String>,
+    offer_media: Option<String>,
+}
+
+impl AriVars {
+    /// ARI is on when `PUENTE_ARI_URL` is set; then the user, password and endpoint must be.
+    fn finish(self) -> Result<Option<AriConfig>, ConfigError> {
+        let url = match self.url {
+            None => {
+                let stray = self.user.is_some() || self.endpoint.is_some();
+                if stray {
+                    return Err(ConfigError {
+                        var: "PUENTE_ARI_URL",
+                        message: "other PUENTE_ARI_* variables are set but not PUENTE_ARI_URL, the base URL of Asterisk's HTTP server (for example `http://127.0.0.1:8088`)".into(),
+                    });
+                }
+                return Ok(None);
+            }
+            Some(u) if u.starts_with("http://") && u.len() > "http://".len() => u,
+            Some(u) => {
+                return Err(ConfigError {
+                    var: "PUENTE_ARI_URL",
+                    message: format!("`{u}` must be an http:// URL of Asterisk's HTTP server, for example `http://127.0.0.1:8088` (run puente next to Asterisk or reach it over a private network)"),
+                })
+            }
+        };
+        let missing = |var: &'static str, what: &str| ConfigError {
+            var,
+            message: format!("PUENTE_ARI_URL is set, so {var} must be too: {what}"),
+        };
+        let user = self
+            .user
+            .filter(|u| !u.is_empty())
+            .ok_or_else(|| missing("PUENTE_ARI_USER", "a user of Asterisk's ari.conf"))?;
+        let password = self
+            .password
+            .filter(|p| !p.expose().is_empty())
+            .ok_or_else(|| missing("PUENTE_ARI_PASSWORD", "that user's password"))?;
+        let endpoint = self.endpoint.filter(|e| !e.is_empty()).ok_or_else(|| {
+            missing(
+                "PUENTE_ARI_ENDPOINT",
+                "how to dial an interpreter, for example `PJSIP/{phone}@trunk`",
+            )
+        })?;
+        if !(endpoint.contains("{phone}") || endpoint.contains("{id}")) || !endpoint.contains('/') {
+            return Err(ConfigError {
+                var: "PUENTE_ARI_ENDPOINT",
+                message: format!("`{endpoint}` must be a channel technology and a resource with `{{phone}}` or `{{id}}` in it, for example `PJSIP/{{phone}}@trunk` or `Local/{{id}}@interpreters`"),
+            });
+        }
+        let app = self
+            .app
+            .unwrap_or_else(|| crate::bridge::ari::DEFAULT_APP.into());
+        let app_ok = !app.is_empty()
+            && app
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_'));
+        if !app_ok {
+            return Err(ConfigError {
+                var: "PUENTE_ARI_APP",
+                message: format!("`{app}` is not a Stasis application name; use letters, digits, `-` or `_` (default `puente`)"),
+            });
+        }
+        Ok(Some(AriConfig {
+            url,
+            user,
+            password,
+            app,
+            endpoint,
+            operator_endpoint: self.operator_endpoint,
+            offer_media: self
+                .offer_media
+                .filter(|m| !m.is_empty())
+                .unwrap_or_else(|| crate::bridge::ari::DEFAULT_OFFER_MEDIA.into()),
+        }))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -298,7 +398,48 @@ mod tests {
 
     #[test]
     fn secrets_do_not_print() {
-        let c = Config::from_vars([("PUENTE_OPERATOR_TOKENS", "op-secret-123")]).unwrap();
-        assert!(!format!("{c:?}").contains("op-secret-123"));
+        let c = Config::from_vars([
+            ("PUENTE_OPERATOR_TOKENS", "op-secret-123"),
+            ("PUENTE_ARI_URL", "http://127.0.0.1:8088"),
+            ("PUENTE_ARI_USER", "puente"),
+            ("PUENTE_ARI_PASSWORD", "ari-secret-456"),
+            ("PUENTE_ARI_ENDPOINT", "PJSIP/{phone}@trunk"),
+        ])
+        .unwrap();
+        let shown = format!("{c:?}");
+        assert!(!shown.contains("op-secret-123"));
+        assert!(!shown.contains("ari-secret-456"));
+    }
+
+    #[test]
+    fn ari_needs_its_credentials_and_an_endpoint_template() {
+        let base = [
+            ("PUENTE_ARI_URL", "http://127.0.0.1:8088/"),
+            ("PUENTE_ARI_USER", "puente"),
+            ("PUENTE_ARI_PASSWORD", "pw"),
+            ("PUENTE_ARI_ENDPOINT", "Local/{id}@interpreters"),
+        ];
+        let ari = Config::from_vars(base).unwrap().ari.unwrap();
+        assert_eq!(ari.url, "http://127.0.0.1:8088");
+        assert_eq!(ari.app, "puente");
+        assert_eq!(ari.offer_media, "sound:puente-offer");
+        for (var, bad) in [
+            ("PUENTE_ARI_URL", "ws://asterisk:8088"),
+            ("PUENTE_ARI_ENDPOINT", "PJSIP/5550001"),
+            ("PUENTE_ARI_ENDPOINT", "{phone}"),
+            ("PUENTE_ARI_APP", "my app"),
+            ("PUENTE_ARI_PASSWORD", ""),
+        ] {
+            let mut vars = base.to_vec();
+            vars.push((var, bad));
+            let err = Config::from_vars(vars).unwrap_err();
+            assert_eq!(err.var, var, "{bad}");
+        }
+        let err = Config::from_vars([("PUENTE_ARI_ENDPOINT", "PJSIP/{phone}")]).unwrap_err();
+        assert_eq!(err.var, "PUENTE_ARI_URL");
+        assert!(Config::from_vars(Vec::<(String, String)>::new())
+            .unwrap()
+            .ari
+            .is_none());
     }
 }

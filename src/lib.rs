@@ -15,11 +15,14 @@
 //! - [`auth`]: tokens, their hashes, roles.
 //! - [`service`]: what users can do, combining store, bus and dispatcher.
 //! - [`dispatch`]: the event-driven loop that applies the matcher's plans.
+//! - [`bridge`], [`calls`]: telephone bridges (Asterisk ARI) and the controller that drives them.
 //! - [`http`]: the API of API.md, errors, the live event stream.
 //! - [`config`], [`startup`]: configuration and the one start-up path.
 
 pub mod alerts;
 pub mod auth;
+pub mod bridge;
+pub mod calls;
 pub mod config;
 pub mod coverage;
 pub mod dispatch;

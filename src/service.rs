@@ -185,6 +185,8 @@ pub struct Service {
     alert_webhook: Option<String>,
     /// WhatsApp Cloud API settings, if the deployment has them.
     pub whatsapp: Option<crate::whatsapp::WhatsAppConfig>,
+    /// Asterisk ARI settings, if calls are bridged by the PBX.
+    pub ari: Option<crate::bridge::ari::AriConfig>,
     pub bus: Bus,
     wake: Notify,
     /// Interpreters changed (a schedule may have): the scheduler reads them again.
@@ -222,6 +224,7 @@ impl Service {
             gap_alert_hours: config.gap_alert_hours,
             alert_webhook: config.alert_webhook.clone(),
             whatsapp: config.whatsapp.clone(),
+            ari: config.ari.clone(),
             bus,
             wake: Notify::new(),
             roster_wake: Notify::new(),
@@ -692,6 +695,17 @@ impl Service {
         let closed = change.offers.iter().find(|o| &o.id == id).cloned();
         self.publish(change);
         Ok(closed.unwrap_or(offer))
+    }
+
+    /// An offer's phone rang out (a telephone bridge): the offer lapses as if its deadline
+    /// had passed.
+    pub async fn lapse_offer(&self, id: &OfferId) -> Result<()> {
+        let change = self
+            .store
+            .close_offer(id, Outcome::Expired, self.now(), &self.rules)
+            .await?;
+        self.publish(change);
+        Ok(())
     }
 
     // --- Requests -------------------------------------------------------------------------

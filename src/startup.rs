@@ -27,6 +27,8 @@ pub struct App {
     stop: watch::Sender<bool>,
     server: tokio::task::JoinHandle<std::io::Result<()>>,
     dispatcher: tokio::task::JoinHandle<()>,
+    /// The call controller, when a telephone bridge is configured.
+    calls: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl App {
@@ -35,6 +37,9 @@ impl App {
         self.service.stop();
         let _ = self.stop.send(true);
         let _ = self.dispatcher.await;
+        if let Some(calls) = self.calls {
+            let _ = calls.await;
+        }
         self.server.await.unwrap_or(Ok(()))
     }
 }
@@ -236,6 +241,20 @@ pub fn serve(service: Arc<Service>, listener: TcpListener) -> std::io::Result<Ap
         service.clone(),
         until(stopped.clone()),
     ));
+    let calls = service.ari.clone().map(|ari| {
+        let dialling = crate::calls::Dialling {
+            endpoint: ari.endpoint.clone(),
+            operator_endpoint: ari.operator_endpoint.clone(),
+            offer_media: ari.offer_media.clone(),
+        };
+        let bridge = crate::bridge::ari::Ari::start(ari);
+        let stopped = stopped.clone();
+        let service = service.clone();
+        tokio::spawn(async move {
+            crate::calls::run(service, bridge.clone(), dialling, until(stopped)).await;
+            bridge.shut_down();
+        })
+    });
     let app = http::router(service.clone());
     let server = tokio::spawn(async move {
         axum::serve(listener, app)
@@ -248,6 +267,7 @@ pub fn serve(service: Arc<Service>, listener: TcpListener) -> std::io::Result<Ap
         stop,
         server,
         dispatcher,
+        calls,
     })
 }
 

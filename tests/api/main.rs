@@ -1,5 +1,6 @@
 //! Black-box tests of the HTTP API of API.md, against the real server on a free port.
 
+mod ari;
 #[path = "../common/mod.rs"]
 mod common;
 mod detect;

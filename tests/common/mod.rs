@@ -8,6 +8,8 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+pub mod ari;
+
 pub struct RedisServer {
     pub url: String,
     pub port: u16,
