@@ -362,7 +362,7 @@ impl Controller {
         };
         match self.service.store.offer(&offer).await {
             Ok(Some(o)) if o.is_open() => {
-                let language = self.service.prompts.negotiate(None).tag().replace('-', "_");
+                let language = self.service.prompts.negotiate(None).sound_language();
                 if let Err(e) = self
                     .bridge
                     .play(leg, &self.dialling.offer_media, &language)

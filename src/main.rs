@@ -9,6 +9,7 @@ const USAGE: &str = "\
 usage:
   puente serve               run the router (configuration from PUENTE_* variables, see docs/API.md)
   puente roster check FILE   validate a roster file and list each problem with its line
+  puente prompts             print the texts to record as the PBX's sound files
   puente detect              read lines on stdin, write `tag<TAB>confidence` per line
   puente lid train [DIR]     rebuild data/lid.model from the text in DIR (default data/lid)
   puente lid eval [DIR]      cross-validate and write docs/lid-evaluation.md
@@ -21,6 +22,7 @@ fn main() -> ExitCode {
         ["serve"] => serve(),
         ["roster", "check", file] => roster_check(file),
         ["detect"] => detect(),
+        ["prompts"] => prompts(),
         ["lid", "train"] => lid_train("data/lid", "data/lid.model"),
         ["lid", "train", dir] => lid_train(dir, "data/lid.model"),
         ["lid", "eval"] => lid_eval("data/lid", "docs/lid-evaluation.md"),
@@ -34,6 +36,16 @@ fn main() -> ExitCode {
             ExitCode::from(2)
         }
     }
+}
+
+/// What to record for a telephone bridge: each sound puente plays, per language.
+fn prompts() -> ExitCode {
+    let prompts = puente::prompts::Prompts::embedded();
+    for locale in prompts.locales() {
+        let text = prompts.render(locale, "phone-offer-prompt", &[]);
+        println!("sounds/{}/puente-offer\t{text}", locale.sound_language());
+    }
+    ExitCode::SUCCESS
 }
 
 fn serve() -> ExitCode {

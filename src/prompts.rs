@@ -36,6 +36,11 @@ impl Locale {
     pub fn tag(self) -> &'static str {
         SOURCES[self.0].0
     }
+
+    /// The locale as Asterisk names sound languages, e.g. `es_MX`.
+    pub fn sound_language(self) -> String {
+        self.tag().replace('-', "_")
+    }
 }
 
 pub struct Prompts {
@@ -82,6 +87,11 @@ impl Prompts {
             available,
             ids,
         }
+    }
+
+    /// Every locale, the default (es-MX) first.
+    pub fn locales(&self) -> impl Iterator<Item = Locale> {
+        (0..self.bundles.len()).map(Locale)
     }
 
     /// Pick the best locale for an `Accept-Language` header value (es-MX when nothing fits).

@@ -118,3 +118,14 @@ fn detect_reads_lines_and_writes_tag_tab_confidence() {
     assert_eq!(lines[3].0, "nah");
     assert!(lines.iter().all(|(_, c)| (0.0..=1.0).contains(c)));
 }
+
+#[test]
+fn prompts_lists_the_sounds_to_record_in_each_language() {
+    let out = Command::new(BIN).arg("prompts").output().unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 2, "{text}");
+    assert!(lines[0].starts_with("sounds/es_MX/puente-offer\t") && lines[0].contains("Marque 1"));
+    assert!(lines[1].starts_with("sounds/en/puente-offer\t") && lines[1].contains("Press 1"));
+}

@@ -25,6 +25,11 @@ offer-text = { $priority ->
    *[normal] Call
 } in { $language }. Will you take it?
 
+## What the interpreter hears on answering a call from puente (the PBX plays a recording of
+## this text: the sound `puente-offer`, see docs/bridges.md).
+
+phone-offer-prompt = Hello, this is puente. Someone needs an interpreter now. Press 1 to take the call, or 2 to decline it.
+
 ## API error messages.
 
 error-invalid-signature = The X-Hub-Signature-256 signature is missing or does not match the body; nothing was accepted.

@@ -25,6 +25,11 @@ offer-text = Llamada en { $language }{ $priority ->
    *[normal] {""}
 }. ¿Aceptas?
 
+## Lo que la intérprete escucha al contestar una llamada de puente (la central telefónica
+## reproduce una grabación de este texto: el sonido «puente-offer», ver docs/bridges.md).
+
+phone-offer-prompt = Hola, le llama puente. Una persona necesita intérprete ahora. Marque 1 para aceptar la llamada, o 2 para rechazarla.
+
 ## Mensajes de error de la API.
 
 error-invalid-signature = La firma X-Hub-Signature-256 falta o no corresponde al cuerpo; no se aceptó nada.
