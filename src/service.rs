@@ -75,6 +75,8 @@ pub enum Notice {
     Alert(serde_json::Value),
     /// An interpreter left the roster.
     Removed(InterpreterId),
+    /// A chat message (its text sealed).
+    Chat(crate::chat::ChatMessage),
 }
 
 /// The live event bus. Slow subscribers miss events (and are told so) rather than slowing
@@ -113,6 +115,8 @@ pub enum ServiceError {
     NoInterpreterNeeded(LanguageTag),
     #[error("interpreter in session {0}")]
     InterpreterInSession(RequestId),
+    #[error("request {0} is not a chat")]
+    NotAChat(RequestId),
     #[error(transparent)]
     Store(StoreError),
 }
@@ -185,6 +189,10 @@ pub struct Service {
     alert_webhook: Option<String>,
     /// WhatsApp Cloud API settings, if the deployment has them.
     pub whatsapp: Option<crate::whatsapp::WhatsAppConfig>,
+    /// Seals chat texts and callers' numbers for the store (with WhatsApp on).
+    pub sealer: Option<crate::chat::Sealer>,
+    /// Sends WhatsApp messages (with an access token and a phone number id).
+    pub whatsapp_out: Option<crate::whatsapp::Sender>,
     /// Asterisk ARI settings, if calls are bridged by the PBX.
     pub ari: Option<crate::bridge::ari::AriConfig>,
     pub bus: Bus,
@@ -224,6 +232,14 @@ impl Service {
             gap_alert_hours: config.gap_alert_hours,
             alert_webhook: config.alert_webhook.clone(),
             whatsapp: config.whatsapp.clone(),
+            sealer: config
+                .whatsapp
+                .as_ref()
+                .map(|w| crate::chat::Sealer::from_secret(&w.app_secret)),
+            whatsapp_out: config
+                .whatsapp
+                .as_ref()
+                .and_then(crate::whatsapp::Sender::new),
             ari: config.ari.clone(),
             bus,
             wake: Notify::new(),
@@ -360,6 +376,9 @@ impl Service {
         }
         for id in change.removed {
             let _ = self.bus.send(Arc::new(Notice::Removed(id)));
+        }
+        for m in change.messages {
+            let _ = self.bus.send(Arc::new(Notice::Chat(m)));
         }
         for alert in change.alerts {
             let _ = self.bus.send(Arc::new(Notice::Alert(alert)));
@@ -677,10 +696,14 @@ impl Service {
             .find(|r| r.id == offer.request)
             .cloned();
         self.publish(change);
-        match req {
-            Some(r) => Ok(r),
-            None => self.request_by_id(&offer.request).await,
+        let req = match req {
+            Some(r) => r,
+            None => self.request_by_id(&offer.request).await?,
+        };
+        if req.channel == Channel::Chat {
+            self.tell_caller(&req, "chat-interpreter-joined").await;
         }
+        Ok(req)
     }
 
     pub async fn decline_offer(&self, who: &Principal, id: &OfferId) -> Result<Offer> {
@@ -774,9 +797,18 @@ impl Service {
         priority: Priority,
         channel: Channel,
     ) -> Result<(Request, crate::store::Placement)> {
-        require(matches!(who, Principal::Operator))?;
         let mut req = Request::new(tag, priority, channel, self.now());
         req.group = self.catalogue.group_of(&req.language).cloned();
+        self.queue(who, req).await
+    }
+
+    /// Queue a new request (made with its `group`).
+    pub(crate) async fn queue(
+        &self,
+        who: &Principal,
+        req: Request,
+    ) -> Result<(Request, crate::store::Placement)> {
+        require(matches!(who, Principal::Operator))?;
         let placement = self.store.insert_request(req.clone()).await?;
         self.publish(Change {
             requests: vec![req.clone()],

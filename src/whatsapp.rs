@@ -2,8 +2,8 @@
 //! of the raw body with the app secret, compared in constant time), the text messages in
 //! Meta's webhook JSON, and the keyed hash that stands for a caller's number.
 //!
-//! Pure: no I/O. `http::whatsapp` is the endpoint. What is not built yet (see the README):
-//! replies and the three-way relay, which need the caller's number kept (encrypted) to reply.
+//! Pure except [`Sender`], which posts messages to the Graph API. `http::whatsapp` is the
+//! webhook; `relay` holds the conversations.
 
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
@@ -21,6 +21,61 @@ pub struct WhatsAppConfig {
 }
 
 pub const DEFAULT_API_BASE: &str = "https://graph.facebook.com/v21.0";
+
+/// Sends text messages through the Cloud API (`POST {base}/{phone-number-id}/messages`).
+#[derive(Clone)]
+pub struct Sender {
+    http: reqwest::Client,
+    url: String,
+    token: Secret,
+}
+
+impl Sender {
+    /// A sender, when the deployment has an access token and a phone number id.
+    pub fn new(config: &WhatsAppConfig) -> Option<Sender> {
+        let (Some(token), Some(phone)) = (&config.access_token, &config.phone_number_id) else {
+            return None;
+        };
+        Some(Sender {
+            http: reqwest::Client::builder()
+                .timeout(std::time::Duration::from_secs(10))
+                .build()
+                .unwrap_or_default(),
+            url: format!("{}/{phone}/messages", config.api_base),
+            token: token.clone(),
+        })
+    }
+
+    /// Send `body` to the WhatsApp number `to`. An error says what failed without the
+    /// number or the text.
+    pub async fn send_text(&self, to: &str, body: &str) -> Result<(), String> {
+        let res = self
+            .http
+            .post(&self.url)
+            .bearer_auth(self.token.expose())
+            .json(&serde_json::json!({
+                "messaging_product": "whatsapp",
+                "recipient_type": "individual",
+                "to": to,
+                "type": "text",
+                "text": {"preview_url": false, "body": body},
+            }))
+            .send()
+            .await
+            .map_err(|e| format!("cannot reach the Graph API: {}", e.without_url()))?;
+        let status = res.status();
+        if status.is_success() {
+            return Ok(());
+        }
+        // Graph errors carry a numeric code; their messages may quote the recipient.
+        let code = res
+            .json::<serde_json::Value>()
+            .await
+            .ok()
+            .and_then(|v| v["error"]["code"].as_i64());
+        Err(format!("Graph API answered {status} (error code {code:?})"))
+    }
+}
 
 /// HMAC-SHA256 (RFC 2104).
 pub fn hmac_sha256(key: &[u8], message: &[u8]) -> [u8; 32] {

@@ -743,6 +743,87 @@ async fn a_failed_manual_bridge_requeues_and_frees_a_confirmed_one_stays(store: 
     ));
 }
 
+async fn memos_swap_only_from_what_the_caller_expects(store: &dyn Store) {
+    let later = Timestamp::now() + SignedDuration::from_hours(1);
+    assert_eq!(store.memo("wa:conv:x").await.unwrap(), None);
+    // Two deliveries race to open a conversation: one wins.
+    assert!(store
+        .memo_swap("wa:conv:x", None, "req_a", later)
+        .await
+        .unwrap());
+    assert!(!store
+        .memo_swap("wa:conv:x", None, "req_b", later)
+        .await
+        .unwrap());
+    assert_eq!(
+        store.memo("wa:conv:x").await.unwrap().as_deref(),
+        Some("req_a")
+    );
+    // Replacing needs the current value.
+    assert!(!store
+        .memo_swap("wa:conv:x", Some("req_b"), "req_c", later)
+        .await
+        .unwrap());
+    assert!(store
+        .memo_swap("wa:conv:x", Some("req_a"), "req_c", later)
+        .await
+        .unwrap());
+    assert_eq!(
+        store.memo("wa:conv:x").await.unwrap().as_deref(),
+        Some("req_c")
+    );
+    // An expired memo is gone.
+    let past = Timestamp::now() - SignedDuration::from_secs(1);
+    assert!(store
+        .memo_swap("wa:conv:x", Some("req_c"), "req_d", past)
+        .await
+        .unwrap());
+    assert_eq!(store.memo("wa:conv:x").await.unwrap(), None);
+    assert!(store
+        .memo_swap("wa:conv:x", None, "req_e", later)
+        .await
+        .unwrap());
+}
+
+async fn chat_messages_are_numbered_in_order_and_expire(store: &dyn Store) {
+    use puente::chat::{Author, ChatMessage};
+    let r = request("yua", 0);
+    let later = Timestamp::now() + SignedDuration::from_hours(1);
+    let msg = |from, sealed: &str| ChatMessage {
+        request: r.id.clone(),
+        seq: 0,
+        from,
+        at: t(1),
+        interpreter: None,
+        sealed: sealed.to_string(),
+    };
+    let first = store
+        .append_chat(msg(Author::Caller, "c2VhbGVkMQ"), later)
+        .await
+        .unwrap();
+    assert_eq!(first.messages.len(), 1);
+    assert_eq!(first.messages[0].seq, 1);
+    let second = store
+        .append_chat(msg(Author::Operator, "c2VhbGVkMg"), later)
+        .await
+        .unwrap();
+    assert_eq!(second.messages[0].seq, 2);
+    let all = store.chat(&r.id).await.unwrap();
+    assert_eq!(
+        all.iter().map(|m| (m.seq, m.from)).collect::<Vec<_>>(),
+        vec![(1, Author::Caller), (2, Author::Operator)]
+    );
+    assert_eq!(all[1].sealed, "c2VhbGVkMg");
+    assert!(store.chat(&request("yua", 0).id).await.unwrap().is_empty());
+    // Each message renews the conversation's expiry; one already past ends it.
+    let past = Timestamp::now() - SignedDuration::from_secs(1);
+    store
+        .append_chat(msg(Author::Caller, "c2VhbGVkMw"), past)
+        .await
+        .unwrap();
+    assert!(store.chat(&r.id).await.unwrap().is_empty());
+}
+
 /// Every behaviour, against a fresh store from `make`.
 async fn conformance<F, Fut>(make: F)
 where
@@ -768,6 +849,8 @@ where
     updating_a_profile_reindexes_languages_and_keeps_live_state(&*make().await).await;
     agrupaciones_and_intelligible_variants_widen_what_a_snapshot_carries(&*make().await).await;
     a_failed_manual_bridge_requeues_and_frees_a_confirmed_one_stays(&*make().await).await;
+    memos_swap_only_from_what_the_caller_expects(&*make().await).await;
+    chat_messages_are_numbered_in_order_and_expire(&*make().await).await;
 }
 
 #[tokio::test]

@@ -30,6 +30,13 @@ offer-text = { $priority ->
 
 phone-offer-prompt = Hello, this is puente. Someone needs an interpreter now. Press 1 to take the call, or 2 to decline it.
 
+## What puente writes to people who write on WhatsApp, and how it signs the messages it relays.
+
+chat-waiting = We received your message. We are finding someone who speaks { $language } to help you. You can keep writing here.
+chat-interpreter-joined = An interpreter for { $language } joined the conversation.
+chat-from-interpreter = Interpreter
+chat-from-operator = Operator
+
 ## API error messages.
 
 error-invalid-signature = The X-Hub-Signature-256 signature is missing or does not match the body; nothing was accepted.
@@ -48,6 +55,7 @@ error-unknown-language = Unknown language "{ $query }". Try a name such as "tsot
 error-ambiguous-language = "{ $query }" could be several languages: { $candidates }. Pick one and send its tag.
 error-already-exists = { $what } already exists; use another id.
 error-offer-closed = This offer is no longer open (it was { $outcome }).
+error-not-a-chat = Request { $request } is a phone call, not a chat: it carries no messages.
 error-invalid-state = The request is { $state } and does not allow this action.
 error-uncertain-text = The language of the text is not certain; it could be: { $candidates }. Confirm with the caller and send "language".
 error-no-letters = The text has no letters: paste the caller's message.

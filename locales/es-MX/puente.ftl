@@ -30,6 +30,13 @@ offer-text = Llamada en { $language }{ $priority ->
 
 phone-offer-prompt = Hola, le llama puente. Una persona necesita intérprete ahora. Marque 1 para aceptar la llamada, o 2 para rechazarla.
 
+## Lo que puente escribe a quien escribe por WhatsApp, y cómo firma los mensajes que reenvía.
+
+chat-waiting = Recibimos su mensaje. Estamos buscando a una persona que hable { $language } para atenderle. Puede seguir escribiendo aquí.
+chat-interpreter-joined = Una intérprete de { $language } se unió a la conversación.
+chat-from-interpreter = Intérprete
+chat-from-operator = Operadora
+
 ## Mensajes de error de la API.
 
 error-invalid-signature = La firma X-Hub-Signature-256 falta o no corresponde al cuerpo; no se aceptó nada.
@@ -48,6 +55,7 @@ error-unknown-language = No reconocemos la lengua «{ $query }». Pruebe con un 
 error-ambiguous-language = «{ $query }» puede ser varias lenguas: { $candidates }. Elija una y envíe su etiqueta.
 error-already-exists = Ya existe { $what }; use otro identificador.
 error-offer-closed = Esta oferta ya no está abierta (estado: { $outcome }).
+error-not-a-chat = La solicitud { $request } es una llamada, no una conversación por chat: no lleva mensajes.
 error-invalid-state = La solicitud está en estado «{ $state }» y no admite esta acción.
 error-uncertain-text = No se puede saber con certeza la lengua del texto; podría ser: { $candidates }. Confírmelo con la persona y envíe «language».
 error-no-letters = El texto no tiene letras: pegue el mensaje de la persona que llama.

@@ -146,6 +146,10 @@ impl From<ServiceError> for AppError {
                 "error-interpreter-in-session",
             )
             .arg("request", r.to_string()),
+            ServiceError::NotAChat(r) => {
+                AppError::new(S::CONFLICT, "not_a_chat", "error-not-a-chat")
+                    .arg("request", r.to_string())
+            }
             ServiceError::Store(StoreError::Backend(cause)) => AppError::internal(cause),
             ServiceError::Store(other) => AppError::internal(other),
         }

@@ -663,6 +663,40 @@ pub async fn bridge_request(
     Ok(axum::Json(views::request(&svc, &req, queue.get(&req.id), locale).await).into_response())
 }
 
+/// `GET /api/v1/requests/{id}/messages` (operators, the connected interpreter): a chat
+/// request's conversation, in order.
+pub async fn chat_messages(
+    State(svc): S,
+    Caller(who): Caller,
+    Path(id): Path<String>,
+) -> ApiResult {
+    let list = svc.chat_messages(&who, &RequestId::from_path(&id)).await?;
+    let messages: Vec<Value> = list.iter().map(views::chat_message).collect();
+    Ok(axum::Json(json!({ "messages": messages })).into_response())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChatBody {
+    text: String,
+}
+
+/// `POST /api/v1/requests/{id}/messages` (operators, the connected interpreter): write to
+/// the caller. `201` with the message and `delivered` (whether WhatsApp took it).
+pub async fn send_chat(
+    State(svc): S,
+    Caller(who): Caller,
+    Path(id): Path<String>,
+    Json(body): Json<ChatBody>,
+) -> ApiResult {
+    let (message, delivered) = svc
+        .send_chat(&who, &RequestId::from_path(&id), &body.text)
+        .await?;
+    let mut view = views::chat_message(&message);
+    view["delivered"] = json!(delivered);
+    Ok((StatusCode::CREATED, axum::Json(view)).into_response())
+}
+
 pub async fn complete_request(
     State(svc): S,
     Caller(who): Caller,

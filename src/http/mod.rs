@@ -52,6 +52,10 @@ pub fn router(service: Arc<Service>) -> Router {
         .route("/requests/{id}/cancel", post(h::cancel_request))
         .route("/requests/{id}/complete", post(h::complete_request))
         .route("/requests/{id}/bridge", post(h::bridge_request))
+        .route(
+            "/requests/{id}/messages",
+            get(h::chat_messages).post(h::send_chat),
+        )
         .route("/events", get(events::stream));
     Router::new()
         .route("/healthz", get(h::healthz))

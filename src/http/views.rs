@@ -204,3 +204,14 @@ pub fn interpreter(service: &Service, it: &Interpreter, locale: Locale) -> Value
         })),
     })
 }
+
+/// A chat message as its readers see it: who wrote it, never a number.
+pub fn chat_message(r: &crate::relay::Readable) -> Value {
+    json!({
+        "request": r.message.request,
+        "seq": r.message.seq,
+        "from": r.message.from,
+        "text": r.text,
+        "at": r.message.at,
+    })
+}

@@ -2,11 +2,9 @@
 //!
 //! A delivery is checked against `X-Hub-Signature-256` before anything is read; a bad one
 //! is `401`, logged without the body, and changes nothing. Each text message is handled
-//! once, however often WhatsApp retries it (its id is claimed in the store). The message
-//! runs through language detection: a confident language that needs an interpreter opens a
-//! `chat` request, one per caller and day (the caller is known only by a keyed hash of the
-//! number). Spanish, or text the detector is unsure of, opens nothing: puente does not keep
-//! the text for an operator to read yet. Nothing logs a number or a text.
+//! once, however often WhatsApp retries it (its id is claimed in the store). `relay` takes
+//! it from there: it extends the caller's open conversation, or opens a `chat` request when
+//! its language needs an interpreter. Nothing logs a number or a text.
 
 use std::sync::Arc;
 
@@ -18,15 +16,11 @@ use jiff::SignedDuration;
 use serde_json::json;
 
 use super::error::AppError;
-use crate::auth::Principal;
-use crate::request::{Channel, Priority};
 use crate::service::{Service, ServiceError};
 use crate::whatsapp::{caller_key, signature_ok, text_messages};
 
 /// A retried delivery is recognised for this long.
 const MESSAGE_MEMORY: SignedDuration = SignedDuration::from_hours(7 * 24);
-/// One request per caller within this long (WhatsApp's customer-service window).
-const CONVERSATION: SignedDuration = SignedDuration::from_hours(24);
 
 fn not_configured() -> AppError {
     AppError::not_found(
@@ -115,29 +109,9 @@ pub async fn deliver(
         }
         handled += 1;
         let caller = caller_key(&wa.app_secret, &m.from);
-        let tag = match svc.request_language(None, Some(&m.text)) {
-            Ok(tag) => tag,
-            Err(ServiceError::NoInterpreterNeeded(_) | ServiceError::UncertainText(_)) => {
-                tracing::info!("WhatsApp message needs no interpreter, or its language is unclear");
-                continue;
-            }
-            Err(e) => return Err(e.into()),
-        };
-        let conversation = format!("wa:req:{caller}");
-        if !svc
-            .store
-            .claim_once(&conversation, now + CONVERSATION)
-            .await
-            .map_err(AppError::internal)?
-        {
-            continue; // this caller already has a request today
+        if let Some(req) = svc.chat_from_caller(&caller, &m.from, &m.text).await? {
+            requests.push(req.id.to_string());
         }
-        // The intake acts for the operators: a request like any other, channel `chat`.
-        let (req, _) = svc
-            .create_request_for(&Principal::Operator, tag, Priority::Normal, Channel::Chat)
-            .await?;
-        tracing::info!(request_id = %req.id, language = %req.language, "WhatsApp message opened a request");
-        requests.push(req.id.to_string());
     }
     Ok(axum::Json(json!({ "handled": handled, "requests": requests })).into_response())
 }

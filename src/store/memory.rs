@@ -46,6 +46,10 @@ struct State {
     routing: Option<Routing>,
     /// Claimed keys with their expiry.
     claims: HashMap<String, Timestamp>,
+    /// Memos with their expiry.
+    memos: HashMap<String, (String, Timestamp)>,
+    /// Conversations with their expiry.
+    chats: HashMap<RequestId, (Vec<crate::chat::ChatMessage>, Timestamp)>,
 }
 
 impl MemoryStore {
@@ -530,6 +534,61 @@ impl Store for MemoryStore {
         }
         s.claims.insert(key.to_string(), until);
         Ok(true)
+    }
+
+    async fn memo(&self, key: &str) -> Result<Option<String>> {
+        let s = self.lock();
+        let now = Timestamp::now();
+        Ok(s.memos
+            .get(key)
+            .filter(|(_, until)| *until > now)
+            .map(|(v, _)| v.clone()))
+    }
+
+    async fn memo_swap(
+        &self,
+        key: &str,
+        expected: Option<&str>,
+        value: &str,
+        until: Timestamp,
+    ) -> Result<bool> {
+        let mut s = self.lock();
+        let now = Timestamp::now();
+        s.memos.retain(|_, (_, t)| *t > now);
+        let current = s.memos.get(key).map(|(v, _)| v.as_str());
+        if current != expected {
+            return Ok(false);
+        }
+        s.memos.insert(key.to_string(), (value.to_string(), until));
+        Ok(true)
+    }
+
+    async fn append_chat(
+        &self,
+        mut msg: crate::chat::ChatMessage,
+        until: Timestamp,
+    ) -> Result<Change> {
+        let mut s = self.lock();
+        let now = Timestamp::now();
+        s.chats.retain(|_, (_, t)| *t > now);
+        let (list, expiry) = s.chats.entry(msg.request.clone()).or_default();
+        msg.seq = list.len() as u64 + 1;
+        list.push(msg.clone());
+        *expiry = until;
+        Ok(Change {
+            messages: vec![msg],
+            ..Change::default()
+        })
+    }
+
+    async fn chat(&self, request: &RequestId) -> Result<Vec<crate::chat::ChatMessage>> {
+        let s = self.lock();
+        let now = Timestamp::now();
+        Ok(s.chats
+            .get(request)
+            .filter(|(_, t)| *t > now)
+            .map(|(l, _)| l.clone())
+            .unwrap_or_default())
     }
 
     async fn broadcast_alert(&self, alert: &serde_json::Value) -> Result<Change> {

@@ -102,6 +102,9 @@ pub struct Change {
     /// Interpreters taken off the roster.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub removed: Vec<InterpreterId>,
+    /// Chat messages (their text sealed).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub messages: Vec<crate::chat::ChatMessage>,
 }
 
 impl Change {
@@ -112,6 +115,7 @@ impl Change {
             && self.routing.is_none()
             && self.alerts.is_empty()
             && self.removed.is_empty()
+            && self.messages.is_empty()
     }
 
     pub fn merge(&mut self, other: Change) {
@@ -123,6 +127,7 @@ impl Change {
         }
         self.alerts.extend(other.alerts);
         self.removed.extend(other.removed);
+        self.messages.extend(other.messages);
     }
 }
 
@@ -279,6 +284,27 @@ pub trait Store: Send + Sync + 'static {
     /// True for the first caller (of any instance) to claim `key` before `until`: what
     /// makes an alert go out once, not once per instance or per check.
     async fn claim_once(&self, key: &str, until: Timestamp) -> Result<bool>;
+
+    /// A small value kept until its expiry (WhatsApp conversations: which request a caller
+    /// is in, where to reply for a request).
+    async fn memo(&self, key: &str) -> Result<Option<String>>;
+
+    /// Atomically: if `key` holds `expected` (`None`: nothing, or expired), set it to `value`
+    /// until `until` and answer true; otherwise change nothing and answer false.
+    async fn memo_swap(
+        &self,
+        key: &str,
+        expected: Option<&str>,
+        value: &str,
+        until: Timestamp,
+    ) -> Result<bool>;
+
+    /// Append a message to its request's conversation, numbered after the last one; the
+    /// conversation is kept until `until` (each message renews it).
+    async fn append_chat(&self, msg: crate::chat::ChatMessage, until: Timestamp) -> Result<Change>;
+
+    /// A request's conversation, in order (empty once expired).
+    async fn chat(&self, request: &RequestId) -> Result<Vec<crate::chat::ChatMessage>>;
 
     /// Hand an alert to every instance (as a change that only carries it).
     async fn broadcast_alert(&self, alert: &serde_json::Value) -> Result<Change>;

@@ -49,6 +49,8 @@ struct Scripts {
     set_routing: Script,
     broadcast_alert: Script,
     bridge: Script,
+    memo_swap: Script,
+    append_chat: Script,
 }
 
 fn script(body: &str) -> Script {
@@ -72,6 +74,8 @@ impl Scripts {
             set_routing: script(include_str!("redis/set_routing.lua")),
             broadcast_alert: script(include_str!("redis/broadcast_alert.lua")),
             bridge: script(include_str!("redis/bridge.lua")),
+            memo_swap: script(include_str!("redis/memo_swap.lua")),
+            append_chat: script(include_str!("redis/append_chat.lua")),
         }
     }
 }
@@ -274,6 +278,7 @@ fn parse_change(items: &[String]) -> Result<Change> {
             "g" => change.routing = Some(decode(json)?),
             "x" => change.alerts.push(decode(json)?),
             "d" => change.removed.push(decode(json)?),
+            "m" => change.messages.push(decode(json)?),
             "i" => {
                 let reason = match it.next().map(String::as_str) {
                     Some("missed_offers") => Reason::MissedOffers,
@@ -533,6 +538,45 @@ impl Store for RedisStore {
             .await
             .map_err(backend)?;
         Ok(set.is_some())
+    }
+
+    async fn memo(&self, key: &str) -> Result<Option<String>> {
+        let mut conn = self.conn.clone();
+        conn.get(self.key(&format!("memo:{key}")))
+            .await
+            .map_err(backend)
+    }
+
+    async fn memo_swap(
+        &self,
+        key: &str,
+        expected: Option<&str>,
+        value: &str,
+        until: Timestamp,
+    ) -> Result<bool> {
+        let args = [
+            key.to_string(),
+            if expected.is_some() { "1" } else { "0" }.to_string(),
+            expected.unwrap_or("").to_string(),
+            value.to_string(),
+            until.as_millisecond().max(1).to_string(),
+        ];
+        let reply = self.run(&self.scripts.memo_swap, &args).await?;
+        Ok(reply.first().map(String::as_str) == Some("1"))
+    }
+
+    async fn append_chat(&self, msg: crate::chat::ChatMessage, until: Timestamp) -> Result<Change> {
+        let args = [encode(&msg), until.as_millisecond().max(1).to_string()];
+        self.transition(&self.scripts.append_chat, &args).await
+    }
+
+    async fn chat(&self, request: &RequestId) -> Result<Vec<crate::chat::ChatMessage>> {
+        let mut conn = self.conn.clone();
+        let raw: Vec<String> = conn
+            .lrange(self.key(&format!("chat:{request}")), 0, -1)
+            .await
+            .map_err(backend)?;
+        raw.iter().map(|r| decode(r)).collect()
     }
 
     async fn broadcast_alert(&self, alert: &serde_json::Value) -> Result<Change> {

@@ -1,8 +1,14 @@
 //! The WhatsApp webhook, as Meta calls it: the handshake and signed deliveries.
 
+use std::sync::{Arc, Mutex};
+
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::IntoResponse;
 use serde_json::{json, Value};
 
-use crate::helpers::{spawn_app, TestApp, COORDINATOR, OPERATOR};
+use crate::common;
+use crate::helpers::{spawn_app, Events, TestApp, COORDINATOR, OPERATOR};
 
 const SECRET: &str = "test-app-secret";
 const VERIFY: &str = "test-verify-token";
@@ -146,4 +152,350 @@ async fn without_whatsapp_settings_the_webhook_does_not_exist() {
         .unwrap();
     assert_eq!(res.status().as_u16(), 404);
     app.shutdown().await;
+}
+
+/// The Graph API's messages endpoint, as much of it as puente uses: checks the bearer
+/// token and the body's shape, answers like Meta, and keeps what it was sent.
+struct Graph {
+    base: String,
+    sent: Arc<Mutex<Vec<Value>>>,
+}
+
+const ACCESS_TOKEN: &str = "EAAG-test-access-token";
+const PHONE_NUMBER_ID: &str = "106540352242922";
+
+impl Graph {
+    async fn start() -> Graph {
+        let sent = Arc::new(Mutex::new(Vec::new()));
+        let app = axum::Router::new()
+            .route(
+                "/v21.0/{phone}/messages",
+                axum::routing::post(graph_messages),
+            )
+            .with_state(sent.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}/v21.0", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        Graph { base, sent }
+    }
+
+    fn sent(&self) -> Vec<Value> {
+        self.sent.lock().unwrap().clone()
+    }
+
+    /// Wait for the `n`th message sent (1-based) and return it.
+    async fn nth(&self, n: usize) -> Value {
+        for _ in 0..250 {
+            if let Some(v) = self.sent().get(n - 1) {
+                return v.clone();
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        panic!(
+            "only {} messages sent: {:?}",
+            self.sent().len(),
+            self.sent()
+        );
+    }
+}
+
+async fn graph_messages(
+    State(sent): State<Arc<Mutex<Vec<Value>>>>,
+    Path(phone): Path<String>,
+    headers: HeaderMap,
+    body: String,
+) -> axum::response::Response {
+    let auth = headers.get("authorization").and_then(|v| v.to_str().ok());
+    if auth != Some(&format!("Bearer {ACCESS_TOKEN}")) || phone != PHONE_NUMBER_ID {
+        let err = json!({"error": {"message": "Invalid OAuth access token - Cannot parse access token", "type": "OAuthException", "code": 190, "fbtrace_id": "AbC"}});
+        return (StatusCode::UNAUTHORIZED, axum::Json(err)).into_response();
+    }
+    let v: Value = match serde_json::from_str(&body) {
+        Ok(v) => v,
+        Err(_) => return StatusCode::BAD_REQUEST.into_response(),
+    };
+    let shaped = v["messaging_product"] == "whatsapp"
+        && v["type"] == "text"
+        && v["to"].is_string()
+        && v["text"]["body"].is_string();
+    if !shaped {
+        let err = json!({"error": {"message": "(#100) Invalid parameter", "type": "OAuthException", "code": 100, "fbtrace_id": "AbC"}});
+        return (StatusCode::BAD_REQUEST, axum::Json(err)).into_response();
+    }
+    let to = v["to"].clone();
+    let mut sent = sent.lock().unwrap();
+    sent.push(v);
+    let id = format!("wamid.out.{}", sent.len());
+    axum::Json(json!({"messaging_product": "whatsapp", "contacts": [{"input": to, "wa_id": to}], "messages": [{"id": id}]}))
+        .into_response()
+}
+
+fn whatsapp_vars(graph: &Graph) -> Vec<(&'static str, String)> {
+    vec![
+        ("PUENTE_WHATSAPP_VERIFY_TOKEN", VERIFY.into()),
+        ("PUENTE_WHATSAPP_APP_SECRET", SECRET.into()),
+        ("PUENTE_WHATSAPP_ACCESS_TOKEN", ACCESS_TOKEN.into()),
+        ("PUENTE_WHATSAPP_PHONE_NUMBER_ID", PHONE_NUMBER_ID.into()),
+        ("PUENTE_WHATSAPP_API_BASE", graph.base.clone()),
+    ]
+}
+
+async fn messages(app: &TestApp, id: &str, token: &str) -> Vec<(String, String)> {
+    app.get(&format!("/api/v1/requests/{id}/messages"), token)
+        .await
+        .expect(200)["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| {
+            (
+                m["from"].as_str().unwrap().to_string(),
+                m["text"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+const MAYA_AGAIN: &str = "Jach kʼaʼabet in wáantaʼal, mix máak ku yáantik";
+
+/// Signed webhook in → request → accept → messages both ways → completion, through
+/// `intake` (which gets Meta's webhooks) and `desk` (where operator and interpreter work).
+async fn relay_three_ways(intake: &TestApp, desk: &TestApp, graph: &Graph) {
+    let carmen = desk.add_interpreter("carmen", &[("yua", 5)]).await;
+    let mut operator_events = Events::open(desk, OPERATOR).await;
+
+    let first = delivery("wamid.A1", CALLER, MAYA);
+    let (status, answer) = post(intake, &first, Some(sign(&first))).await;
+    assert_eq!(status, 200, "{answer}");
+    let id = answer["requests"][0].as_str().unwrap().to_string();
+    // puente greets the caller, in the hotline's Spanish, naming the language.
+    let greeting = graph.nth(1).await;
+    assert_eq!(greeting["to"], CALLER);
+    let text = greeting["text"]["body"].as_str().unwrap();
+    assert!(
+        text.starts_with("Recibimos su mensaje") && text.contains("maya"),
+        "{text}"
+    );
+
+    // The operator reads the caller's words at once (decrypted for them only).
+    let seen = operator_events
+        .until("message", 5, |m| {
+            m["request"] == id.as_str() && m["from"] == "caller"
+        })
+        .await;
+    assert_eq!(seen["text"], MAYA);
+    assert_eq!(seen["seq"], 1);
+    // Before accepting, the interpreter may not read the conversation.
+    assert_eq!(
+        desk.get(&format!("/api/v1/requests/{id}/messages"), &carmen)
+            .await
+            .code(),
+        "forbidden"
+    );
+
+    // Carmen accepts: the caller is told, and she reads the conversation so far.
+    let offer = desk.wait_offer("carmen", &carmen, 5).await;
+    let mut carmen_events = Events::open(desk, &carmen).await;
+    desk.accept(offer["id"].as_str().unwrap(), &carmen)
+        .await
+        .expect(200);
+    let joined = graph.nth(2).await;
+    assert!(joined["text"]["body"]
+        .as_str()
+        .unwrap()
+        .starts_with("Una intérprete de maya"));
+    let so_far = messages(desk, &id, &carmen).await;
+    assert_eq!(so_far[0], ("caller".into(), MAYA.into()));
+    assert_eq!(so_far.len(), 3, "caller, greeting, joined: {so_far:?}");
+
+    // Carmen writes; the caller receives it signed "Intérprete"; the operator sees it live.
+    let reply = desk
+        .post(
+            &format!("/api/v1/requests/{id}/messages"),
+            &carmen,
+            json!({"text": "Bix a beel? In kʼaabaʼe Carmen, tene jeʼel in wáantikech"}),
+        )
+        .await
+        .expect(201);
+    assert_eq!(
+        (reply["from"].as_str(), reply["delivered"].as_bool()),
+        (Some("interpreter"), Some(true))
+    );
+    let out = graph.nth(3).await;
+    assert_eq!(out["to"], CALLER);
+    assert_eq!(
+        out["text"]["body"],
+        "Intérprete: Bix a beel? In kʼaabaʼe Carmen, tene jeʼel in wáantikech"
+    );
+    operator_events
+        .until("message", 5, |m| m["from"] == "interpreter")
+        .await;
+
+    // The operator writes too.
+    desk.post(
+        &format!("/api/v1/requests/{id}/messages"),
+        OPERATOR,
+        json!({"text": "Estamos con usted."}),
+    )
+    .await
+    .expect(201);
+    assert_eq!(
+        graph.nth(4).await["text"]["body"],
+        "Operadora: Estamos con usted."
+    );
+
+    // The caller answers; WhatsApp delivers it twice: one message, in the same request,
+    // live on the interpreter's stream.
+    let second = delivery("wamid.A2", CALLER, MAYA_AGAIN);
+    for _ in 0..2 {
+        let (status, answer) = post(intake, &second, Some(sign(&second))).await;
+        assert_eq!(
+            (status, answer["requests"].as_array().unwrap().len()),
+            (200, 0)
+        );
+    }
+    let live = carmen_events
+        .until("message", 5, |m| {
+            m["from"] == "caller" && m["text"] == MAYA_AGAIN
+        })
+        .await;
+    assert_eq!(live["request"], id.as_str());
+
+    let all = messages(desk, &id, OPERATOR).await;
+    let from: Vec<&str> = all.iter().map(|(f, _)| f.as_str()).collect();
+    assert_eq!(
+        from,
+        [
+            "caller",
+            "puente",
+            "puente",
+            "interpreter",
+            "operator",
+            "caller"
+        ]
+    );
+    // Nothing the interpreter can read carries the caller's number.
+    for body in [
+        desk.get(&format!("/api/v1/requests/{id}/messages"), &carmen)
+            .await
+            .expect(200),
+        desk.get(&format!("/api/v1/requests/{id}"), &carmen)
+            .await
+            .expect(200),
+    ] {
+        assert!(!body.to_string().contains(&CALLER[3..]), "{body}");
+    }
+
+    // Done: the conversation is closed to new messages from puente's side.
+    desk.post(
+        &format!("/api/v1/requests/{id}/complete"),
+        &carmen,
+        json!({}),
+    )
+    .await
+    .expect(200);
+    let late = desk
+        .post(
+            &format!("/api/v1/requests/{id}/messages"),
+            OPERATOR,
+            json!({"text": "¿Sigue ahí?"}),
+        )
+        .await;
+    assert_eq!(late.code(), "invalid_state");
+    assert_eq!(graph.sent().len(), 4);
+}
+
+#[tokio::test]
+async fn a_chat_is_relayed_three_ways_in_order_without_duplicates() {
+    let graph = Graph::start().await;
+    let vars = whatsapp_vars(&graph);
+    let vars: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let app = spawn_app(&vars).await;
+    relay_three_ways(&app, &app, &graph).await;
+
+    // Bad requests: a phone request has no conversation; text must be there.
+    let phone = app.post_request("tsotsil", "normal").await;
+    let pid = phone["id"].as_str().unwrap();
+    let r = app
+        .post(
+            &format!("/api/v1/requests/{pid}/messages"),
+            OPERATOR,
+            json!({"text": "hola"}),
+        )
+        .await;
+    assert_eq!((r.status.as_u16(), r.code()), (409, "not_a_chat"));
+    let r = app
+        .post(
+            &format!("/api/v1/requests/{pid}/messages"),
+            OPERATOR,
+            json!({"text": 5}),
+        )
+        .await;
+    assert_eq!(r.status.as_u16(), 422);
+    app.shutdown().await;
+}
+
+/// Two instances on Redis: Meta reaches one, people work on the other. Afterwards no key
+/// or value in Redis holds the caller's number or anything anyone wrote.
+#[tokio::test]
+async fn a_chat_is_relayed_across_instances_and_redis_holds_no_number_or_text() {
+    let (url, _server) = common::redis();
+    let graph = Graph::start().await;
+    let ns = common::namespace("chat");
+    let mut vars = whatsapp_vars(&graph);
+    vars.push(("PUENTE_REDIS_URL", url.clone()));
+    vars.push(("PUENTE_REDIS_NAMESPACE", ns.clone()));
+    let vars: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let intake = spawn_app(&vars).await;
+    let desk = spawn_app(&vars).await;
+    relay_three_ways(&intake, &desk, &graph).await;
+
+    let client = redis::Client::open(url.as_str()).unwrap();
+    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+    let keys: Vec<String> = redis::cmd("KEYS")
+        .arg(format!("{{{ns}}}*"))
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert!(keys.iter().any(|k| k.contains("chat:")), "{keys:?}");
+    let mut everything = keys.join("\n");
+    for k in &keys {
+        let kind: String = redis::cmd("TYPE")
+            .arg(k)
+            .query_async(&mut conn)
+            .await
+            .unwrap();
+        let mut cmd = redis::cmd(match kind.as_str() {
+            "string" => "GET",
+            "list" => "LRANGE",
+            "set" => "SMEMBERS",
+            "zset" => "ZRANGE",
+            "hash" => "HGETALL",
+            other => panic!("unexpected key type {other} for {k}"),
+        });
+        cmd.arg(k);
+        if matches!(kind.as_str(), "list" | "zset") {
+            cmd.arg(0).arg(-1);
+        }
+        let values: Vec<String> = if kind == "string" {
+            vec![cmd.query_async(&mut conn).await.unwrap()]
+        } else {
+            cmd.query_async(&mut conn).await.unwrap()
+        };
+        everything.push_str(&values.join("\n"));
+    }
+    for secret in [
+        &CALLER[3..],
+        "Valladolid",
+        "Carmen",
+        "Estamos con usted",
+        "Recibimos",
+    ] {
+        assert!(
+            !everything.contains(secret),
+            "Redis holds {secret:?} in clear"
+        );
+    }
+    intake.shutdown().await;
+    desk.shutdown().await;
 }
