@@ -6,6 +6,8 @@
 //! The screenshots in the README come from here: every run writes them to
 //! `target/screenshots/`, and `PUENTE_UPDATE_SCREENSHOTS=1` also to `docs/screenshots/`.
 
+mod common;
+
 use std::net::TcpListener;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -166,7 +168,7 @@ impl Server {
 
     /// An operator's request made elsewhere; returns its id.
     async fn request(&self, language: &str) -> String {
-        let body = json!({"language": language, "priority": "normal", "channel": "chat"});
+        let body = json!({"language": language, "priority": "normal", "channel": "phone"});
         let res = self.post("/requests", OPERATOR, body).await;
         res["id"].as_str().expect("created").to_string()
     }
@@ -240,6 +242,15 @@ async fn sign_in(c: &Client, base: &str, token: &str, page: &str) {
     }
     // The live stream is up once the badge says so.
     css(c, "#connection[data-state='live']").await;
+}
+
+/// An interpreter's phone, signed in and on call.
+async fn on_call(driver: &Driver, base: &str, token: &str) -> Client {
+    let phone = driver.browser(360, 740).await;
+    sign_in(&phone, base, token, "/interpreter").await;
+    click(&phone, "#toggle[aria-pressed='false']:not([disabled])").await;
+    css(&phone, "#toggle[aria-pressed='true']").await;
+    phone
 }
 
 async fn screenshot(c: &Client, name: &str) {
@@ -576,10 +587,7 @@ async fn a_failed_bridge_puts_the_request_back_and_frees_the_interpreter() {
     let server = server().await;
     let base = &server.base;
     let token = server.interpreter("ana", "Ana López", "tzo").await;
-    let phone = driver.browser(360, 740).await;
-    sign_in(&phone, base, &token, "/interpreter").await;
-    click(&phone, "#toggle[aria-pressed='false']:not([disabled])").await;
-    css(&phone, "#toggle[aria-pressed='true']").await;
+    let phone = on_call(&driver, base, &token).await;
 
     let operator = driver.browser(1280, 900).await;
     sign_in(&operator, base, OPERATOR, "/operator").await;
@@ -594,6 +602,109 @@ async fn a_failed_bridge_puts_the_request_back_and_frees_the_interpreter() {
     // The request waits again; Ana's phone no longer shows a call in progress.
     css(&operator, &format!("{card}:not([data-state='connected'])")).await;
     css(&phone, "#no-session:not([hidden])").await;
+    operator.close().await.unwrap();
+    phone.close().await.unwrap();
+    server.app.shutdown().await.unwrap();
+}
+
+/// A signed WhatsApp delivery, as Meta would post it.
+async fn whatsapp(server: &Server, id: &str, text: &str) {
+    let body = common::graph::delivery(id, "5219671112233", text);
+    let res = server
+        .http
+        .post(format!("{}/webhooks/whatsapp", server.base))
+        .header("content-type", "application/json")
+        .header(
+            "x-hub-signature-256",
+            common::graph::sign("browser-secret", &body),
+        )
+        .body(body.to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_whatsapp_chat_is_read_and_answered_from_both_consoles() {
+    let driver = Driver::start().await;
+    let graph = common::graph::Graph::start().await;
+    let vars = graph.vars("browser-verify", "browser-secret");
+    let vars: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let server = server_on("127.0.0.1:0", &vars).await;
+    let base = &server.base;
+    let token = server.interpreter("carmen", "Carmen Pool", "yua").await;
+    let phone = on_call(&driver, base, &token).await;
+    let operator = driver.browser(1280, 900).await;
+    sign_in(&operator, base, OPERATOR, "/operator").await;
+
+    // A caller writes in Maya: the operator's screen shows the request and the words.
+    let maya = "Bix a beel? Kʼaʼabet in wáantaʼal, yaan talamil ichil in naajil";
+    whatsapp(&server, "wamid.B1", maya).await;
+    let said = text(&operator, "li.card .chat-log li[data-from='caller'] .text").await;
+    assert_eq!(said, maya);
+    css(&operator, "li.card .chat-log li[data-from='puente']").await;
+
+    // Carmen accepts on her phone and reads the conversation there.
+    click(&phone, "li.offer [data-action='accept']").await;
+    let seen = text(&phone, "#session .chat-log li[data-from='caller'] .text").await;
+    assert_eq!(seen, maya);
+    check_page(&phone, "es-MX", "the chat is labelled for everyone").await;
+    assert_eq!(
+        horizontal_overflow(&phone).await,
+        0,
+        "usable at 360 px wide"
+    );
+
+    // She answers; the operator sees it at once, and so does the caller.
+    let reply = "Bix a beel, in kʼaabaʼe Carmen";
+    type_into(&phone, "#session .chat-form textarea", reply).await;
+    click(&phone, "#session [data-action='chat-send']").await;
+    let relayed = text(
+        &operator,
+        "li.card .chat-log li[data-from='interpreter'] .text",
+    )
+    .await;
+    assert_eq!(relayed, reply);
+    let out = graph.nth(3).await;
+    assert_eq!(out["text"]["body"], format!("Intérprete: {reply}"));
+
+    // The operator writes too; the caller answers; both screens follow, in order.
+    type_into(
+        &operator,
+        "li.card .chat-form textarea",
+        "Estamos con usted",
+    )
+    .await;
+    click(&operator, "li.card [data-action='chat-send']").await;
+    css(&phone, "#session .chat-log li[data-from='operator']").await;
+    whatsapp(&server, "wamid.B2", "Dios bootik").await;
+    for c in [&operator, &phone] {
+        let last = text(c, ".chat-log li[data-seq='6'] .text").await;
+        assert_eq!(last, "Dios bootik");
+    }
+    let order = operator
+        .execute(
+            "return [...document.querySelectorAll('li.card .chat-log li')].map((li) => li.dataset.from);",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        order,
+        json!([
+            "caller",
+            "puente",
+            "puente",
+            "interpreter",
+            "operator",
+            "caller"
+        ])
+    );
+    check_page(&operator, "es-MX", "the operator's chat is labelled").await;
+    screenshot(&operator, "operator-chat").await;
+    screenshot(&phone, "interpreter-chat").await;
+
     operator.close().await.unwrap();
     phone.close().await.unwrap();
     server.app.shutdown().await.unwrap();

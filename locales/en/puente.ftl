@@ -9,8 +9,14 @@ status-offered = Offered to { $count ->
     [one] 1 { $language } interpreter
    *[other] { $count } { $language } interpreters
 }; waiting for an answer.
-status-connected = { $interpreter } ({ $language } interpreter) accepted and is on the call.
-status-completed = Call with the { $language } interpreter ended.
+status-connected = { $interpreter } ({ $language } interpreter) accepted and is { $channel ->
+    [chat] in the conversation
+   *[phone] on the call
+}.
+status-completed = { $channel ->
+    [chat] Conversation
+   *[phone] Call
+} with the { $language } interpreter ended.
 status-cancelled = Request for a { $language } interpreter cancelled.
 status-unfilled = Nobody could take the call in { $language }. Offer a call back or refer the caller to an outside agency.
 

@@ -9,8 +9,14 @@ status-offered = Se ofreció la llamada a { $count ->
     [one] 1 intérprete
    *[other] { $count } intérpretes
 } de { $language }; esperando respuesta.
-status-connected = { $interpreter } (intérprete de { $language }) aceptó y está en la llamada.
-status-completed = Llamada con intérprete de { $language } terminada.
+status-connected = { $interpreter } (intérprete de { $language }) aceptó y está en { $channel ->
+    [chat] la conversación
+   *[phone] la llamada
+}.
+status-completed = { $channel ->
+    [chat] Conversación
+   *[phone] Llamada
+} con intérprete de { $language } terminada.
 status-cancelled = Solicitud de intérprete de { $language } cancelada.
 status-unfilled = Nadie pudo atender en { $language }. Ofrezca una llamada de regreso o canalice a una institución externa.
 

@@ -47,8 +47,14 @@ pub async fn request(
         }
         None => None,
     };
-    let mut args: Vec<(&str, FluentValue<'_>)> =
-        vec![("language", FluentValue::from(lang.as_str()))];
+    let channel = match req.channel {
+        crate::request::Channel::Phone => "phone",
+        crate::request::Channel::Chat => "chat",
+    };
+    let mut args: Vec<(&str, FluentValue<'_>)> = vec![
+        ("language", FluentValue::from(lang.as_str())),
+        ("channel", FluentValue::from(channel)),
+    ];
     let message_id = match req.state {
         RequestState::Queued => {
             let q = queue.copied().unwrap_or(QueueInfo {

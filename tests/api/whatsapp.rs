@@ -1,27 +1,14 @@
 //! The WhatsApp webhook, as Meta calls it: the handshake and signed deliveries.
 
-use std::sync::{Arc, Mutex};
-
-use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
-use axum::response::IntoResponse;
 use serde_json::{json, Value};
 
 use crate::common;
+use crate::common::graph::{self, delivery, Graph};
 use crate::helpers::{spawn_app, Events, TestApp, COORDINATOR, OPERATOR};
 
 const SECRET: &str = "test-app-secret";
 const VERIFY: &str = "test-verify-token";
 const CALLER: &str = "5219671234567";
-
-fn delivery(id: &str, from: &str, text: &str) -> Value {
-    json!({"object": "whatsapp_business_account", "entry": [{"id": "1", "changes": [{"field": "messages", "value": {
-        "messaging_product": "whatsapp",
-        "metadata": {"display_phone_number": "15550001111", "phone_number_id": "123"},
-        "contacts": [{"profile": {"name": "Caller"}, "wa_id": from}],
-        "messages": [{"from": from, "id": id, "timestamp": "1700000000", "type": "text", "text": {"body": text}}]
-    }}]}]})
-}
 
 async fn post(app: &TestApp, body: &Value, signature: Option<String>) -> (u16, Value) {
     let raw = body.to_string();
@@ -39,9 +26,7 @@ async fn post(app: &TestApp, body: &Value, signature: Option<String>) -> (u16, V
 }
 
 fn sign(body: &Value) -> String {
-    let mac = puente::whatsapp::hmac_sha256(SECRET.as_bytes(), body.to_string().as_bytes());
-    let hex: String = mac.iter().map(|b| format!("{b:02x}")).collect();
-    format!("sha256={hex}")
+    graph::sign(SECRET, body)
 }
 
 const MAYA: &str = "Bix a beel? Teen ku kaajtal tu kaajil Valladolid, kʼaʼabet in wáantaʼal tumeen yaan talamil ichil in naajil";
@@ -154,90 +139,8 @@ async fn without_whatsapp_settings_the_webhook_does_not_exist() {
     app.shutdown().await;
 }
 
-/// The Graph API's messages endpoint, as much of it as puente uses: checks the bearer
-/// token and the body's shape, answers like Meta, and keeps what it was sent.
-struct Graph {
-    base: String,
-    sent: Arc<Mutex<Vec<Value>>>,
-}
-
-const ACCESS_TOKEN: &str = "EAAG-test-access-token";
-const PHONE_NUMBER_ID: &str = "106540352242922";
-
-impl Graph {
-    async fn start() -> Graph {
-        let sent = Arc::new(Mutex::new(Vec::new()));
-        let app = axum::Router::new()
-            .route(
-                "/v21.0/{phone}/messages",
-                axum::routing::post(graph_messages),
-            )
-            .with_state(sent.clone());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let base = format!("http://{}/v21.0", listener.local_addr().unwrap());
-        tokio::spawn(async move { axum::serve(listener, app).await });
-        Graph { base, sent }
-    }
-
-    fn sent(&self) -> Vec<Value> {
-        self.sent.lock().unwrap().clone()
-    }
-
-    /// Wait for the `n`th message sent (1-based) and return it.
-    async fn nth(&self, n: usize) -> Value {
-        for _ in 0..250 {
-            if let Some(v) = self.sent().get(n - 1) {
-                return v.clone();
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-        }
-        panic!(
-            "only {} messages sent: {:?}",
-            self.sent().len(),
-            self.sent()
-        );
-    }
-}
-
-async fn graph_messages(
-    State(sent): State<Arc<Mutex<Vec<Value>>>>,
-    Path(phone): Path<String>,
-    headers: HeaderMap,
-    body: String,
-) -> axum::response::Response {
-    let auth = headers.get("authorization").and_then(|v| v.to_str().ok());
-    if auth != Some(&format!("Bearer {ACCESS_TOKEN}")) || phone != PHONE_NUMBER_ID {
-        let err = json!({"error": {"message": "Invalid OAuth access token - Cannot parse access token", "type": "OAuthException", "code": 190, "fbtrace_id": "AbC"}});
-        return (StatusCode::UNAUTHORIZED, axum::Json(err)).into_response();
-    }
-    let v: Value = match serde_json::from_str(&body) {
-        Ok(v) => v,
-        Err(_) => return StatusCode::BAD_REQUEST.into_response(),
-    };
-    let shaped = v["messaging_product"] == "whatsapp"
-        && v["type"] == "text"
-        && v["to"].is_string()
-        && v["text"]["body"].is_string();
-    if !shaped {
-        let err = json!({"error": {"message": "(#100) Invalid parameter", "type": "OAuthException", "code": 100, "fbtrace_id": "AbC"}});
-        return (StatusCode::BAD_REQUEST, axum::Json(err)).into_response();
-    }
-    let to = v["to"].clone();
-    let mut sent = sent.lock().unwrap();
-    sent.push(v);
-    let id = format!("wamid.out.{}", sent.len());
-    axum::Json(json!({"messaging_product": "whatsapp", "contacts": [{"input": to, "wa_id": to}], "messages": [{"id": id}]}))
-        .into_response()
-}
-
 fn whatsapp_vars(graph: &Graph) -> Vec<(&'static str, String)> {
-    vec![
-        ("PUENTE_WHATSAPP_VERIFY_TOKEN", VERIFY.into()),
-        ("PUENTE_WHATSAPP_APP_SECRET", SECRET.into()),
-        ("PUENTE_WHATSAPP_ACCESS_TOKEN", ACCESS_TOKEN.into()),
-        ("PUENTE_WHATSAPP_PHONE_NUMBER_ID", PHONE_NUMBER_ID.into()),
-        ("PUENTE_WHATSAPP_API_BASE", graph.base.clone()),
-    ]
+    graph.vars(VERIFY, SECRET)
 }
 
 async fn messages(app: &TestApp, id: &str, token: &str) -> Vec<(String, String)> {

@@ -9,6 +9,7 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 pub mod ari;
+pub mod graph;
 
 pub struct RedisServer {
     pub url: String,

@@ -104,6 +104,82 @@
     }
   }
 
+  // --- Chat: one conversation panel per chat request, kept across re-renders -----------------
+
+  // The panel of request `id` (made once; moved, not rebuilt, when its card is redrawn, so a
+  // half-written message survives). `canWrite()` says whether the form is shown.
+  function chatPanels() {
+    const panels = new Map(); // request id -> {root, log, last, add}
+    function panel(id, canWrite) {
+      let p = panels.get(id);
+      if (!p) {
+        const log = el('ol', { class: 'chat-log', 'aria-live': 'polite', 'aria-label': t('console-js-chat') });
+        const text = el('textarea', { rows: 2, 'data-action': 'chat-text', id: 'chat-' + id, maxlength: 4096 });
+        const error = el('p', { class: 'error', role: 'alert' });
+        const send = el('button', { type: 'submit', 'data-action': 'chat-send' }, t('console-js-chat-send'));
+        const form = el(
+          'form',
+          { class: 'chat-form' },
+          el('label', { for: 'chat-' + id }, t('console-js-chat-message')),
+          text,
+          el('div', { class: 'actions' }, send),
+          error,
+        );
+        const root = el('section', { class: 'chat', 'data-chat-for': id }, el('h4', {}, t('console-js-chat')), log, form);
+        p = { root, log, form, seen: new Set() };
+        p.add = (m, undelivered) => {
+          if (p.seen.has(m.seq)) return;
+          p.seen.add(m.seq);
+          const item = el(
+            'li',
+            { 'data-from': m.from, 'data-seq': m.seq },
+            el('span', { class: 'who' }, t('console-js-from-' + m.from)),
+            el('span', { class: 'text' }, m.text),
+            el('time', { datetime: m.at }, time(m.at)),
+            undelivered && el('span', { class: 'error' }, t('console-js-chat-not-delivered')),
+          );
+          // In order of their numbers, whatever order they arrive in.
+          const after = [...log.children].find((li) => Number(li.dataset.seq) > m.seq);
+          log.insertBefore(item, after || null);
+          log.scrollTop = log.scrollHeight;
+        };
+        form.addEventListener('submit', async (ev) => {
+          ev.preventDefault();
+          error.textContent = '';
+          if (!text.value.trim()) return;
+          send.disabled = true;
+          try {
+            const m = await api('POST', '/requests/' + id + '/messages', { text: text.value });
+            p.add(m, !m.delivered);
+            text.value = '';
+          } catch (e) {
+            error.textContent = e.message;
+          } finally {
+            send.disabled = false;
+            text.focus();
+          }
+        });
+        panels.set(id, p);
+        api('GET', '/requests/' + id + '/messages')
+          .then((r) => r.messages.forEach((m) => p.add(m)))
+          // A chat request made by hand, without WhatsApp: nothing to show.
+          .catch((e) => {
+            if (e.code === 'not_found') root.hidden = true;
+          });
+      }
+      p.form.hidden = !canWrite;
+      return p.root;
+    }
+    return {
+      panel,
+      message: (m) => {
+        const p = panels.get(m.request);
+        if (p) p.add(m);
+      },
+      drop: (id) => panels.delete(id),
+    };
+  }
+
   // --- Live events: server-sent events read through fetch (EventSource cannot send a token) --
 
   function follow(handlers, resync) {
@@ -235,6 +311,7 @@
     const cards = $('cards');
     const shown = new Map(); // request id -> <li>
     const picked = new Map(); // name shown in the suggestions -> tag
+    const chats = chatPanels();
 
     async function suggest() {
       const q = input.value.trim();
@@ -373,14 +450,16 @@
         facts.length > 0 && el('dl', {}, facts),
         el('p', { class: 'hint' }, t('console-js-since', { time: time(r.created_at) })),
         r.script && el('p', { class: 'script' }, el('strong', {}, t('console-js-script') + ': '), r.script),
+        // A chat's conversation, read and written here.
+        r.channel === 'chat' && chats.panel(r.id, !['completed', 'cancelled', 'unfilled'].includes(r.state)),
         // Manual bridge: the operator dials the interpreter, joins the call, confirms.
-        r.state === 'connected' && !r.bridged_at && r.interpreter &&
+        r.channel === 'phone' && r.state === 'connected' && !r.bridged_at && r.interpreter &&
           el('div', { class: 'bridge' },
             el('p', { 'data-field': 'bridge' }, t('console-js-bridge', { phone: r.interpreter.phone || '', name: r.interpreter.name })),
             el('div', { class: 'actions' },
               el('button', { type: 'button', class: 'primary', 'data-action': 'bridged', onclick: () => act(r, 'bridge', { outcome: 'connected' }) }, t('console-js-bridge-ok')),
               el('button', { type: 'button', class: 'danger', 'data-action': 'bridge-failed', onclick: () => act(r, 'bridge', { outcome: 'failed' }) }, t('console-js-bridge-failed')))),
-        (pending || (r.state === 'connected' && r.bridged_at)) &&
+        (pending || (r.state === 'connected' && (r.bridged_at || r.channel === 'chat'))) &&
           el(
             'div',
             { class: 'actions' },
@@ -393,10 +472,13 @@
     }
 
     function show(r) {
+      const active = document.activeElement;
       const fresh = card(r);
       const old = shown.get(r.id);
       if (old) swap(old, fresh);
       else cards.prepend(fresh);
+      // A chat panel moves into the fresh card: keep the writer's focus in it.
+      if (active && active !== document.activeElement && fresh.contains(active)) active.focus();
       shown.set(r.id, fresh);
       $('no-requests').hidden = shown.size > 0;
     }
@@ -421,6 +503,7 @@
           show(r);
           refreshSoon();
         },
+        message: chats.message,
       },
     };
   }
@@ -434,6 +517,7 @@
     const offers = new Map(); // offer id -> offer
     let session = null;
     const error = $('action-error');
+    const chats = chatPanels();
 
     function showStatus() {
       const available = it.availability === 'available';
@@ -506,6 +590,7 @@
       }
       $('no-offers').hidden = offers.size > 0;
       const box = $('session');
+      const active = document.activeElement;
       box.replaceChildren();
       if (session) {
         box.append(
@@ -515,6 +600,7 @@
             el('h3', {}, session.language.name, el('span', { class: 'badge state-' + session.state }, t('console-js-state-' + session.state))),
             el('p', {}, session.message),
             el('p', {}, t('console-js-since', { time: time(session.connected_at) })),
+            session.channel === 'chat' && chats.panel(session.id, session.state === 'connected'),
             session.state === 'connected' &&
               el(
                 'div',
@@ -525,6 +611,7 @@
         );
       }
       $('no-session').hidden = Boolean(session);
+      if (active && active !== document.activeElement && box.contains(active)) active.focus();
     }
 
     async function complete() {
@@ -588,9 +675,13 @@
         },
         request: (r) => {
           if (r.state === 'connected') session = r;
-          else if (session && session.id === r.id) session = null;
+          else if (session && session.id === r.id) {
+            session = null;
+            chats.drop(r.id);
+          }
           render();
         },
+        message: chats.message,
       },
     };
   }
