@@ -305,11 +305,7 @@ impl Controller {
         tracing::info!(request_id = %req.id, call = %call, "caller queued");
         self.calls.requests.insert(call.clone(), req.id.clone());
         self.calls.by_request.insert(req.id.clone(), call.clone());
-        if let Err(e) = self
-            .bridge
-            .take_call(&call, &format!("puente-{}", req.id))
-            .await
-        {
+        if let Err(e) = self.bridge.take_call(&call).await {
             tracing::warn!(request_id = %req.id, error = %e, "cannot hold the caller");
             self.caller_gone(&call).await;
         }

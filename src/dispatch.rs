@@ -91,10 +91,19 @@ async fn apply(
         }
         Decision::GiveUp(id) => {
             tracing::warn!(request_id = %id, "nobody accepted in time; request unfilled");
-            service
+            let change = service
                 .store
                 .finish_request(&id, Finish::GiveUp, now, &service.rules)
-                .await
+                .await;
+            // A chat caller is told (by the instance that gave up, so once).
+            if let Ok(c) = &change {
+                for r in c.requests.iter().filter(|r| r.id == id) {
+                    if r.channel == crate::request::Channel::Chat {
+                        service.tell_caller(r, "chat-unfilled").await;
+                    }
+                }
+            }
+            change
         }
         Decision::Offer {
             request,

@@ -215,7 +215,9 @@ impl Service {
                 Author::Interpreter
             }
             _ => {
-                if req.state.is_final() {
+                // Operators may still write when nobody could interpret: in Spanish, or to
+                // arrange a call back.
+                if matches!(req.state, RequestState::Completed | RequestState::Cancelled) {
                     return Err(ServiceError::InvalidState(req.state));
                 }
                 Author::Operator
@@ -258,7 +260,7 @@ impl Service {
             tracing::warn!(request_id = %req.id, error = %e, "cannot record puente's chat message");
         }
         let (Some(out), Ok(Some(sealed))) = (
-            self.whatsapp_out.clone(),
+            self.chat_out.clone(),
             self.store.memo(&reply_key(&req.id)).await,
         ) else {
             return;
@@ -281,7 +283,7 @@ impl Service {
     /// Send `body` to the request's caller; false when it could not be (no sender
     /// configured, the conversation expired, WhatsApp refused).
     async fn whatsapp_send(&self, id: &RequestId, body: &str) -> bool {
-        let Some(out) = &self.whatsapp_out else {
+        let Some(out) = &self.chat_out else {
             return false;
         };
         let to = match (self.store.memo(&reply_key(id)).await, self.sealer()) {

@@ -191,8 +191,8 @@ pub struct Service {
     pub whatsapp: Option<crate::whatsapp::WhatsAppConfig>,
     /// Seals chat texts and callers' numbers for the store (with WhatsApp on).
     pub sealer: Option<crate::chat::Sealer>,
-    /// Sends WhatsApp messages (with an access token and a phone number id).
-    pub whatsapp_out: Option<crate::whatsapp::Sender>,
+    /// Writes to chat callers (WhatsApp, with an access token and a phone number id).
+    pub chat_out: Option<Arc<dyn crate::bridge::ChatBridge>>,
     /// Asterisk ARI settings, if calls are bridged by the PBX.
     pub ari: Option<crate::bridge::ari::AriConfig>,
     pub bus: Bus,
@@ -236,10 +236,11 @@ impl Service {
                 .whatsapp
                 .as_ref()
                 .map(|w| crate::chat::Sealer::from_secret(&w.app_secret)),
-            whatsapp_out: config
+            chat_out: config
                 .whatsapp
                 .as_ref()
-                .and_then(crate::whatsapp::Sender::new),
+                .and_then(crate::whatsapp::Sender::new)
+                .map(|s| Arc::new(s) as Arc<dyn crate::bridge::ChatBridge>),
             ari: config.ari.clone(),
             bus,
             wake: Notify::new(),

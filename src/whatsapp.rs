@@ -45,10 +45,14 @@ impl Sender {
             token: token.clone(),
         })
     }
+}
 
+#[async_trait::async_trait]
+impl crate::bridge::ChatBridge for Sender {
     /// Send `body` to the WhatsApp number `to`. An error says what failed without the
     /// number or the text.
-    pub async fn send_text(&self, to: &str, body: &str) -> Result<(), String> {
+    async fn send_text(&self, to: &str, body: &str) -> Result<(), crate::bridge::BridgeError> {
+        use crate::bridge::BridgeError::Unavailable;
         let res = self
             .http
             .post(&self.url)
@@ -62,7 +66,7 @@ impl Sender {
             }))
             .send()
             .await
-            .map_err(|e| format!("cannot reach the Graph API: {}", e.without_url()))?;
+            .map_err(|e| Unavailable(format!("cannot reach the Graph API: {}", e.without_url())))?;
         let status = res.status();
         if status.is_success() {
             return Ok(());
@@ -73,7 +77,9 @@ impl Sender {
             .await
             .ok()
             .and_then(|v| v["error"]["code"].as_i64());
-        Err(format!("Graph API answered {status} (error code {code:?})"))
+        Err(Unavailable(format!(
+            "Graph API answered {status} (error code {code:?})"
+        )))
     }
 }
 

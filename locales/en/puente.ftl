@@ -40,6 +40,7 @@ phone-offer-prompt = Hello, this is puente. Someone needs an interpreter now. Pr
 
 chat-waiting = We received your message. We are finding someone who speaks { $language } to help you. You can keep writing here.
 chat-interpreter-joined = An interpreter for { $language } joined the conversation.
+chat-unfilled = We could not find an interpreter for { $language } right now. An operator will write to you here.
 chat-from-interpreter = Interpreter
 chat-from-operator = Operator
 

@@ -69,6 +69,8 @@ struct Leg {
 struct Call {
     bridge: Option<String>,
     legs: Vec<LegId>,
+    /// Legs put into the bridge (to put back if the bridge is lost).
+    joined: Vec<LegId>,
     gone: bool,
 }
 
@@ -279,35 +281,96 @@ impl Ari {
         }
     }
 
-    /// After a reconnection: which of our calls and legs still exist.
+    /// After a reconnection: which of our calls and legs still exist. A call whose bridge
+    /// was lost meanwhile gets a new one, with its caller and joined legs put back.
     async fn resync(&self) -> Result<LegEvent, BridgeError> {
-        let channels: Vec<model::Channel> = self
-            .rest(reqwest::Method::GET, "/channels", &[])
+        let channels: Vec<model::Channel> = self.get_list("/channels").await?;
+        let bridges: Vec<model::Bridge> = self.get_list("/bridges").await?;
+        let present: HashSet<String> = channels.into_iter().map(|c| c.id).collect();
+        let bridged: HashSet<String> = bridges.into_iter().map(|b| b.id).collect();
+        let (event, rebuild) = {
+            let mut st = self.state();
+            let gone: Vec<String> = st
+                .legs
+                .keys()
+                .filter(|l| !present.contains(*l))
+                .cloned()
+                .collect();
+            for l in gone {
+                st.legs.remove(&l);
+            }
+            let live_legs: HashSet<LegId> = st.legs.keys().map(|l| LegId(l.clone())).collect();
+            let mut calls = HashSet::new();
+            let mut rebuild = Vec::new();
+            for (id, call) in st.calls.iter_mut() {
+                if !present.contains(&id.0) || call.gone {
+                    call.gone = true;
+                    continue;
+                }
+                calls.insert(id.clone());
+                call.joined.retain(|l| live_legs.contains(l));
+                if call.bridge.as_ref().is_some_and(|b| !bridged.contains(b)) {
+                    rebuild.push((id.clone(), call.joined.clone()));
+                }
+            }
+            (
+                LegEvent::Resynced {
+                    calls,
+                    legs: live_legs,
+                },
+                rebuild,
+            )
+        };
+        for (call, joined) in rebuild {
+            tracing::warn!(call = %call, "the call's bridge was lost; making a new one");
+            self.make_bridge(&call).await?;
+            for leg in joined {
+                self.join(&call, &leg).await?;
+            }
+        }
+        Ok(event)
+    }
+
+    async fn get_list<T: serde::de::DeserializeOwned>(
+        &self,
+        path: &str,
+    ) -> Result<Vec<T>, BridgeError> {
+        self.rest(reqwest::Method::GET, path, &[])
             .await?
             .json()
             .await
-            .map_err(|e| BridgeError::Unavailable(format!("GET /channels: {e}")))?;
-        let present: HashSet<String> = channels.into_iter().map(|c| c.id).collect();
-        let mut st = self.state();
-        let mut calls = HashSet::new();
-        for (id, call) in st.calls.iter_mut() {
-            if present.contains(&id.0) && !call.gone {
-                calls.insert(id.clone());
-            } else {
-                call.gone = true;
+            .map_err(|e| BridgeError::Unavailable(format!("GET {path}: {e}")))
+    }
+
+    /// A mixing bridge for the call, with the caller in it.
+    async fn make_bridge(&self, call: &CallId) -> Result<(), BridgeError> {
+        let bridge = format!("puente-{}", crate::auth::random_hex(8));
+        let name = format!("puente-{call}");
+        self.rest(
+            reqwest::Method::POST,
+            "/bridges",
+            &[("type", "mixing"), ("bridgeId", &bridge), ("name", &name)],
+        )
+        .await?;
+        let known = match self.state().calls.get_mut(call) {
+            Some(c) => {
+                c.bridge = Some(bridge.clone());
+                true
             }
+            None => false,
+        };
+        if !known {
+            // Hung up meanwhile.
+            self.destroy_bridge(&bridge).await?;
+            return Err(BridgeError::Gone(call.0.clone()));
         }
-        let gone: Vec<String> = st
-            .legs
-            .keys()
-            .filter(|l| !present.contains(*l))
-            .cloned()
-            .collect();
-        for l in gone {
-            st.legs.remove(&l);
-        }
-        let legs = st.legs.keys().map(|l| LegId(l.clone())).collect();
-        Ok(LegEvent::Resynced { calls, legs })
+        self.rest(
+            reqwest::Method::POST,
+            &format!("/bridges/{bridge}/addChannel"),
+            &[("channel", &call.0)],
+        )
+        .await?;
+        Ok(())
     }
 }
 
@@ -432,7 +495,7 @@ async fn listen(
 
 #[async_trait]
 impl CallBridge for Ari {
-    async fn take_call(&self, call: &CallId, name: &str) -> Result<(), BridgeError> {
+    async fn take_call(&self, call: &CallId) -> Result<(), BridgeError> {
         let channel = encode(&call.0);
         self.rest(
             reqwest::Method::POST,
@@ -440,32 +503,7 @@ impl CallBridge for Ari {
             &[],
         )
         .await?;
-        let bridge = format!("puente-{}", crate::auth::random_hex(8));
-        self.rest(
-            reqwest::Method::POST,
-            "/bridges",
-            &[("type", "mixing"), ("bridgeId", &bridge), ("name", name)],
-        )
-        .await?;
-        let known = match self.state().calls.get_mut(call) {
-            Some(c) => {
-                c.bridge = Some(bridge.clone());
-                true
-            }
-            None => false,
-        };
-        if !known {
-            // Hung up meanwhile.
-            self.destroy_bridge(&bridge).await?;
-            return Err(BridgeError::Gone(call.0.clone()));
-        }
-        self.rest(
-            reqwest::Method::POST,
-            &format!("/bridges/{bridge}/addChannel"),
-            &[("channel", &call.0)],
-        )
-        .await?;
-        Ok(())
+        self.make_bridge(call).await
     }
 
     async fn invite(
@@ -540,6 +578,11 @@ impl CallBridge for Ari {
             &[("channel", &leg.0)],
         )
         .await?;
+        if let Some(c) = self.state().calls.get_mut(call) {
+            if !c.joined.contains(leg) {
+                c.joined.push(leg.clone());
+            }
+        }
         Ok(())
     }
 

@@ -6,6 +6,10 @@
 //! to. [`crate::calls`] drives any `CallBridge` from the service's offers and requests.
 //! [`ari`] is the Asterisk implementation. Without one, the manual bridge is the default:
 //! the operator dials the interpreter and confirms through the API ([`crate::service::Service::bridge`]).
+//!
+//! Chats are the other kind of bridge: [`ChatBridge`] is how puente writes to a chat caller
+//! (WhatsApp's Cloud API in [`crate::whatsapp::Sender`]); [`crate::relay`] holds the
+//! conversations and uses it.
 
 pub mod ari;
 
@@ -63,7 +67,7 @@ pub enum LegEvent {
     /// An invited leg ended: not reached, or hung up.
     Ended { leg: LegId, why: LegEnd },
     /// The connection to the PBX was lost and is back: events may have been missed.
-    /// `alive` lists the calls and legs that still exist; anything else ended meanwhile.
+    /// `calls` and `legs` list what still exists; anything else ended meanwhile.
     Resynced {
         calls: HashSet<CallId>,
         legs: HashSet<LegId>,
@@ -85,7 +89,7 @@ pub enum BridgeError {
 #[async_trait]
 pub trait CallBridge: Send + Sync {
     /// Answer an arrived caller and hold them in a conference of their own.
-    async fn take_call(&self, call: &CallId, name: &str) -> Result<(), BridgeError>;
+    async fn take_call(&self, call: &CallId) -> Result<(), BridgeError>;
     /// Ring `endpoint` for at most `timeout`; its fate arrives as [`LegEvent`]s.
     async fn invite(
         &self,
@@ -106,4 +110,11 @@ pub trait CallBridge: Send + Sync {
     async fn hand_back(&self, call: &CallId) -> Result<(), BridgeError>;
     /// The next thing that happened; `None` once the bridge is shut down.
     async fn next_event(&self) -> Option<LegEvent>;
+}
+
+/// A chat service through which puente writes to callers (WhatsApp).
+#[async_trait]
+pub trait ChatBridge: Send + Sync {
+    /// Send `body` to the caller at `to`. An error names neither.
+    async fn send_text(&self, to: &str, body: &str) -> Result<(), BridgeError>;
 }

@@ -231,6 +231,34 @@ async fn a_dropped_event_connection_mid_call_is_resynchronised() {
 }
 
 #[tokio::test]
+async fn a_bridge_lost_while_disconnected_is_rebuilt_with_everyone_in_it() {
+    let (ari, app) = start(&[]).await;
+    ari.phone("PJSIP/dora", Phone::accepts());
+    app.add_interpreter("dora", &[("tzo", 4)]).await;
+    let (caller, id) = call_in(&ari, &app, &["tzo"]).await;
+    wait_state(&app, &id, "connected").await;
+    ari.until(5, "the interpreter in the bridge", |a| {
+        a.bridges().iter().any(|(_, chans)| chans.len() == 2)
+    })
+    .await;
+
+    ari.drop_connections(true);
+    ari.destroy_bridges();
+    ari.accept_connections();
+    ari.until(5, "a new bridge with caller and interpreter", |a| {
+        a.bridges().iter().any(|(_, chans)| chans.len() == 2)
+    })
+    .await;
+    assert_eq!(app.request(&id).await["state"], "connected");
+    assert!(ari.log().iter().any(|l| l == "GET /bridges"));
+
+    ari.hang_up(&caller);
+    wait_state(&app, &id, "completed").await;
+    nothing_left(&ari).await;
+    app.shutdown().await;
+}
+
+#[tokio::test]
 async fn a_caller_hanging_up_while_the_phone_rings_cancels_and_stops_the_ringing() {
     let (ari, app) = start(&[("PUENTE_OFFER_TIMEOUT_SECS", "30")]).await;
     ari.phone("PJSIP/ben", Phone::NoAnswer);

@@ -402,3 +402,39 @@ async fn a_chat_is_relayed_across_instances_and_redis_holds_no_number_or_text() 
     intake.shutdown().await;
     desk.shutdown().await;
 }
+
+/// Nobody takes the chat in time: the caller is told, and an operator can still write.
+#[tokio::test]
+async fn an_unfilled_chat_tells_the_caller_and_stays_open_to_operators() {
+    let graph = Graph::start().await;
+    let mut vars = whatsapp_vars(&graph);
+    vars.push(("PUENTE_UNFILLED_AFTER_SECS", "1".into()));
+    let vars: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let app = spawn_app(&vars).await;
+    let first = delivery("wamid.U1", CALLER, MAYA);
+    let (_, answer) = post(&app, &first, Some(sign(&first))).await;
+    let id = answer["requests"][0].as_str().unwrap().to_string();
+    let told = graph.nth(2).await;
+    assert!(
+        told["text"]["body"]
+            .as_str()
+            .unwrap()
+            .starts_with("En este momento no encontramos intérprete de maya"),
+        "{told}"
+    );
+    assert_eq!(app.request(&id).await["state"], "unfilled");
+    let sent = app
+        .post(
+            &format!("/api/v1/requests/{id}/messages"),
+            OPERATOR,
+            json!({"text": "¿Podemos llamarle?"}),
+        )
+        .await
+        .expect(201);
+    assert_eq!(sent["delivered"], true);
+    assert_eq!(
+        graph.nth(3).await["text"]["body"],
+        "Operadora: ¿Podemos llamarle?"
+    );
+    app.shutdown().await;
+}

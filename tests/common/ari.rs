@@ -203,6 +203,15 @@ impl AriDouble {
         }
     }
 
+    /// Destroy every bridge, as another ARI client (or an administrator) might.
+    pub fn destroy_bridges(&self) {
+        let mut inner = self.lock();
+        let ids: Vec<String> = inner.bridges.keys().cloned().collect();
+        for id in ids {
+            destroy(&self.shared, &mut inner, &id);
+        }
+    }
+
     pub fn accept_connections(&self) {
         self.lock().refuse = false;
     }
@@ -742,16 +751,24 @@ async fn get_bridge(State(s): State<S>, Path(id): Path<String>) -> Response {
 async fn destroy_bridge(State(s): State<S>, Path(id): Path<String>) -> Response {
     let mut inner = s.inner.lock().unwrap();
     record(&mut inner, format!("DELETE /bridges/{id}"));
-    let Some(b) = inner.bridges.get(&id).cloned() else {
+    if !destroy(&s, &mut inner, &id) {
         return message(StatusCode::NOT_FOUND, "Bridge not found");
+    }
+    StatusCode::NO_CONTENT.into_response()
+}
+
+/// Empty a bridge and destroy it; false if there is no such bridge.
+fn destroy(shared: &Shared, inner: &mut Inner, id: &str) -> bool {
+    let Some(b) = inner.bridges.get(id).cloned() else {
+        return false;
     };
     for c in &b.channels {
-        leave_bridge(&s, &mut inner, c);
+        leave_bridge(shared, inner, c);
     }
-    let b = inner.bridges.remove(&id).unwrap_or(b);
-    let ev = json!({"type": "BridgeDestroyed", "bridge": bridge_json(&inner, &b)});
-    emit(&s, &mut inner, ev);
-    StatusCode::NO_CONTENT.into_response()
+    let b = inner.bridges.remove(id).unwrap_or(b);
+    let ev = json!({"type": "BridgeDestroyed", "bridge": bridge_json(inner, &b)});
+    emit(shared, inner, ev);
+    true
 }
 
 async fn add_channel(

@@ -107,7 +107,7 @@
   // --- Chat: one conversation panel per chat request, kept across re-renders -----------------
 
   // The panel of request `id` (made once; moved, not rebuilt, when its card is redrawn, so a
-  // half-written message survives). `canWrite()` says whether the form is shown.
+  // half-written message survives). `canWrite` says whether the form is shown.
   function chatPanels() {
     const panels = new Map(); // request id -> {root, log, last, add}
     function panel(id, canWrite) {
@@ -451,7 +451,7 @@
         el('p', { class: 'hint' }, t('console-js-since', { time: time(r.created_at) })),
         r.script && el('p', { class: 'script' }, el('strong', {}, t('console-js-script') + ': '), r.script),
         // A chat's conversation, read and written here.
-        r.channel === 'chat' && chats.panel(r.id, !['completed', 'cancelled', 'unfilled'].includes(r.state)),
+        r.channel === 'chat' && chats.panel(r.id, !['completed', 'cancelled'].includes(r.state)),
         // Manual bridge: the operator dials the interpreter, joins the call, confirms.
         r.channel === 'phone' && r.state === 'connected' && !r.bridged_at && r.interpreter &&
           el('div', { class: 'bridge' },
