@@ -202,8 +202,9 @@ async fn the_interpreter_hanging_up_completes_the_request_and_ends_the_call() {
     app.shutdown().await;
 }
 
-#[tokio::test]
-async fn a_dropped_event_connection_mid_call_is_resynchronised() {
+/// Dora (who presses 1) on a call with a Tsotsil caller: the double, puente, the caller's
+/// channel and the request.
+async fn dora_on_a_call() -> (AriDouble, TestApp, String, String) {
     let (ari, app) = start(&[]).await;
     ari.phone("PJSIP/dora", Phone::accepts());
     app.add_interpreter("dora", &[("tzo", 4)]).await;
@@ -213,6 +214,12 @@ async fn a_dropped_event_connection_mid_call_is_resynchronised() {
         a.bridges().iter().any(|(_, chans)| chans.len() == 2)
     })
     .await;
+    (ari, app, caller, id)
+}
+
+#[tokio::test]
+async fn a_dropped_event_connection_mid_call_is_resynchronised() {
+    let (ari, app, caller, id) = dora_on_a_call().await;
 
     // Asterisk goes away; the caller hangs up meanwhile (puente hears nothing of it).
     ari.drop_connections(true);
@@ -232,15 +239,7 @@ async fn a_dropped_event_connection_mid_call_is_resynchronised() {
 
 #[tokio::test]
 async fn a_bridge_lost_while_disconnected_is_rebuilt_with_everyone_in_it() {
-    let (ari, app) = start(&[]).await;
-    ari.phone("PJSIP/dora", Phone::accepts());
-    app.add_interpreter("dora", &[("tzo", 4)]).await;
-    let (caller, id) = call_in(&ari, &app, &["tzo"]).await;
-    wait_state(&app, &id, "connected").await;
-    ari.until(5, "the interpreter in the bridge", |a| {
-        a.bridges().iter().any(|(_, chans)| chans.len() == 2)
-    })
-    .await;
+    let (ari, app, caller, id) = dora_on_a_call().await;
 
     ari.drop_connections(true);
     ari.destroy_bridges();
