@@ -57,9 +57,14 @@ pub async fn step(service: &Service) -> Result<Option<jiff::Timestamp>, StoreErr
         let snapshot = service.store.snapshot(scope, &policy.routing).await?;
         let plan = matcher::decide(&snapshot, now, &policy);
         let mut again = false;
+        let mut offered = false;
         for decision in plan.decisions {
+            offered |= matches!(decision, Decision::Offer { .. });
             again |= apply(service, &policy, decision, now, &snapshot).await?;
         }
+        // Requests behind the head of a long queue were left out: after this round's
+        // offers, the next ones may be served too.
+        again |= snapshot.more_waiting && offered;
         if !again {
             return Ok(plan.wake_at);
         }

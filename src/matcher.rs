@@ -196,6 +196,9 @@ pub struct Snapshot {
     open_until: Vec<Option<Timestamp>>,
     /// Interpreters in wrap-up: (index, ready at).
     wrapping_up: Vec<(usize, Timestamp)>,
+    /// The store left out requests behind the head of a long queue: once this snapshot's
+    /// offers are made, look again.
+    pub more_waiting: bool,
 }
 
 impl Snapshot {
@@ -250,6 +253,7 @@ impl Snapshot {
             .collect();
         drop(index);
         Snapshot {
+            more_waiting: false,
             requests,
             interpreters,
             offers,

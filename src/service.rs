@@ -313,6 +313,7 @@ impl Service {
         if change.is_empty() {
             return;
         }
+        let nothing_waits = change.nothing_waits;
         // Logged once, by the instance that made the change.
         for r in &change.requests {
             tracing::info!(request_id = %r.id, state = r.state.as_str(), "request changed");
@@ -328,7 +329,7 @@ impl Service {
             self.deliver(change);
         }
         // The instance that made a change matches on it at once; others only as a backup.
-        if wake {
+        if wake && !nothing_waits {
             self.wake_dispatcher();
         }
     }
@@ -691,16 +692,7 @@ impl Service {
     pub async fn accept_offer(&self, who: &Principal, id: &OfferId) -> Result<Request> {
         let (offer, me) = self.own_offer(who, id).await?;
         let change = self.store.accept_offer(id, &me, self.now()).await?;
-        let req = change
-            .requests
-            .iter()
-            .find(|r| r.id == offer.request)
-            .cloned();
-        self.publish(change);
-        let req = match req {
-            Some(r) => r,
-            None => self.request_by_id(&offer.request).await?,
-        };
+        let req = self.publish_and_read(change, &offer.request).await?;
         if req.channel == Channel::Chat {
             self.tell_caller(&req, "chat-interpreter-joined").await;
         }
@@ -859,8 +851,7 @@ impl Service {
         let req = self.request_by_id(id).await?;
         let change = self.store.bridge(&req, connected, self.now()).await?;
         tracing::info!(request_id = %id, connected, "manual bridge");
-        self.publish(change);
-        self.request_by_id(id).await
+        self.publish_and_read(change, id).await
     }
 
     pub async fn complete_request(&self, who: &Principal, id: &RequestId) -> Result<Request> {
@@ -876,8 +867,18 @@ impl Service {
             .store
             .finish_request(id, how, self.now(), &self.rules)
             .await?;
+        self.publish_and_read(change, id).await
+    }
+
+    /// Publish a change and return request `id` as it left it (read again only when the
+    /// change does not carry it: one round trip fewer on every finish).
+    async fn publish_and_read(&self, change: Change, id: &RequestId) -> Result<Request> {
+        let req = change.requests.iter().rev().find(|r| &r.id == id).cloned();
         self.publish(change);
-        self.request_by_id(id).await
+        match req {
+            Some(r) => Ok(r),
+            None => self.request_by_id(id).await,
+        }
     }
 
     /// Queue position, on-call count and open offers of every waiting request.

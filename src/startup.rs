@@ -142,11 +142,12 @@ async fn receive_changes(
                 .and_then(|p| RedisStore::decode_event(&p).map_err(|e| e.to_string()))
             {
                 Ok((origin, change)) => {
+                    let nothing_waits = change.nothing_waits;
                     service.deliver(change);
                     // The instance that made the change matches on it at once. The others
                     // look a moment later, in case it died before it could: a request
                     // whose instance was killed is not left waiting.
-                    if origin != redis.instance() {
+                    if origin != redis.instance() && !nothing_waits {
                         wake_later(&service, &backup_pending);
                     }
                 }

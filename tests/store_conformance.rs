@@ -824,6 +824,31 @@ async fn chat_messages_are_numbered_in_order_and_expire(store: &dyn Store) {
     assert!(store.chat(&r.id).await.unwrap().is_empty());
 }
 
+async fn matching_sees_the_head_of_a_long_queue_and_positions_see_all_of_it(store: &dyn Store) {
+    // 250 callers waiting for Tsotsil, oldest first, one urgent at the end.
+    let mut made = Vec::new();
+    for i in 0..250 {
+        let mut r = request("tzo", i);
+        if i == 249 {
+            r.priority = Priority::Urgent;
+        }
+        store.insert_request(r.clone()).await.unwrap();
+        made.push(r.id);
+    }
+    let routing = Routing::default();
+    let all = store.snapshot(Scope::Requests, &routing).await.unwrap();
+    assert_eq!(all.requests().len(), 250);
+    let best = store.snapshot(Scope::Best, &routing).await.unwrap();
+    let seen: Vec<_> = best.requests().iter().map(|r| r.id.clone()).collect();
+    // Served urgent first, then oldest: matching sees those (at least a few), and is told
+    // when there are more behind them.
+    assert!(seen.contains(&made[249]));
+    for id in &made[..15] {
+        assert!(seen.contains(id));
+    }
+    assert!(best.more_waiting || seen.len() == 250, "{}", seen.len());
+}
+
 /// Every behaviour, against a fresh store from `make`.
 async fn conformance<F, Fut>(make: F)
 where
@@ -851,6 +876,7 @@ where
     a_failed_manual_bridge_requeues_and_frees_a_confirmed_one_stays(&*make().await).await;
     memos_swap_only_from_what_the_caller_expects(&*make().await).await;
     chat_messages_are_numbered_in_order_and_expire(&*make().await).await;
+    matching_sees_the_head_of_a_long_queue_and_positions_see_all_of_it(&*make().await).await;
 }
 
 #[tokio::test]

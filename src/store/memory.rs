@@ -371,6 +371,7 @@ impl Store for MemoryStore {
                 }
             }
         }
+        change.nothing_waits = s.pending.is_empty();
         Ok(change)
     }
 

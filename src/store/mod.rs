@@ -105,6 +105,10 @@ pub struct Change {
     /// Chat messages (their text sealed).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub messages: Vec<crate::chat::ChatMessage>,
+    /// No request was waiting after this change: it gives the dispatchers nothing to do (a
+    /// hint; false when unknown).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub nothing_waits: bool,
 }
 
 impl Change {
@@ -128,6 +132,7 @@ impl Change {
         self.alerts.extend(other.alerts);
         self.removed.extend(other.removed);
         self.messages.extend(other.messages);
+        self.nothing_waits = self.nothing_waits && other.nothing_waits;
     }
 }
 

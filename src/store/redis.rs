@@ -11,11 +11,13 @@
 //! token hash ↔ id, `spk:<tag>` speakers of a language, `free:<tag>` free speakers best
 //! first, `oncall:<tag>` available speakers, `rq:<id>` request JSON, `rqs` requests by
 //! creation time, `pend` waiting requests, `pq:<tag>` waiting requests of a language in
-//! serving order, `of:<id>` offer JSON, `open` open offers by deadline (what every
+//! serving order (matching reads only their heads), `pqs` languages with a queue,
+//! `of:<id>` offer JSON, `open` open offers by deadline (what every
 //! instance's dispatcher sweeps), `openr:<id>` / `openi:<id>` open offers of a request /
 //! an interpreter, `ofr:<id>` / `ofi:<id>` every offer of a request / an interpreter,
-//! `readyms` when each interpreter's wrap-up ends, and the pub/sub channel `events` (each
-//! script publishes its own changes).
+//! `readyms` when each interpreter's wrap-up ends, `claim:<key>` and `memo:<key>` (with
+//! expiry), `chat:<request>` a conversation (sealed texts), and the pub/sub channel
+//! `events` (each script publishes its own changes).
 
 use ::redis::aio::{ConnectionLike, ConnectionManager};
 use ::redis::cluster_async::ClusterConnection;
@@ -279,6 +281,7 @@ fn parse_change(items: &[String]) -> Result<Change> {
             "x" => change.alerts.push(decode(json)?),
             "d" => change.removed.push(decode(json)?),
             "m" => change.messages.push(decode(json)?),
+            "n" => change.nothing_waits = true,
             "i" => {
                 let reason = match it.next().map(String::as_str) {
                     Some("missed_offers") => Reason::MissedOffers,
@@ -629,6 +632,7 @@ impl Store for RedisStore {
         let mut requests: Vec<PendingRequest> = Vec::new();
         let mut interpreters = Vec::new();
         let mut offers = Vec::new();
+        let mut more_waiting = false;
         let mut i = 0;
         let next = |i: &mut usize| -> Result<&String> {
             let v = items.get(*i).ok_or_else(|| backend("truncated snapshot"))?;
@@ -664,9 +668,12 @@ impl Store for RedisStore {
                         deadline,
                     });
                 }
+                "m" => more_waiting = true,
                 other => return Err(backend(format!("unknown snapshot item {other}"))),
             }
         }
-        Ok(Snapshot::new(requests, interpreters, offers))
+        let mut snapshot = Snapshot::new(requests, interpreters, offers);
+        snapshot.more_waiting = more_waiting;
+        Ok(snapshot)
     }
 }

@@ -20,8 +20,6 @@ r.interpreter = null
 r.connected_at = null
 put(key, r)
 emit('r', r)
-redis.call('SADD', k('pend'), id)
-local rank = ({urgent = 0, normal = 1})[r.priority]
-redis.call('ZADD', k('pq:' .. r.language), string.format('%.0f', rank * 1e13 + tonumber(ARGV[5])), id)
+join_queue(r, tonumber(ARGV[5]))
 end_session(by, id, now, now_ms, '', nil)
 return done()

@@ -20,4 +20,9 @@ put(key, r)
 emit('r', r)
 leave_queue(r)
 end_session(r.interpreter, id, now, now_ms, ready_at, ARGV[6])
+-- Nobody waiting: freeing an interpreter gives the dispatchers nothing to do.
+if redis.call('SCARD', k('pend')) == 0 then
+  table.insert(out, 'n')
+  table.insert(out, '1')
+end
 return done()

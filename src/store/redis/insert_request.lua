@@ -4,15 +4,12 @@ local key = k('rq:' .. r.id)
 if redis.call('EXISTS', key) == 1 then return fail('exists', 'request ' .. r.id) end
 redis.call('SET', key, ARGV[1])
 redis.call('ZADD', k('rqs'), tonumber(ARGV[2]), r.id)
-if r.state == 'queued' or r.state == 'offered' then redis.call('SADD', k('pend'), r.id) end
 emit('r', r)
 done()
 -- Where it stands: place among waiting requests of its language, and interpreters of the
 -- language on call. Answered, not published.
-local rank = ({urgent = 0, normal = 1})[r.priority]
-local queue = k('pq:' .. r.language)
-redis.call('ZADD', queue, string.format('%.0f', rank * 1e13 + tonumber(ARGV[2])), r.id)
-local position = redis.call('ZRANK', queue, r.id) + 1
+join_queue(r, tonumber(ARGV[2]))
+local position = redis.call('ZRANK', k('pq:' .. r.language), r.id) + 1
 local on_call = on_call_for(r)
 table.insert(out, 'q')
 table.insert(out, tostring(position))

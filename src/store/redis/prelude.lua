@@ -91,10 +91,21 @@ local function on_call_for(r)
 end
 
 -- Waiting requests: `pend` (all), and per language in serving order (urgent, then
--- oldest, then id) `pq:<tag>`, score rank * 1e13 + created (ms). A request leaves both.
+-- oldest, then id) `pq:<tag>`, score rank * 1e13 + created (ms); `pqs` lists the languages
+-- whose queue is not empty. A request joins and leaves them together.
+local function join_queue(r, created_ms)
+  redis.call('SADD', k('pend'), r.id)
+  local rank = ({urgent = 0, normal = 1})[r.priority]
+  redis.call('ZADD', k('pq:' .. r.language), string.format('%.0f', rank * 1e13 + created_ms), r.id)
+  redis.call('SADD', k('pqs'), r.language)
+end
+
 local function leave_queue(r)
   redis.call('SREM', k('pend'), r.id)
   redis.call('ZREM', k('pq:' .. r.language), r.id)
+  if redis.call('ZCARD', k('pq:' .. r.language)) == 0 then
+    redis.call('SREM', k('pqs'), r.language)
+  end
 end
 
 local function close(oid, outcome, now)

@@ -1,4 +1,9 @@
 -- ARGV: scope (requests | best | everyone), now (ms), intelligibility (json: tag → tags).
+-- For matching (best, everyone) only the head of each language's queue is read: as many
+-- requests, in serving order, as there are free interpreters who could take them (in the
+-- language or its agrupación) plus a margin, at most HEAD. Those are the ones an offer can
+-- go to, and the first to reach their widening and give-up times; the rest wait their
+-- turn. `requests` reads them all (queue positions).
 -- Answers {"ok", "r", request json, "a", offer json..., "i", interpreter json, "o", offer
 -- id, request id, interpreter id, deadline...}: waiting requests with every offer made for
 -- them, free interpreters a waiting request may reach (its language, the variants listed
@@ -9,7 +14,35 @@ local langs = {}
 -- Per index key (language, or "g:" agrupación): waiting requests plus interpreters already
 -- asked, to size `best`.
 local wanted = {}
-for _, rid in ipairs(redis.call('SMEMBERS', k('pend'))) do
+local HEAD = 200
+local waiting
+local more = false
+if scope == 'requests' then
+  waiting = redis.call('SMEMBERS', k('pend'))
+else
+  -- Written before `pqs` existed: list the languages once.
+  if redis.call('EXISTS', k('pqs')) == 0 then
+    for _, rid in ipairs(redis.call('SMEMBERS', k('pend'))) do
+      local r = get(k('rq:' .. rid))
+      if r then redis.call('SADD', k('pqs'), r.language) end
+    end
+  end
+  waiting = {}
+  for _, tag in ipairs(redis.call('SMEMBERS', k('pqs'))) do
+    local first = redis.call('ZRANGE', k('pq:' .. tag), 0, 0)[1]
+    local r = first and get(k('rq:' .. first))
+    if r then
+      local reach = redis.call('ZCARD', k('free:' .. tag))
+      if r.group and r.group ~= null then reach = reach + redis.call('ZCARD', k('free:g:' .. r.group)) end
+      local n = math.min(HEAD, reach + 16)
+      for _, rid in ipairs(redis.call('ZRANGE', k('pq:' .. tag), 0, n - 1)) do
+        table.insert(waiting, rid)
+      end
+      if redis.call('ZCARD', k('pq:' .. tag)) > n then more = true end
+    end
+  end
+end
+for _, rid in ipairs(waiting) do
   local r = redis.call('GET', k('rq:' .. rid))
   if r then
     table.insert(out, 'r')
@@ -62,6 +95,7 @@ if scope ~= 'requests' then
     end
   end
 end
+if more then table.insert(out, 'm') end
 local open = redis.call('ZRANGE', k('open'), 0, -1, 'WITHSCORES')
 for i = 1, #open, 2 do
   local o = get(k('of:' .. open[i]))
