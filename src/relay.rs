@@ -1,9 +1,11 @@
 //! The chat relay (WhatsApp): conversations of `chat` requests, three ways (caller ↔
 //! operator ↔ interpreter), in order, each message labelled with who wrote it.
 //!
-//! - A caller's message extends the caller's open conversation; otherwise, when its
-//!   language is detected with confidence and needs an interpreter, it opens a `chat`
-//!   request and puente greets the caller ("we are finding an interpreter").
+//! - A caller's message extends the caller's open conversation or opens one. A
+//!   conversation's id is reserved as the id of its request: when the detector is sure the
+//!   caller needs an interpreter, the `chat` request is made with it at once and puente
+//!   says it is finding one; otherwise operators see the conversation (`conversations`),
+//!   answer it, and may ask for an interpreter themselves (`ask_interpreter`).
 //! - Operators, and the interpreter connected to the request, read the conversation
 //!   (`GET /requests/{id}/messages`, live as `message` events) and write to it; what they
 //!   write reaches the caller through WhatsApp as "Intérprete: …" / "Operadora: …".
@@ -60,56 +62,143 @@ impl Service {
         let now = self.now();
         let key = conversation_key(caller);
         let current = self.store.memo(&key).await?;
-        if let Some(id) = &current {
-            let id = RequestId::from_path(id);
-            if let Some(req) = self.store.request(&id).await? {
-                if !req.state.is_final() {
-                    self.store
-                        .memo_swap(&key, Some(id.as_str()), id.as_str(), now + CONVERSATION)
-                        .await?;
-                    self.keep_reply_address(&id, sealer, number).await?;
-                    self.append(&req, Author::Caller, text).await?;
-                    return Ok(None);
-                }
+        // The caller's conversation goes on unless its request is over.
+        let mut going_on = None;
+        if let Some(c) = &current {
+            let id = RequestId::from_path(c);
+            match self.store.request(&id).await? {
+                Some(req) if req.state.is_final() => {}
+                _ => going_on = Some(id),
             }
         }
-        // A new conversation: only when the caller needs an interpreter.
-        let tag = match self.request_language(None, Some(text)) {
-            Ok(tag) => tag,
-            Err(ServiceError::NoInterpreterNeeded(_) | ServiceError::UncertainText(_)) => {
-                tracing::info!("WhatsApp message needs no interpreter, or its language is unclear");
-                return Ok(None);
+        let (id, fresh) = match going_on {
+            Some(id) => {
+                self.store
+                    .memo_swap(&key, Some(id.as_str()), id.as_str(), now + CONVERSATION)
+                    .await?;
+                (id, false)
             }
-            Err(e) => return Err(e),
-        };
-        let mut req = Request::new(tag, Priority::Normal, Channel::Chat, now);
-        req.group = self.catalogue.group_of(&req.language).cloned();
-        if !self
-            .store
-            .memo_swap(
-                &key,
-                current.as_deref(),
-                req.id.as_str(),
-                now + CONVERSATION,
-            )
-            .await?
-        {
-            // Another delivery opened the conversation meanwhile: this message joins it.
-            if let Some(id) = self.store.memo(&key).await? {
-                let id = RequestId::from_path(&id);
-                if let Some(other) = self.store.request(&id).await? {
-                    self.append(&other, Author::Caller, text).await?;
+            None => {
+                let id = RequestId::generate();
+                if self
+                    .store
+                    .memo_swap(&key, current.as_deref(), id.as_str(), now + CONVERSATION)
+                    .await?
+                {
+                    (id, true)
+                } else {
+                    // Another delivery opened one meanwhile: this message joins it.
+                    let other = self.store.memo(&key).await?.ok_or_else(|| {
+                        ServiceError::Store(crate::store::StoreError::Backend(
+                            "a conversation vanished while it was opened".into(),
+                        ))
+                    })?;
+                    (RequestId::from_path(&other), false)
                 }
             }
+        };
+        self.keep_reply_address(&id, sealer, number).await?;
+        let existing = self.store.request(&id).await?;
+        let connected = existing.as_ref().and_then(|r| r.interpreter.clone());
+        self.append(&id, connected, Author::Caller, text).await?;
+        if existing.is_some() {
             return Ok(None);
         }
-        self.keep_reply_address(&req.id, sealer, number).await?;
+        // No request yet: does the caller need an interpreter?
+        match self.request_language(None, Some(text)) {
+            Ok(tag) => match self.open_chat_request(&id, tag, Priority::Normal).await {
+                Ok(req) => {
+                    tracing::info!(request_id = %req.id, language = %req.language, "WhatsApp message opened a request");
+                    Ok(Some(req))
+                }
+                // Another delivery of the same conversation made it first.
+                Err(ServiceError::AlreadyExists(_)) => Ok(None),
+                Err(e) => Err(e),
+            },
+            Err(
+                ServiceError::NoInterpreterNeeded(_)
+                | ServiceError::UncertainText(_)
+                | ServiceError::NoLetters,
+            ) => {
+                tracing::info!(conversation = %id, "WhatsApp message for the operators (no interpreter detected)");
+                if fresh {
+                    let locale = self.prompts.negotiate(None);
+                    let text = self.prompts.render(locale, "chat-received", &[]);
+                    self.say(&id, None, text).await;
+                }
+                Ok(None)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Make the `chat` request of conversation `id` and tell the caller.
+    async fn open_chat_request(
+        &self,
+        id: &RequestId,
+        tag: crate::language::LanguageTag,
+        priority: Priority,
+    ) -> Result<Request> {
+        let mut req = Request::new(tag, priority, Channel::Chat, self.now());
+        req.id = id.clone();
+        req.group = self.catalogue.group_of(&req.language).cloned();
         // The intake acts for the operators: a request like any other, channel `chat`.
         let req = self.queue(&Principal::Operator, req).await?.0;
-        tracing::info!(request_id = %req.id, language = %req.language, "WhatsApp message opened a request");
-        self.append(&req, Author::Caller, text).await?;
         self.tell_caller(&req, "chat-waiting").await;
-        Ok(Some(req))
+        Ok(req)
+    }
+
+    /// An operator asks for an interpreter for a conversation that has none (the detector
+    /// was unsure, or the caller wrote in Spanish and then in their language).
+    pub async fn ask_interpreter(
+        &self,
+        who: &Principal,
+        id: &RequestId,
+        language: &str,
+        priority: Priority,
+    ) -> Result<Request> {
+        if !matches!(who, Principal::Operator) {
+            return Err(ServiceError::Forbidden);
+        }
+        self.conversation_exists(id).await?;
+        let tag = self.resolve_language(language)?;
+        if self.store.request(id).await?.is_some() {
+            return Err(ServiceError::AlreadyExists(format!("request {id}")));
+        }
+        self.open_chat_request(id, tag, priority).await
+    }
+
+    async fn conversation_exists(&self, id: &RequestId) -> Result<()> {
+        self.sealer()?;
+        if self.store.chat(id).await?.is_empty() {
+            return Err(ServiceError::NotFound(format!("conversation {id}")));
+        }
+        Ok(())
+    }
+
+    /// The conversations of the last day, for operators: each with its request, if any,
+    /// and its messages.
+    pub async fn conversations(
+        &self,
+        who: &Principal,
+    ) -> Result<Vec<(RequestId, Option<Request>, Vec<Readable>)>> {
+        if !matches!(who, Principal::Operator) {
+            return Err(ServiceError::Forbidden);
+        }
+        let sealer = self.sealer()?;
+        let mut out = Vec::new();
+        for id in self.store.conversations().await? {
+            let req = self.store.request(&id).await?;
+            let messages = self
+                .store
+                .chat(&id)
+                .await?
+                .into_iter()
+                .filter_map(|m| self.readable(sealer, m))
+                .collect();
+            out.push((id, req, messages));
+        }
+        Ok(out)
     }
 
     async fn keep_reply_address(
@@ -127,15 +216,22 @@ impl Service {
         Ok(())
     }
 
-    /// Seal and store one message, and publish it.
-    async fn append(&self, req: &Request, from: Author, text: &str) -> Result<ChatMessage> {
+    /// Seal and store one message of conversation `id` (whose request is connected to
+    /// `interpreter`, if it is), and publish it.
+    async fn append(
+        &self,
+        id: &RequestId,
+        interpreter: Option<crate::roster::InterpreterId>,
+        from: Author,
+        text: &str,
+    ) -> Result<ChatMessage> {
         let msg = ChatMessage {
-            request: req.id.clone(),
+            request: id.clone(),
             seq: 0,
             from,
             at: self.now(),
-            interpreter: req.interpreter.clone(),
-            sealed: self.sealer()?.seal(req.id.as_str(), text),
+            interpreter,
+            sealed: self.sealer()?.seal(id.as_str(), text),
         };
         let change = self
             .store
@@ -146,14 +242,17 @@ impl Service {
         Ok(stored)
     }
 
-    /// Who may read and write a request's conversation: operators, and the interpreter
-    /// connected to it.
-    async fn chat_request(&self, who: &Principal, id: &RequestId) -> Result<Request> {
-        let req = self
-            .store
-            .request(id)
-            .await?
-            .ok_or_else(|| ServiceError::NotFound(format!("request {id}")))?;
+    /// Who may read and write a conversation: operators, and the interpreter connected to
+    /// its request. Returns the request, if the conversation has one.
+    async fn chat_request(&self, who: &Principal, id: &RequestId) -> Result<Option<Request>> {
+        let Some(req) = self.store.request(id).await? else {
+            // A conversation without a request yet: the operators'.
+            if !matches!(who, Principal::Operator) {
+                return Err(ServiceError::Forbidden);
+            }
+            self.conversation_exists(id).await?;
+            return Ok(None);
+        };
         let mine =
             matches!(who, Principal::Interpreter(me) if req.interpreter.as_ref() == Some(me));
         if !(matches!(who, Principal::Operator) || mine) {
@@ -162,14 +261,14 @@ impl Service {
         if req.channel != Channel::Chat {
             return Err(ServiceError::NotAChat(req.id));
         }
-        Ok(req)
+        Ok(Some(req))
     }
 
-    /// A request's conversation, opened for its reader.
+    /// A conversation, opened for its reader.
     pub async fn chat_messages(&self, who: &Principal, id: &RequestId) -> Result<Vec<Readable>> {
-        let req = self.chat_request(who, id).await?;
+        self.chat_request(who, id).await?;
         let sealer = self.sealer()?;
-        let messages = self.store.chat(&req.id).await?;
+        let messages = self.store.chat(id).await?;
         Ok(messages
             .into_iter()
             .filter_map(|m| self.readable(sealer, m))
@@ -207,31 +306,35 @@ impl Service {
                 detail: format!("write between 1 and {MAX_TEXT} characters"),
             });
         }
+        let state = req.as_ref().map(|r| r.state);
         let from = match who {
             Principal::Interpreter(_) => {
-                if req.state != RequestState::Connected {
-                    return Err(ServiceError::InvalidState(req.state));
+                if state != Some(RequestState::Connected) {
+                    return Err(ServiceError::InvalidState(
+                        state.unwrap_or(RequestState::Queued),
+                    ));
                 }
                 Author::Interpreter
             }
             _ => {
                 // Operators may still write when nobody could interpret: in Spanish, or to
                 // arrange a call back.
-                if matches!(req.state, RequestState::Completed | RequestState::Cancelled) {
-                    return Err(ServiceError::InvalidState(req.state));
+                if let Some(st @ (RequestState::Completed | RequestState::Cancelled)) = state {
+                    return Err(ServiceError::InvalidState(st));
                 }
                 Author::Operator
             }
         };
-        let message = self.append(&req, from, text).await?;
+        let connected = req.as_ref().and_then(|r| r.interpreter.clone());
+        let message = self.append(id, connected, from, text).await?;
         let label = match from {
             Author::Interpreter => "chat-from-interpreter",
             _ => "chat-from-operator",
         };
         let locale = self.prompts.negotiate(None);
         let body = format!("{}: {text}", self.prompts.render(locale, label, &[]));
-        let delivered = self.whatsapp_send(&req.id, &body).await;
-        tracing::info!(request_id = %req.id, seq = message.seq, ?from, delivered, "chat message relayed");
+        let delivered = self.whatsapp_send(id, &body).await;
+        tracing::info!(request_id = %id, seq = message.seq, ?from, delivered, "chat message relayed");
         Ok((
             Readable {
                 message,
@@ -241,8 +344,8 @@ impl Service {
         ))
     }
 
-    /// puente's own words to a chat caller (`message_id` in Fluent), recorded in the
-    /// conversation and sent in the background.
+    /// puente's own words to a chat caller about their request (`message_id` in Fluent,
+    /// with the language's name), recorded in the conversation and sent in the background.
     pub(crate) async fn tell_caller(&self, req: &Request, message_id: &str) {
         if self.sealer.is_none() {
             return;
@@ -256,23 +359,33 @@ impl Service {
         let text = self
             .prompts
             .render(locale, message_id, &[("language", language.into())]);
-        if let Err(e) = self.append(req, Author::Puente, &text).await {
-            tracing::warn!(request_id = %req.id, error = %e, "cannot record puente's chat message");
+        self.say(&req.id, req.interpreter.clone(), text).await;
+    }
+
+    /// Record puente's `text` in conversation `id` and send it to the caller in the
+    /// background.
+    async fn say(
+        &self,
+        id: &RequestId,
+        interpreter: Option<crate::roster::InterpreterId>,
+        text: String,
+    ) {
+        if let Err(e) = self.append(id, interpreter, Author::Puente, &text).await {
+            tracing::warn!(request_id = %id, error = %e, "cannot record puente's chat message");
         }
-        let (Some(out), Ok(Some(sealed))) = (
-            self.chat_out.clone(),
-            self.store.memo(&reply_key(&req.id)).await,
-        ) else {
+        let (Some(out), Ok(Some(sealed))) =
+            (self.chat_out.clone(), self.store.memo(&reply_key(id)).await)
+        else {
             return;
         };
         let Some(to) = self
             .sealer()
             .ok()
-            .and_then(|s| s.open(&reply_key(&req.id), &sealed))
+            .and_then(|s| s.open(&reply_key(id), &sealed))
         else {
             return;
         };
-        let id = req.id.clone();
+        let id = id.clone();
         tokio::spawn(async move {
             if let Err(e) = out.send_text(&to, &text).await {
                 tracing::warn!(request_id = %id, error = %e, "WhatsApp did not take puente's message");

@@ -625,18 +625,24 @@ async fn whatsapp(server: &Server, id: &str, text: &str) {
     assert_eq!(res.status(), 200);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_whatsapp_chat_is_read_and_answered_from_both_consoles() {
-    let driver = Driver::start().await;
+/// WhatsApp on (sending to a Graph API double), Carmen (Maya) on call on her phone, and an
+/// operator at a desk.
+async fn chat_desk(driver: &Driver) -> (common::graph::Graph, Server, Client, Client) {
     let graph = common::graph::Graph::start().await;
     let vars = graph.vars("browser-verify", "browser-secret");
     let vars: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let server = server_on("127.0.0.1:0", &vars).await;
-    let base = &server.base;
     let token = server.interpreter("carmen", "Carmen Pool", "yua").await;
-    let phone = on_call(&driver, base, &token).await;
+    let phone = on_call(driver, &server.base, &token).await;
     let operator = driver.browser(1280, 900).await;
-    sign_in(&operator, base, OPERATOR, "/operator").await;
+    sign_in(&operator, &server.base, OPERATOR, "/operator").await;
+    (graph, server, phone, operator)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_whatsapp_chat_is_read_and_answered_from_both_consoles() {
+    let driver = Driver::start().await;
+    let (graph, server, phone, operator) = chat_desk(&driver).await;
 
     // A caller writes in Maya: the operator's screen shows the request and the words.
     let maya = "Bix a beel? Kʼaʼabet in wáantaʼal, yaan talamil ichil in naajil";
@@ -704,6 +710,73 @@ async fn a_whatsapp_chat_is_read_and_answered_from_both_consoles() {
     check_page(&operator, "es-MX", "the operator's chat is labelled").await;
     screenshot(&operator, "operator-chat").await;
     screenshot(&phone, "interpreter-chat").await;
+
+    operator.close().await.unwrap();
+    phone.close().await.unwrap();
+    server.app.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_operator_answers_a_spanish_chat_and_asks_for_an_interpreter() {
+    let driver = Driver::start().await;
+    let (graph, server, phone, operator) = chat_desk(&driver).await;
+    css(
+        &operator,
+        "#conversations-panel:not([hidden]) #no-conversations:not([hidden])",
+    )
+    .await;
+
+    // Spanish: no interpreter is asked for, but the operators see it at once.
+    let words = "Hola, necesito ayuda, no me dejan salir de la casa";
+    whatsapp(&server, "wamid.C1", words).await;
+    let item = "#conversations li[data-conversation-id]";
+    let said = text(
+        &operator,
+        &format!("{item} .chat-log li[data-from='caller'] .text"),
+    )
+    .await;
+    assert_eq!(said, words);
+    type_into(
+        &operator,
+        &format!("{item} .chat-form textarea"),
+        "Estamos con usted",
+    )
+    .await;
+    click(&operator, &format!("{item} [data-action='chat-send']")).await;
+    css(
+        &operator,
+        &format!("{item} .chat-log li[data-from='operator']"),
+    )
+    .await;
+    assert_eq!(
+        graph.nth(2).await["text"]["body"],
+        "Operadora: Estamos con usted"
+    );
+    check_page(&operator, "es-MX", "the conversations are labelled").await;
+
+    // The caller speaks Maya: the operator asks for an interpreter from the conversation.
+    type_into(
+        &operator,
+        &format!("{item} [data-action='ask-language']"),
+        "maya",
+    )
+    .await;
+    click(&operator, &format!("{item} [data-action='ask']")).await;
+    css(&operator, "#no-conversations:not([hidden])").await;
+    let card = "li.card[data-request-id]";
+    let kept = text(
+        &operator,
+        &format!("{card} .chat-log li[data-from='operator'] .text"),
+    )
+    .await;
+    assert_eq!(
+        kept, "Estamos con usted",
+        "the conversation moved into the request's card"
+    );
+    click(&phone, "li.offer [data-action='accept']").await;
+    let seen = text(&phone, "#session .chat-log li[data-from='caller'] .text").await;
+    assert_eq!(seen, words);
+    screenshot(&operator, "operator-conversation").await;
 
     operator.close().await.unwrap();
     phone.close().await.unwrap();

@@ -815,6 +815,22 @@ async fn chat_messages_are_numbered_in_order_and_expire(store: &dyn Store) {
     );
     assert_eq!(all[1].sealed, "c2VhbGVkMg");
     assert!(store.chat(&request("yua", 0).id).await.unwrap().is_empty());
+    // Live conversations, most recently renewed first.
+    let other = request("tzo", 0);
+    store
+        .append_chat(
+            ChatMessage {
+                request: other.id.clone(),
+                ..msg(Author::Caller, "c2VhbGVkNA")
+            },
+            later + SignedDuration::from_secs(1),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        store.conversations().await.unwrap(),
+        vec![other.id.clone(), r.id.clone()]
+    );
     // Each message renews the conversation's expiry; one already past ends it.
     let past = Timestamp::now() - SignedDuration::from_secs(1);
     store
@@ -822,6 +838,7 @@ async fn chat_messages_are_numbered_in_order_and_expire(store: &dyn Store) {
         .await
         .unwrap();
     assert!(store.chat(&r.id).await.unwrap().is_empty());
+    assert_eq!(store.conversations().await.unwrap(), vec![other.id]);
 }
 
 async fn matching_sees_the_head_of_a_long_queue_and_positions_see_all_of_it(store: &dyn Store) {

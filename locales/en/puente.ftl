@@ -38,6 +38,7 @@ phone-offer-prompt = Hello, this is puente. Someone needs an interpreter now. Pr
 
 ## What puente writes to people who write on WhatsApp, and how it signs the messages it relays.
 
+chat-received = We received your message. An operator will answer you here.
 chat-waiting = We received your message. We are finding someone who speaks { $language } to help you. You can keep writing here.
 chat-interpreter-joined = An interpreter for { $language } joined the conversation.
 chat-unfilled = We could not find an interpreter for { $language } right now. An operator will write to you here.

@@ -38,6 +38,7 @@ phone-offer-prompt = Hola, le llama puente. Una persona necesita intérprete aho
 
 ## Lo que puente escribe a quien escribe por WhatsApp, y cómo firma los mensajes que reenvía.
 
+chat-received = Recibimos su mensaje. Una operadora le responderá aquí.
 chat-waiting = Recibimos su mensaje. Estamos buscando a una persona que hable { $language } para atenderle. Puede seguir escribiendo aquí.
 chat-interpreter-joined = Una intérprete de { $language } se unió a la conversación.
 chat-unfilled = En este momento no encontramos intérprete de { $language }. Una operadora le escribirá aquí.

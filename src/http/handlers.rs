@@ -533,16 +533,7 @@ pub async fn create_request(
         ));
     }
     let text = body.text.filter(|t| !t.trim().is_empty());
-    let priority = match body.priority.as_deref() {
-        None | Some("normal") => Priority::Normal,
-        Some("urgent") => Priority::Urgent,
-        Some(other) => {
-            return Err(AppError::invalid_field(
-                "priority",
-                format!("`{other}` is not a priority; use `urgent` or `normal`"),
-            ))
-        }
-    };
+    let priority = priority(body.priority.as_deref())?;
     let channel = match body.channel.as_deref() {
         None | Some("phone") => Channel::Phone,
         Some("chat") => Channel::Chat,
@@ -557,20 +548,7 @@ pub async fn create_request(
         Ok(tag) => svc.create_request_for(&who, tag, priority, channel).await,
         Err(e) => Err(e),
     };
-    let (req, placement) = match created {
-        Ok(r) => r,
-        Err(e) => {
-            // Name the candidates in the caller's language.
-            let named: Option<Vec<Value>> = e
-                .candidates()
-                .map(|c| c.iter().map(|t| views::language(&svc, t, locale)).collect());
-            let err: AppError = e.into();
-            return Err(match named {
-                Some(n) => err.field("candidates", Value::Array(n)),
-                None => err,
-            });
-        }
-    };
+    let (req, placement) = created.map_err(|e| with_named_candidates(&svc, e, locale))?;
     // Where it stands comes back from the store with the insert: no second round trip.
     let queue = crate::service::QueueInfo {
         position: placement.position,
@@ -673,6 +651,76 @@ pub async fn chat_messages(
     let list = svc.chat_messages(&who, &RequestId::from_path(&id)).await?;
     let messages: Vec<Value> = list.iter().map(views::chat_message).collect();
     Ok(axum::Json(json!({ "messages": messages })).into_response())
+}
+
+fn priority(given: Option<&str>) -> Result<Priority, AppError> {
+    match given {
+        None | Some("normal") => Ok(Priority::Normal),
+        Some("urgent") => Ok(Priority::Urgent),
+        Some(other) => Err(AppError::invalid_field(
+            "priority",
+            format!("`{other}` is not a priority; use `urgent` or `normal`"),
+        )),
+    }
+}
+
+/// A service error, with any candidate languages named in the caller's language.
+fn with_named_candidates(
+    svc: &Service,
+    e: crate::service::ServiceError,
+    locale: crate::prompts::Locale,
+) -> AppError {
+    let named: Option<Vec<Value>> = e
+        .candidates()
+        .map(|c| c.iter().map(|t| views::language(svc, t, locale)).collect());
+    let err: AppError = e.into();
+    match named {
+        Some(n) => err.field("candidates", Value::Array(n)),
+        None => err,
+    }
+}
+
+/// `GET /api/v1/conversations` (operators): the WhatsApp conversations of the last day,
+/// most recent first, each with its request (or `null`: nobody asked for an interpreter
+/// yet) and its messages.
+pub async fn conversations(State(svc): S, Caller(who): Caller, Lang(locale): Lang) -> ApiResult {
+    let mut list = Vec::new();
+    for (id, req, messages) in svc.conversations(&who).await? {
+        let request = match &req {
+            Some(r) => views::request(&svc, r, None, locale).await,
+            None => Value::Null,
+        };
+        let messages: Vec<Value> = messages.iter().map(views::chat_message).collect();
+        list.push(json!({"id": id, "request": request, "messages": messages}));
+    }
+    Ok(axum::Json(json!({ "conversations": list })).into_response())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AskBody {
+    language: String,
+    #[serde(default)]
+    priority: Option<String>,
+}
+
+/// `POST /api/v1/conversations/{id}/request` (operators): ask for an interpreter for a
+/// conversation; the request gets the conversation's id. `201` with the request.
+pub async fn ask_interpreter(
+    State(svc): S,
+    OperatorCaller(who): OperatorCaller,
+    Lang(locale): Lang,
+    Path(id): Path<String>,
+    Json(body): Json<AskBody>,
+) -> ApiResult {
+    let priority = priority(body.priority.as_deref())?;
+    let req = svc
+        .ask_interpreter(&who, &RequestId::from_path(&id), &body.language, priority)
+        .await
+        .map_err(|e| with_named_candidates(&svc, e, locale))?;
+    let queue = svc.queue_info().await?;
+    let v = views::request(&svc, &req, queue.get(&req.id), locale).await;
+    Ok((StatusCode::CREATED, axum::Json(v)).into_response())
 }
 
 #[derive(Deserialize)]

@@ -56,6 +56,12 @@ pub fn router(service: Arc<Service>) -> Router {
             "/requests/{id}/messages",
             get(h::chat_messages).post(h::send_chat),
         )
+        .route("/conversations", get(h::conversations))
+        .route(
+            "/conversations/{id}/messages",
+            get(h::chat_messages).post(h::send_chat),
+        )
+        .route("/conversations/{id}/request", post(h::ask_interpreter))
         .route("/events", get(events::stream));
     Router::new()
         .route("/healthz", get(h::healthz))

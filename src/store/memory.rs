@@ -592,6 +592,19 @@ impl Store for MemoryStore {
             .unwrap_or_default())
     }
 
+    async fn conversations(&self) -> Result<Vec<RequestId>> {
+        let s = self.lock();
+        let now = Timestamp::now();
+        let mut live: Vec<(&Timestamp, &RequestId)> = s
+            .chats
+            .iter()
+            .filter(|(_, (_, t))| *t > now)
+            .map(|(id, (_, t))| (t, id))
+            .collect();
+        live.sort_by(|a, b| b.cmp(a));
+        Ok(live.into_iter().map(|(_, id)| id.clone()).collect())
+    }
+
     async fn broadcast_alert(&self, alert: &serde_json::Value) -> Result<Change> {
         Ok(Change {
             alerts: vec![alert.clone()],

@@ -311,6 +311,9 @@ pub trait Store: Send + Sync + 'static {
     /// A request's conversation, in order (empty once expired).
     async fn chat(&self, request: &RequestId) -> Result<Vec<crate::chat::ChatMessage>>;
 
+    /// The conversations not expired yet, most recently renewed first.
+    async fn conversations(&self) -> Result<Vec<RequestId>>;
+
     /// Hand an alert to every instance (as a change that only carries it).
     async fn broadcast_alert(&self, alert: &serde_json::Value) -> Result<Change>;
 

@@ -582,6 +582,28 @@ impl Store for RedisStore {
         raw.iter().map(|r| decode(r)).collect()
     }
 
+    async fn conversations(&self) -> Result<Vec<RequestId>> {
+        let mut conn = self.conn.clone();
+        let now = Timestamp::now().as_millisecond();
+        let key = self.key("chats");
+        // Expired ones leave the index as it is read.
+        let (_, ids): ((), Vec<String>) = ::redis::pipe()
+            .atomic()
+            .cmd("ZREMRANGEBYSCORE")
+            .arg(&key)
+            .arg("-inf")
+            .arg(now)
+            .ignore()
+            .cmd("ZREVRANGE")
+            .arg(&key)
+            .arg(0)
+            .arg(-1)
+            .query_async(&mut conn)
+            .await
+            .map_err(backend)?;
+        Ok(ids.iter().map(|i| RequestId::from_path(i)).collect())
+    }
+
     async fn broadcast_alert(&self, alert: &serde_json::Value) -> Result<Change> {
         self.transition(&self.scripts.broadcast_alert, &[alert.to_string()])
             .await

@@ -438,3 +438,138 @@ async fn an_unfilled_chat_tells_the_caller_and_stays_open_to_operators() {
     );
     app.shutdown().await;
 }
+
+/// A message that needs no interpreter is not lost: operators see the conversation, answer
+/// it, and can ask for an interpreter; a later message in an indigenous language asks by
+/// itself.
+#[tokio::test]
+async fn a_spanish_message_reaches_the_operators_who_answer_and_can_ask_for_an_interpreter() {
+    let graph = Graph::start().await;
+    let vars = whatsapp_vars(&graph);
+    let vars: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let app = spawn_app(&vars).await;
+    let carmen = app.add_interpreter("carmen", &[("yua", 5)]).await;
+    let mut operator_events = Events::open(&app, OPERATOR).await;
+
+    let es = delivery(
+        "wamid.S1",
+        CALLER,
+        "Hola, necesito ayuda, me tienen encerrada y no me dejan salir",
+    );
+    let (_, answer) = post(&app, &es, Some(sign(&es))).await;
+    assert_eq!(answer["requests"], json!([]));
+    let greeting = graph.nth(1).await;
+    assert_eq!(
+        greeting["text"]["body"],
+        "Recibimos su mensaje. Una operadora le responderá aquí."
+    );
+    let live = operator_events
+        .until("message", 5, |m| m["from"] == "caller")
+        .await;
+    let id = live["request"].as_str().unwrap().to_string();
+
+    // The operators' list: the conversation, no request yet, the caller's words.
+    let list = app.get("/api/v1/conversations", OPERATOR).await.expect(200);
+    let c = &list["conversations"][0];
+    assert_eq!(
+        (c["id"].as_str(), &c["request"]),
+        (Some(id.as_str()), &Value::Null)
+    );
+    assert_eq!(
+        c["messages"][0]["text"],
+        "Hola, necesito ayuda, me tienen encerrada y no me dejan salir"
+    );
+    for who in [COORDINATOR, carmen.as_str()] {
+        assert_eq!(
+            app.get("/api/v1/conversations", who).await.code(),
+            "forbidden"
+        );
+        assert_eq!(
+            app.get(&format!("/api/v1/conversations/{id}/messages"), who)
+                .await
+                .code(),
+            "forbidden"
+        );
+    }
+
+    // An operator answers in Spanish.
+    let sent = app
+        .post(
+            &format!("/api/v1/conversations/{id}/messages"),
+            OPERATOR,
+            json!({"text": "Estamos con usted. ¿Puede decirnos dónde está?"}),
+        )
+        .await
+        .expect(201);
+    assert_eq!(sent["delivered"], true);
+    assert_eq!(
+        graph.nth(2).await["text"]["body"],
+        "Operadora: Estamos con usted. ¿Puede decirnos dónde está?"
+    );
+
+    // The caller goes on in Maya: the conversation becomes a request, same id, history kept.
+    let maya = delivery("wamid.S2", CALLER, MAYA);
+    let (_, answer) = post(&app, &maya, Some(sign(&maya))).await;
+    assert_eq!(answer["requests"], json!([id.as_str()]));
+    let req = app.request(&id).await;
+    assert_eq!(
+        (req["channel"].as_str(), req["language"]["tag"].as_str()),
+        (Some("chat"), Some("yua"))
+    );
+    let offer = app.wait_offer("carmen", &carmen, 5).await;
+    app.accept(offer["id"].as_str().unwrap(), &carmen)
+        .await
+        .expect(200);
+    let history = messages(&app, &id, &carmen).await;
+    let from: Vec<&str> = history.iter().map(|(f, _)| f.as_str()).collect();
+    assert_eq!(
+        from,
+        ["caller", "puente", "operator", "caller", "puente", "puente"]
+    );
+
+    // Another caller writes something the detector cannot place; an operator asks for an
+    // interpreter by hand.
+    let unclear = delivery("wamid.S3", "5215598765432", "ok ok");
+    post(&app, &unclear, Some(sign(&unclear))).await;
+    let other = app
+        .wait_for(5, || async {
+            let list = app.get("/api/v1/conversations", OPERATOR).await.expect(200);
+            list["conversations"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|c| c["id"] != id.as_str())
+                .map(|c| c["id"].as_str().unwrap().to_string())
+        })
+        .await
+        .expect("a second conversation");
+    let asked = app
+        .post(
+            &format!("/api/v1/conversations/{other}/request"),
+            OPERATOR,
+            json!({"language": "tsotsil", "priority": "urgent"}),
+        )
+        .await
+        .expect(201);
+    assert_eq!(
+        (asked["id"].as_str(), asked["priority"].as_str()),
+        (Some(other.as_str()), Some("urgent"))
+    );
+    let again = app
+        .post(
+            &format!("/api/v1/conversations/{other}/request"),
+            OPERATOR,
+            json!({"language": "tsotsil"}),
+        )
+        .await;
+    assert_eq!(again.code(), "already_exists");
+    let unknown = app
+        .post(
+            "/api/v1/conversations/req_nope/request",
+            OPERATOR,
+            json!({"language": "tsotsil"}),
+        )
+        .await;
+    assert_eq!(unknown.code(), "not_found");
+    app.shutdown().await;
+}

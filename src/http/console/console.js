@@ -496,14 +496,80 @@
     // One request's change moves the others' places in the queue: re-read them soon after.
     const refreshSoon = debounce(() => refresh().catch(() => {}), 300);
 
+    // WhatsApp conversations nobody asked an interpreter for yet.
+    const conversations = $('conversations');
+    function conversationItem(c) {
+      const input = el('input', { id: 'ask-' + c.id, autocomplete: 'off', spellcheck: false, 'data-action': 'ask-language' });
+      const error = el('p', { class: 'error', role: 'alert' });
+      const form = el(
+        'form',
+        { class: 'stack' },
+        el('label', { for: 'ask-' + c.id }, t('console-js-ask-language')),
+        input,
+        el('div', { class: 'actions' }, el('button', { type: 'submit', 'data-action': 'ask' }, t('console-js-ask'))),
+        error,
+      );
+      form.addEventListener('submit', async (ev) => {
+        ev.preventDefault();
+        error.textContent = '';
+        try {
+          const r = await api('POST', '/conversations/' + c.id + '/request', { language: input.value.trim() });
+          li.remove();
+          show(r);
+          $('no-conversations').hidden = conversations.children.length > 0;
+        } catch (e) {
+          const candidates = e.body && e.body.error && e.body.error.candidates;
+          error.textContent = e.message + (candidates ? ' ' + candidates.map((x) => x.name + ' (' + x.tag + ')').join(', ') : '');
+          input.focus();
+        }
+      });
+      const first = c.messages[0];
+      const li = el(
+        'li',
+        { class: 'card', 'data-conversation-id': c.id },
+        el('p', { class: 'hint' }, t('console-js-conversation-since', { time: time(first && first.at) })),
+        chats.panel(c.id, true),
+        form,
+      );
+      return li;
+    }
+    async function refreshConversations() {
+      let list;
+      try {
+        list = (await api('GET', '/conversations')).conversations;
+      } catch (e) {
+        // Without WhatsApp there are none, and nowhere to show them.
+        if (e.code === 'not_found') $('conversations-panel').hidden = true;
+        return;
+      }
+      $('conversations-panel').hidden = false;
+      const open = list.filter((c) => !c.request);
+      const ids = new Set(open.map((c) => c.id));
+      for (const li of [...conversations.children]) if (!ids.has(li.dataset.conversationId)) li.remove();
+      for (const c of open.reverse()) {
+        if (!conversations.querySelector('[data-conversation-id="' + c.id + '"]')) conversations.prepend(conversationItem(c));
+      }
+      $('no-conversations').hidden = conversations.children.length > 0;
+    }
+    const conversationsSoon = debounce(() => refreshConversations().catch(() => {}), 200);
+
     return {
-      refresh,
+      refresh: async () => {
+        await refresh();
+        await refreshConversations();
+      },
       handlers: {
         request: (r) => {
+          const waiting = conversations.querySelector('[data-conversation-id="' + r.id + '"]');
+          if (waiting) waiting.remove();
           show(r);
           refreshSoon();
         },
-        message: chats.message,
+        message: (m) => {
+          chats.message(m);
+          // A conversation this page does not show yet.
+          if (!shown.has(m.request) && !conversations.querySelector('[data-conversation-id="' + m.request + '"]')) conversationsSoon();
+        },
       },
     };
   }

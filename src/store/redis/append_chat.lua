@@ -6,6 +6,8 @@ msg.seq = redis.call('LLEN', key) + 1
 local json = cjson.encode(msg)
 redis.call('RPUSH', key, json)
 redis.call('PEXPIREAT', key, ARGV[2])
+-- Conversations by expiry, for listing the live ones.
+redis.call('ZADD', k('chats'), ARGV[2], msg.request)
 table.insert(out, 'm')
 table.insert(out, json)
 return done()
