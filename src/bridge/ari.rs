@@ -331,6 +331,48 @@ impl Ari {
         Ok(event)
     }
 
+    /// Before the first connection, what an earlier run of puente left behind (it stopped
+    /// without cleaning up): its bridges are destroyed, its legs hung up, and callers still
+    /// in the application go back to the dialplan, where the hotline takes them.
+    async fn recover(&self) -> Result<(), BridgeError> {
+        let channels: Vec<model::Channel> = self.get_list("/channels").await?;
+        let bridges: Vec<model::Bridge> = self.get_list("/bridges").await?;
+        let known: HashSet<String> = {
+            let st = self.state();
+            st.calls
+                .keys()
+                .map(|c| c.0.clone())
+                .chain(st.legs.keys().cloned())
+                .collect()
+        };
+        for b in bridges.iter().filter(|b| b.id.starts_with("puente-")) {
+            tracing::warn!(bridge = %b.id, "destroying a bridge an earlier run left");
+            self.destroy_bridge(&b.id).await?;
+        }
+        for c in channels.iter().filter(|c| !known.contains(&c.id)) {
+            if c.id.starts_with("puente-") {
+                tracing::warn!(leg = %c.id, "hanging up a leg an earlier run left");
+                self.hang_up_channel(&c.id).await?;
+            } else if c.dialplan.as_ref().and_then(|d| d.stasis_app())
+                == Some(self.config.app.as_str())
+            {
+                tracing::warn!(call = %c.id, "a caller an earlier run left goes back to the dialplan");
+                match self
+                    .rest(
+                        reqwest::Method::POST,
+                        &format!("/channels/{}/continue", encode(&c.id)),
+                        &[],
+                    )
+                    .await
+                {
+                    Ok(_) | Err(BridgeError::Gone(_)) => {}
+                    Err(e) => return Err(e),
+                }
+            }
+        }
+        Ok(())
+    }
+
     async fn get_list<T: serde::de::DeserializeOwned>(
         &self,
         path: &str,
@@ -418,6 +460,7 @@ async fn listen(
 ) {
     let mut backoff = Duration::from_millis(100);
     let mut connected_before = false;
+    let mut recovered = false;
     loop {
         let Some(a) = ari.upgrade() else { return };
         let request = match tungstenite::client::IntoClientRequest::into_client_request(
@@ -434,6 +477,16 @@ async fn listen(
                 return;
             }
         };
+        // Before the application is registered (no caller can enter it meanwhile): clear
+        // what an earlier run left.
+        if !recovered {
+            match a.recover().await {
+                Ok(()) => recovered = true,
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot clear what an earlier run left in Asterisk")
+                }
+            }
+        }
         drop(a);
         let connecting = tokio::select! {
             c = tokio_tungstenite::connect_async(request) => c,

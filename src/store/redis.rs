@@ -587,7 +587,7 @@ impl Store for RedisStore {
         let now = Timestamp::now().as_millisecond();
         let key = self.key("chats");
         // Expired ones leave the index as it is read.
-        let (_, ids): ((), Vec<String>) = ::redis::pipe()
+        let (ids,): (Vec<String>,) = ::redis::pipe()
             .atomic()
             .cmd("ZREMRANGEBYSCORE")
             .arg(&key)

@@ -69,6 +69,8 @@ struct Chan {
     args: Vec<String>,
     number: String,
     context: String,
+    /// The dialplan application it is in (`Stasis` for callers handed to puente).
+    app: String,
 }
 
 #[derive(Debug, Clone)]
@@ -181,11 +183,44 @@ impl AriDouble {
             args: args.iter().map(|a| a.to_string()).collect(),
             number: CALLER_NUMBER.into(),
             context: "from-caller".into(),
+            app: "Stasis".into(),
         };
         inner.channels.insert(id.clone(), chan.clone());
         let ev = json!({"type": "StasisStart", "args": chan.args, "channel": chan_json(&chan)});
         emit(&self.shared, &mut inner, ev);
         id
+    }
+
+    /// What a puente that crashed mid-call leaves: a caller and an interpreter's leg in a
+    /// bridge of puente's. Returns the caller's channel.
+    pub fn left_behind(&self) -> String {
+        let caller = self.caller_arrives(&["tzo"]);
+        let mut inner = self.lock();
+        let leg = Chan {
+            id: "puente-0badc0ffee".into(),
+            name: "PJSIP/dora-000000aa".into(),
+            state: "Up".into(),
+            in_stasis: true,
+            bridge: Some("puente-deadbeef".into()),
+            originated: true,
+            args: vec!["leg".into()],
+            number: "800".into(),
+            context: "default".into(),
+            app: String::new(),
+        };
+        inner.channels.insert(leg.id.clone(), leg);
+        if let Some(c) = inner.channels.get_mut(&caller) {
+            c.bridge = Some("puente-deadbeef".into());
+        }
+        inner.bridges.insert(
+            "puente-deadbeef".into(),
+            Br {
+                id: "puente-deadbeef".into(),
+                name: "puente-old".into(),
+                channels: vec![caller.clone(), "puente-0badc0ffee".into()],
+            },
+        );
+        caller
     }
 
     /// The far end hangs up a channel (a caller, or an interpreter's phone).
@@ -294,7 +329,7 @@ fn chan_json(c: &Chan) -> Value {
         "caller": {"name": "", "number": c.number},
         "connected": {"name": "", "number": ""},
         "accountcode": "",
-        "dialplan": {"context": c.context, "exten": "s", "priority": 1, "app_name": "Stasis", "app_data": ""},
+        "dialplan": {"context": c.context, "exten": "s", "priority": 1, "app_name": c.app, "app_data": if c.app == "Stasis" { format!("{APP},{}", c.args.join(",")) } else { String::new() }},
         "creationtime": now(),
         "language": "en",
     })
@@ -481,6 +516,7 @@ async fn originate(State(s): State<S>, Query(q): Query<HashMap<String, String>>)
             .unwrap_or_default(),
         number: "800".into(),
         context: "default".into(),
+        app: String::new(),
     };
     inner.channels.insert(id.clone(), chan.clone());
     inner.endpoints_rung.push(endpoint.clone());

@@ -1,6 +1,7 @@
 //! The parts of Asterisk's ARI JSON that puente reads. Unknown event types and fields are
-//! ignored. A channel's `caller` (the caller's number) and `dialplan` are deliberately not
-//! read: puente has no use for them and must not keep them.
+//! ignored. A channel's `caller` (the caller's number) is deliberately not read: puente has
+//! no use for it and must not keep it. Of `dialplan`, only the application's name and
+//! first argument are (to find callers an earlier run left in puente's application).
 
 use serde::Deserialize;
 
@@ -55,6 +56,25 @@ pub struct Channel {
     pub name: String,
     #[serde(default)]
     pub state: String,
+    #[serde(default)]
+    pub dialplan: Option<Dialplan>,
+}
+
+/// Where a channel is in the dialplan.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct Dialplan {
+    #[serde(default)]
+    pub app_name: String,
+    /// `hotline,caller,5551234` for `Stasis(hotline,caller,5551234)`.
+    #[serde(default)]
+    app_data: String,
+}
+
+impl Dialplan {
+    /// The Stasis application the channel is in, if it is in one.
+    pub fn stasis_app(&self) -> Option<&str> {
+        (self.app_name == "Stasis").then(|| self.app_data.split(',').next().unwrap_or(""))
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -130,7 +150,11 @@ mod tests {
                 channel: Channel {
                     id: "1795935627.15".into(),
                     name: "Local/5551234@from-caller-00000007;2".into(),
-                    state: "Ring".into()
+                    state: "Ring".into(),
+                    dialplan: Some(Dialplan {
+                        app_name: "Stasis".into(),
+                        app_data: "hotline,caller,5551234".into()
+                    }),
                 }
             }
         );
@@ -139,5 +163,8 @@ mod tests {
             .map(|l| serde_json::from_str::<Event>(l).unwrap())
             .find(|e| matches!(e, Event::Dial { dialstatus, .. } if dialstatus == "BUSY"));
         assert!(busy.is_some());
+        if let Event::StasisStart { channel, .. } = first {
+            assert_eq!(channel.dialplan.unwrap().stasis_app(), Some("hotline"));
+        }
     }
 }
