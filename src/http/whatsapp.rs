@@ -99,9 +99,12 @@ pub async fn deliver(
     let mut requests = Vec::new();
     let mut handled = 0;
     for m in messages {
+        // Claimed for as long as WhatsApp may retry it; released if handling it fails, so
+        // that the retry (after our error status) is handled rather than dropped.
+        let claim = format!("wa:msg:{}", m.id);
         if !svc
             .store
-            .claim_once(&format!("wa:msg:{}", m.id), now + MESSAGE_MEMORY)
+            .memo_swap(&claim, None, "1", now + MESSAGE_MEMORY)
             .await
             .map_err(AppError::internal)?
         {
@@ -109,8 +112,16 @@ pub async fn deliver(
         }
         handled += 1;
         let caller = caller_key(&wa.app_secret, &m.from);
-        if let Some(req) = svc.chat_from_caller(&caller, &m.from, &m.text).await? {
-            requests.push(req.id.to_string());
+        match svc.chat_from_caller(&caller, &m.from, &m.text).await {
+            Ok(Some(req)) => requests.push(req.id.to_string()),
+            Ok(None) => {}
+            Err(e) => {
+                let gone = now - SignedDuration::from_secs(1);
+                if let Err(release) = svc.store.memo_swap(&claim, Some("1"), "1", gone).await {
+                    tracing::error!(error = %release, "cannot release a WhatsApp message for its retry");
+                }
+                return Err(e.into());
+            }
         }
     }
     Ok(axum::Json(json!({ "handled": handled, "requests": requests })).into_response())
