@@ -573,3 +573,53 @@ async fn a_spanish_message_reaches_the_operators_who_answer_and_can_ask_for_an_i
     assert_eq!(unknown.code(), "not_found");
     app.shutdown().await;
 }
+
+/// When handling a message fails after WhatsApp's delivery was accepted for handling, the
+/// message is released: Meta's retry (it retries on an error status) is handled, not
+/// dropped as a duplicate.
+#[tokio::test]
+async fn a_message_whose_handling_fails_is_handled_on_the_retry() {
+    let (url, _server) = common::redis();
+    let ns = common::namespace("retry");
+    let vars = [
+        ("PUENTE_WHATSAPP_VERIFY_TOKEN", VERIFY),
+        ("PUENTE_WHATSAPP_APP_SECRET", SECRET),
+        ("PUENTE_REDIS_URL", url.as_str()),
+        ("PUENTE_REDIS_NAMESPACE", ns.as_str()),
+    ];
+    let app = spawn_app(&vars).await;
+    // Break the caller's conversation key (a list where a string belongs): handling fails.
+    let caller = puente::whatsapp::caller_key(&puente::auth::Secret::new(SECRET), CALLER);
+    let broken = format!("{{{ns}}}:memo:wa:conv:{caller}");
+    let client = redis::Client::open(url.as_str()).unwrap();
+    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+    let _: () = redis::cmd("RPUSH")
+        .arg(&broken)
+        .arg("x")
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    let body = delivery("wamid.R1", CALLER, MAYA);
+    let (status, err) = post(&app, &body, Some(sign(&body))).await;
+    assert_eq!(
+        (status, err["error"]["code"].as_str()),
+        (500, Some("internal"))
+    );
+
+    // Repaired; Meta retries the same delivery: it is handled, once.
+    let _: () = redis::cmd("DEL")
+        .arg(&broken)
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    let (status, answer) = post(&app, &body, Some(sign(&body))).await;
+    assert_eq!(
+        (status, answer["handled"].as_i64()),
+        (200, Some(1)),
+        "{answer}"
+    );
+    assert_eq!(answer["requests"].as_array().unwrap().len(), 1);
+    let (_, again) = post(&app, &body, Some(sign(&body))).await;
+    assert_eq!(again["handled"], 0);
+    app.shutdown().await;
+}
