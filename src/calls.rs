@@ -63,7 +63,6 @@ enum LegRole {
 struct LegState {
     call: CallId,
     role: LegRole,
-    answered: bool,
     /// In the caller's conference.
     joined: bool,
 }
@@ -212,7 +211,6 @@ impl Controller {
                             offer: o.id.clone(),
                             interpreter: o.interpreter.clone(),
                         },
-                        answered: false,
                         joined: false,
                     },
                 );
@@ -342,12 +340,11 @@ impl Controller {
     }
 
     async fn answered(&mut self, leg: &LegId) {
-        let Some(l) = self.calls.legs.get_mut(leg) else {
+        let Some(l) = self.calls.legs.get(leg) else {
             // Not ours any more (the offer closed while it rang).
             self.hang_up(leg).await;
             return;
         };
-        l.answered = true;
         let call = l.call.clone();
         let offer = match &l.role {
             LegRole::Operator => {
@@ -411,7 +408,6 @@ impl Controller {
                                     LegState {
                                         call: call.clone(),
                                         role: LegRole::Operator,
-                                        answered: false,
                                         joined: false,
                                     },
                                 );

@@ -373,16 +373,7 @@ impl Service {
         if let Err(e) = self.append(id, interpreter, Author::Puente, &text).await {
             tracing::warn!(request_id = %id, error = %e, "cannot record puente's chat message");
         }
-        let (Some(out), Ok(Some(sealed))) =
-            (self.chat_out.clone(), self.store.memo(&reply_key(id)).await)
-        else {
-            return;
-        };
-        let Some(to) = self
-            .sealer()
-            .ok()
-            .and_then(|s| s.open(&reply_key(id), &sealed))
-        else {
+        let (Some(out), Some(to)) = (self.chat_out.clone(), self.reply_address(id).await) else {
             return;
         };
         let id = id.clone();
@@ -393,17 +384,19 @@ impl Service {
         });
     }
 
+    /// Where to reply for conversation `id`, unsealed (none once the conversation expired).
+    async fn reply_address(&self, id: &RequestId) -> Option<String> {
+        let sealed = self.store.memo(&reply_key(id)).await.ok()??;
+        self.sealer().ok()?.open(&reply_key(id), &sealed)
+    }
+
     /// Send `body` to the request's caller; false when it could not be (no sender
     /// configured, the conversation expired, WhatsApp refused).
     async fn whatsapp_send(&self, id: &RequestId, body: &str) -> bool {
         let Some(out) = &self.chat_out else {
             return false;
         };
-        let to = match (self.store.memo(&reply_key(id)).await, self.sealer()) {
-            (Ok(Some(sealed)), Ok(sealer)) => sealer.open(&reply_key(id), &sealed),
-            _ => None,
-        };
-        let Some(to) = to else {
+        let Some(to) = self.reply_address(id).await else {
             tracing::warn!(request_id = %id, "no reply address (the conversation expired)");
             return false;
         };

@@ -168,33 +168,34 @@ impl Ari {
         }
     }
 
-    /// Hang up a channel; one that is gone already is fine.
-    async fn hang_up_channel(&self, id: &str) -> Result<(), BridgeError> {
-        match self
-            .rest(
-                reqwest::Method::DELETE,
-                &format!("/channels/{}", encode(id)),
-                &[("reason", "normal")],
-            )
-            .await
-        {
+    /// A REST call that tears something down: what is gone already is fine.
+    async fn undo(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        query: &[(&str, &str)],
+    ) -> Result<(), BridgeError> {
+        match self.rest(method, path, query).await {
             Ok(_) | Err(BridgeError::Gone(_)) => Ok(()),
             Err(e) => Err(e),
         }
     }
 
-    async fn destroy_bridge(&self, id: &str) -> Result<(), BridgeError> {
-        match self
-            .rest(
-                reqwest::Method::DELETE,
-                &format!("/bridges/{}", encode(id)),
-                &[],
-            )
+    async fn hang_up_channel(&self, id: &str) -> Result<(), BridgeError> {
+        let path = format!("/channels/{}", encode(id));
+        self.undo(reqwest::Method::DELETE, &path, &[("reason", "normal")])
             .await
-        {
-            Ok(_) | Err(BridgeError::Gone(_)) => Ok(()),
-            Err(e) => Err(e),
-        }
+    }
+
+    async fn destroy_bridge(&self, id: &str) -> Result<(), BridgeError> {
+        let path = format!("/bridges/{}", encode(id));
+        self.undo(reqwest::Method::DELETE, &path, &[]).await
+    }
+
+    /// Give a channel back to the dialplan (its next priority runs).
+    async fn continue_in_dialplan(&self, id: &str) -> Result<(), BridgeError> {
+        let path = format!("/channels/{}/continue", encode(id));
+        self.undo(reqwest::Method::POST, &path, &[]).await
     }
 
     /// Forget a call; returns its bridge and the legs still up.
@@ -357,17 +358,7 @@ impl Ari {
                 == Some(self.config.app.as_str())
             {
                 tracing::warn!(call = %c.id, "a caller an earlier run left goes back to the dialplan");
-                match self
-                    .rest(
-                        reqwest::Method::POST,
-                        &format!("/channels/{}/continue", encode(&c.id)),
-                        &[],
-                    )
-                    .await
-                {
-                    Ok(_) | Err(BridgeError::Gone(_)) => {}
-                    Err(e) => return Err(e),
-                }
+                self.continue_in_dialplan(&c.id).await?;
             }
         }
         Ok(())
@@ -671,17 +662,7 @@ impl CallBridge for Ari {
         if let Some(b) = bridge {
             self.destroy_bridge(&b).await?;
         }
-        match self
-            .rest(
-                reqwest::Method::POST,
-                &format!("/channels/{}/continue", encode(&call.0)),
-                &[],
-            )
-            .await
-        {
-            Ok(_) | Err(BridgeError::Gone(_)) => Ok(()),
-            Err(e) => Err(e),
-        }
+        self.continue_in_dialplan(&call.0).await
     }
 
     async fn next_event(&self) -> Option<LegEvent> {

@@ -94,11 +94,11 @@ async fn render(svc: &Service, who: &Principal, notice: &Notice, locale: Locale)
             ("offer", views::offer(svc, o, locale))
         }
         (Notice::Offer(o), Principal::Coordinator) => ("offer", views::offer(svc, o, locale)),
-        (Notice::Chat(m), Principal::Operator) => match svc.readable_message(m.clone()) {
-            Some(r) => ("message", views::chat_message(&r)),
-            None => return Vec::new(),
-        },
-        (Notice::Chat(m), Principal::Interpreter(me)) if m.interpreter.as_ref() == Some(me) => {
+        // Operators read every conversation; an interpreter the one of their session.
+        (Notice::Chat(m), _)
+            if matches!(who, Principal::Operator)
+                || matches!(who, Principal::Interpreter(me) if m.interpreter.as_ref() == Some(me)) =>
+        {
             match svc.readable_message(m.clone()) {
                 Some(r) => ("message", views::chat_message(&r)),
                 None => return Vec::new(),
