@@ -44,8 +44,6 @@ struct State {
     offers_by_interpreter: HashMap<InterpreterId, Vec<OfferId>>,
     open_offers: BTreeSet<OfferId>,
     routing: Option<Routing>,
-    /// Claimed keys with their expiry.
-    claims: HashMap<String, Timestamp>,
     /// Memos with their expiry.
     memos: HashMap<String, (String, Timestamp)>,
     /// Conversations with their expiry.
@@ -524,17 +522,6 @@ impl Store for MemoryStore {
 
     async fn on_call(&self, language: &LanguageTag, group: Option<&LanguageTag>) -> Result<usize> {
         Ok(self.lock().on_call(language, group))
-    }
-
-    async fn claim_once(&self, key: &str, until: Timestamp) -> Result<bool> {
-        let mut s = self.lock();
-        let now = Timestamp::now();
-        s.claims.retain(|_, t| *t > now);
-        if s.claims.contains_key(key) {
-            return Ok(false);
-        }
-        s.claims.insert(key.to_string(), until);
-        Ok(true)
     }
 
     async fn memo(&self, key: &str) -> Result<Option<String>> {

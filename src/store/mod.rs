@@ -288,7 +288,10 @@ pub trait Store: Send + Sync + 'static {
 
     /// True for the first caller (of any instance) to claim `key` before `until`: what
     /// makes an alert go out once, not once per instance or per check.
-    async fn claim_once(&self, key: &str, until: Timestamp) -> Result<bool>;
+    /// A memo set only if none is there (see [`Store::memo_swap`]).
+    async fn claim_once(&self, key: &str, until: Timestamp) -> Result<bool> {
+        self.memo_swap(key, None, "1", until).await
+    }
 
     /// A small value kept until its expiry (WhatsApp conversations: which request a caller
     /// is in, where to reply for a request).

@@ -15,8 +15,8 @@
 //! `of:<id>` offer JSON, `open` open offers by deadline (what every
 //! instance's dispatcher sweeps), `openr:<id>` / `openi:<id>` open offers of a request /
 //! an interpreter, `ofr:<id>` / `ofi:<id>` every offer of a request / an interpreter,
-//! `readyms` when each interpreter's wrap-up ends, `claim:<key>` and `memo:<key>` (with
-//! expiry), `chat:<request>` a conversation (sealed texts), and the pub/sub channel
+//! `readyms` when each interpreter's wrap-up ends, `memo:<key>` (with expiry; claims are
+//! memos too), `chat:<request>` a conversation (sealed texts), and the pub/sub channel
 //! `events` (each script publishes its own changes).
 
 use ::redis::aio::{ConnectionLike, ConnectionManager};
@@ -527,20 +527,6 @@ impl Store for RedisStore {
             }
             None => conn.scard(exact).await.map_err(backend),
         }
-    }
-
-    async fn claim_once(&self, key: &str, until: Timestamp) -> Result<bool> {
-        let mut conn = self.conn.clone();
-        let set: Option<String> = ::redis::cmd("SET")
-            .arg(self.key(&format!("claim:{key}")))
-            .arg(1)
-            .arg("NX")
-            .arg("PXAT")
-            .arg(until.as_millisecond().max(1))
-            .query_async(&mut conn)
-            .await
-            .map_err(backend)?;
-        Ok(set.is_some())
     }
 
     async fn memo(&self, key: &str) -> Result<Option<String>> {
