@@ -193,7 +193,10 @@ fn lid_train(dir: &str, out: &str) -> ExitCode {
 }
 
 fn lid_eval(dir: &str, out: &str) -> ExitCode {
-    let Some(corpora) = corpora("lid eval", dir) else {
+    let (Some(training), Some(held_out)) = (
+        corpora("lid eval", dir),
+        corpora("lid eval", "data/lid-eval"),
+    ) else {
         return ExitCode::FAILURE;
     };
     let chat =
@@ -204,7 +207,7 @@ fn lid_eval(dir: &str, out: &str) -> ExitCode {
                 return ExitCode::FAILURE;
             }
         };
-    let ev = puente::lid::eval::evaluate(&corpora, &chat, &Default::default());
+    let ev = puente::lid::eval::evaluate(&training, &held_out, &chat, &Default::default());
     if let Err(e) = std::fs::write(out, &ev.report) {
         eprintln!("puente lid eval: cannot write {out}: {e}");
         return ExitCode::FAILURE;

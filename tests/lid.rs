@@ -116,6 +116,7 @@ fn training_is_deterministic() {
                 "necesito ayuda ahora".into(),
                 "gracias por todo".into(),
             ],
+            twin: false,
         },
         Corpus {
             label: "nhn".into(),
@@ -126,6 +127,7 @@ fn training_is_deterministic() {
                 "uan siuamej kipiaj".into(),
                 "tlen kuali".into(),
             ],
+            twin: false,
         },
     ];
     let a = fit(&corpora, &Params::default(), 8.0, 0.8).to_bytes();

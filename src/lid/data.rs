@@ -45,6 +45,7 @@ pub fn read_corpora(dir: &Path) -> anyhow::Result<Vec<Corpus>> {
                     .filter(|l| l.chars().any(char::is_alphabetic))
                     .map(str::to_string)
                     .collect(),
+                twin: false,
             });
         }
     }

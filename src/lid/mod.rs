@@ -12,6 +12,12 @@
 //! agrupación (`nhn` → `nah`, `zam` → `zap`), which is what interpreters are registered
 //! with; candidates are reported at group level, with the best label inside as `variety`.
 //!
+//! Words are read as people type them on a phone, whatever spelling tradition they learnt:
+//! accents and tone marks dropped, `hu` and `w`, `tz` and `ts` alike ([`features`]). The
+//! Spanish-based `c`/`qu` and the modern `k` are not merged in the features (that would blur
+//! Spanish); instead training learns every indigenous text in both
+//! ([`train::prepare`]).
+//!
 //! Scores are turned into probabilities with a softmax at a temperature fitted by
 //! cross-validation (naive Bayes counts overlapping n-grams as independent evidence and is
 //! overconfident without it). A detection names a `language` only when the top group's
@@ -130,8 +136,10 @@ pub fn features(text: &str, mut f: impl FnMut(u64)) -> usize {
         if word.is_empty() {
             return;
         }
+        let folded = spelling_fold(word);
+        word.clear();
         let padded: Vec<char> = std::iter::once(' ')
-            .chain(word.drain(..))
+            .chain(folded)
             .chain(std::iter::once(' '))
             .collect();
         for n in 1..=MAX_N {
@@ -150,6 +158,9 @@ pub fn features(text: &str, mut f: impl FnMut(u64)) -> usize {
         }
     };
     for c in text.chars() {
+        if is_tone_letter(c) {
+            continue;
+        }
         let c = match c {
             '’' | 'ʼ' | 'ꞌ' | '‘' | '`' | '´' | 'ʻ' => '\'',
             c => c,
@@ -167,6 +178,52 @@ pub fn features(text: &str, mut f: impl FnMut(u64)) -> usize {
     letters
 }
 
+fn is_vowel(c: char) -> bool {
+    matches!(c, 'a' | 'e' | 'i' | 'o' | 'u')
+}
+
+/// A word as people type it on a phone, whatever the spelling tradition: accents,
+/// diaeresis, tildes and macrons over vowels and combining marks (tone, nasality,
+/// laryngealisation: `a̱`) dropped, `hu` before a vowel written `w` (`cuahuitl`, `kwawitl`)
+/// and `tz` written `ts`. Letters of their own (`ñ`, `ø`, `ʉ`, `ɨ`) stay. Spanish-based
+/// `c`/`qu` and modern `k` are not merged here (that confuses Spanish); training text is
+/// respelled both ways instead ([`train::respell`]).
+fn spelling_fold(word: &[char]) -> Vec<char> {
+    let base: Vec<char> = word
+        .iter()
+        .filter(|&&c| !matches!(c, '\u{0300}'..='\u{036f}'))
+        .map(|&c| match c {
+            'á' | 'à' | 'â' | 'ä' | 'ã' | 'ā' => 'a',
+            'é' | 'è' | 'ê' | 'ë' | 'ẽ' | 'ē' => 'e',
+            'í' | 'ì' | 'î' | 'ï' | 'ĩ' | 'ī' => 'i',
+            'ó' | 'ò' | 'ô' | 'ö' | 'õ' | 'ō' => 'o',
+            'ú' | 'ù' | 'û' | 'ü' | 'ũ' | 'ū' => 'u',
+            c => c,
+        })
+        .collect();
+    let mut out = Vec::with_capacity(base.len());
+    let mut i = 0;
+    while i < base.len() {
+        let c = base[i];
+        let next = base.get(i + 1).copied();
+        let after = base.get(i + 2).copied();
+        let prev = i.checked_sub(1).map(|p| base[p]);
+        // `h` of a digraph (`ch`, `sh`, `th`, `lh`, `kh`, `xh`, `ph`) is not the `h` of `hu`.
+        let digraph = matches!(prev, Some('c' | 's' | 't' | 'l' | 'k' | 'x' | 'p'));
+        if c == 'h' && next == Some('u') && after.is_some_and(is_vowel) && !digraph {
+            out.push('w');
+            i += 2;
+        } else if c == 't' && next == Some('z') {
+            out.extend(['t', 's']);
+            i += 2;
+        } else {
+            out.push(c);
+            i += 1;
+        }
+    }
+    out
+}
+
 /// Languages a caller may mix with their own; never an interpreter's job.
 pub fn is_contact_language(tag: &LanguageTag) -> bool {
     matches!(tag.as_str(), "spa" | "eng")
@@ -174,6 +231,14 @@ pub fn is_contact_language(tag: &LanguageTag) -> bool {
 
 fn is_mark(c: char) -> bool {
     matches!(c, '\u{0300}'..='\u{036f}' | '+')
+}
+
+/// Superscript letters, which some orthographies use for tone (Chatino `chaqᶠ`, Amuzgo
+/// `tqueⁿ`): ignored, as if not written. Phone keyboards rarely type them, so a caller
+/// writes the same word without them.
+fn is_tone_letter(c: char) -> bool {
+    matches!(c,
+        '\u{02b0}'..='\u{02b8}' | '\u{1d2c}'..='\u{1d6a}' | '\u{1d9b}'..='\u{1dbf}' | '\u{2070}'..='\u{209f}')
 }
 
 impl std::fmt::Debug for Model {

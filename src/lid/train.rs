@@ -17,6 +17,8 @@ pub struct Corpus {
     pub domain: String,
     pub group: LanguageTag,
     pub lines: Vec<String>,
+    /// Generated from another corpus (a respelling): trained on, never tested on.
+    pub twin: bool,
 }
 
 /// Which routable group (catalogue tag) each trained label belongs to.
@@ -25,7 +27,7 @@ pub fn group_of(label: &str) -> Option<&'static str> {
     Some(match base {
         "spa" => "spa",
         "eng" => "eng",
-        "nhn" | "nah" => "nah",
+        "nhn" | "nah" | "nhe" => "nah",
         "yua" => "yua",
         "tzo" => "tzo",
         "tzh" => "tzh",
@@ -40,7 +42,7 @@ pub fn group_of(label: &str) -> Option<&'static str> {
         "mto" => "und-ayuujk",
         "chj" | "csa" => "und-chinante",
         "toj" => "toj",
-        "tar" => "und-raramuri",
+        "tar" | "tac" => "und-raramuri",
         "hch" => "hch",
         "ctp" | "chatino" => "und-chatino",
         "mam" => "mam",
@@ -137,6 +139,65 @@ pub fn fit(corpora: &[Corpus], params: &Params, temperature: f32, threshold: f32
     Model::from_parts(header, rows)
 }
 
+/// The text a model is trained on: de-duplicated (see [`dedupe`]), and each indigenous
+/// corpus also respelled in the other spelling tradition ([`respell`]), as a twin corpus
+/// that is trained on and never tested on. A twin keeps its source's line order, so a
+/// line and its respelling fall in the same cross-validation fold.
+pub fn prepare(corpora: &[Corpus]) -> Vec<Corpus> {
+    let mut out = dedupe(corpora);
+    let mut twins = Vec::new();
+    for c in &out {
+        if super::is_contact_language(&c.group) {
+            continue;
+        }
+        for to_k in [true, false] {
+            let lines: Vec<String> = c.lines.iter().map(|l| respell(l, to_k)).collect();
+            if lines != c.lines {
+                twins.push(Corpus {
+                    lines,
+                    twin: true,
+                    ..c.clone()
+                });
+            }
+        }
+    }
+    out.extend(twins);
+    out
+}
+
+/// A line in one of the two spelling traditions of the languages of Mexico and Guatemala:
+/// the modern one writes /k/ `k` (`to_k`), the Spanish-based one `c`, and `qu` before `e`
+/// and `i` (`quiquiza`, `kikisa`; Kaqchikel `c'o`, `k'o`). Lower-cases.
+pub fn respell(line: &str, to_k: bool) -> String {
+    let chars: Vec<char> = line.chars().flat_map(char::to_lowercase).collect();
+    let front = |c: Option<&char>| matches!(c, Some('e' | 'i' | 'é' | 'í'));
+    let mut out = String::with_capacity(line.len());
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        let next = chars.get(i + 1);
+        if to_k {
+            if c == 'q' && next == Some(&'u') && front(chars.get(i + 2)) {
+                out.push('k');
+                i += 2;
+                continue;
+            }
+            if c == 'c' && !matches!(next, Some('h')) && !front(next) {
+                out.push('k');
+                i += 1;
+                continue;
+            }
+        } else if c == 'k' {
+            out.push_str(if front(next) { "qu" } else { "c" });
+            i += 1;
+            continue;
+        }
+        out.push(c);
+        i += 1;
+    }
+    out
+}
+
 /// Drop lines that occur in the text of more than one group ("Artículo 1", "XXIX-B.",
 /// article numbers, Spanish titles kept inside translations): they teach nothing about
 /// either language and would be counted as errors of both.
@@ -186,7 +247,7 @@ pub fn split(corpora: &[Corpus], k: usize, fold: usize) -> (Vec<Corpus>, Vec<Cor
 
 /// Train the shipped model: calibrate by cross-validation, then fit on everything.
 pub fn train(corpora: &[Corpus], params: &Params) -> Model {
-    let corpora = dedupe(corpora);
+    let corpora = prepare(corpora);
     let preds = super::eval::cross_validate(&corpora, params);
     let (temperature, threshold) = super::eval::calibrate(&preds);
     fit(&corpora, params, temperature, threshold)
