@@ -329,11 +329,13 @@ pub fn report(r: &Results, params: &Params, temperature: f32, threshold: f32) ->
     }
     let _ = writeln!(
         md,
-        "\nSpanish recall: {} of sentences, {} of snippets. Indigenous text labelled Spanish: {} of sentences, {} of snippets.\n",
+        "\nSpanish recall: {} of sentences, {} of snippets. Indigenous text labelled Spanish: {} of sentences, {} of snippets. Confident answers (`language` set): {} of all examples, {} of them right.\n",
         pct(h.spanish_recall.sentences),
         pct(h.spanish_recall.snippets),
         pct(h.indigenous_as_spanish.sentences),
-        pct(h.indigenous_as_spanish.snippets)
+        pct(h.indigenous_as_spanish.snippets),
+        pct(h.confident),
+        pct(h.confident_right)
     );
     let _ = writeln!(md, "\n## Other domains (leave one domain out)\n");
     let _ = writeln!(md, "For each group with text from more than one source, a model trained without one source is tested on that source: the Universal Declaration of Human Rights (`udhr`), the Mexican Constitution (`mxconst`), court rulings (`courts`), news (`news`). Groups with a single source have no other-domain figure yet.\n");
