@@ -6,7 +6,9 @@
 //! Redis pub/sub); dispatches per second when flooding; Redis round trips per dispatch
 //! (counted by the client) and Redis commands per dispatch (the server's
 //! `INFO commandstats`, commands inside scripts included); and `redis-benchmark` EVALSHA
-//! of a one-line script on the same server, for the ratio.
+//! of a one-line script on the same server, for the ratio; and the HTTP ceiling (the same
+//! client and workers on `GET /healthz`, which does nothing), to show how much of the gap
+//! to EVALSHA is HTTP itself.
 //!
 //! Every offer is answered by cancelling its request at once, to free the interpreter;
 //! those cancels are counted in the per-dispatch figures (so they are upper bounds).
@@ -15,7 +17,7 @@
 //! `PUENTE_TEST_REDIS_URL` is set, and nothing otherwise.
 
 use std::collections::HashMap;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -256,6 +258,32 @@ async fn run(url: &str, secs: u64, n_interpreters: usize, full: bool) {
     let rts = ROUND_TRIPS.load(Ordering::Relaxed) - rt0;
     let cmds = command_calls(url.split(',').next().unwrap()) - cmd0;
     let per_sec = dispatched as f64 / flood_secs;
+
+    // 3. The HTTP ceiling: the same 64 workers and client on a handler that does nothing
+    // (GET /healthz), so no dispatch can go faster through HTTP on this machine.
+    let client = reqwest::Client::new();
+    let done = Arc::new(AtomicU64::new(0));
+    let ceiling_start = Instant::now();
+    let deadline = ceiling_start + Duration::from_secs(secs);
+    let mut workers = Vec::new();
+    for w in 0..64usize {
+        let (ab, bb) = (a.base.clone(), b.base.clone());
+        let (client, done) = (client.clone(), done.clone());
+        workers.push(tokio::spawn(async move {
+            let mut i = w;
+            while Instant::now() < deadline {
+                let base = if i % 2 == 0 { &ab } else { &bb };
+                let res = client.get(format!("{base}/healthz")).send().await.unwrap();
+                let _ = res.bytes().await.unwrap();
+                done.fetch_add(1, Ordering::Relaxed);
+                i += 1;
+            }
+        }));
+    }
+    for w in workers {
+        w.await.unwrap();
+    }
+    let ceiling = done.load(Ordering::Relaxed) as f64 / ceiling_start.elapsed().as_secs_f64();
     watcher.abort();
     a.app.shutdown().await.unwrap();
     b.app.shutdown().await.unwrap();
@@ -268,8 +296,11 @@ async fn run(url: &str, secs: u64, n_interpreters: usize, full: bool) {
     let ratio = evalsha
         .map(|e| format!("{:.3}", per_sec / e))
         .unwrap_or_else(|| "n/a".into());
+    let ceiling_ratio = evalsha
+        .map(|e| format!("{:.3}", ceiling / e))
+        .unwrap_or_else(|| "n/a".into());
     println!(
-        "redis bench: {offered}/{total} offered at {rate}/s, creation→offer p50 {:.2?} p99 {:.2?}, {steady_rts:.2} round trips per dispatch; flood {per_sec:.0} dispatches/s, {:.2} round trips and {:.1} Redis commands per dispatch (cancels included); redis-benchmark EVALSHA {} /s; ratio {ratio}",
+        "redis bench: {offered}/{total} offered at {rate}/s, creation→offer p50 {:.2?} p99 {:.2?}, {steady_rts:.2} round trips per dispatch; flood {per_sec:.0} dispatches/s, {:.2} round trips and {:.1} Redis commands per dispatch (cancels included); redis-benchmark EVALSHA {} /s; ratio {ratio}; HTTP ceiling {ceiling:.0} GET /healthz per second (ratio {ceiling_ratio})",
         pct(0.5),
         pct(0.99),
         rts as f64 / dispatched.max(1) as f64,
