@@ -512,3 +512,37 @@ impl Model {
         found
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::spelling_fold;
+    use super::train::respell;
+
+    fn fold(word: &str) -> String {
+        spelling_fold(&word.chars().collect::<Vec<_>>())
+            .into_iter()
+            .collect()
+    }
+
+    #[test]
+    fn words_fold_as_people_type_them() {
+        assert_eq!(fold("cuahuitl"), "cuawitl");
+        assert_eq!(fold("chihuahua"), "chiwawa");
+        assert_eq!(fold("tzotzil"), "tsotsil");
+        assert_eq!(fold("está"), "esta");
+        assert_eq!(fold("ra̱"), "ra");
+        assert_eq!(fold("ñuu"), "ñuu");
+        // The `h` of a digraph is not the `h` of `hu`.
+        assert_eq!(fold("shuuk"), "shuuk");
+        assert_eq!(fold("lhuwa"), "lhuwa");
+    }
+
+    #[test]
+    fn lines_respell_between_the_two_traditions() {
+        assert_eq!(respell("Quiquiza c'o", true), "kikiza k'o");
+        assert_eq!(respell("kikisa k'o", false), "quiquisa c'o");
+        assert_eq!(respell("chaqui", true), "chaki");
+        assert_eq!(respell("ceniza", true), "ceniza");
+        assert_eq!(respell("kaxtil", false), "caxtil");
+    }
+}
