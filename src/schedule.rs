@@ -97,6 +97,18 @@ pub struct Schedule {
     pub exceptions: Vec<Exception>,
 }
 
+impl Schedule {
+    /// No windows and no exceptions, in the default time zone: where time off goes for an
+    /// interpreter without a schedule.
+    pub fn time_off_only() -> Schedule {
+        Schedule {
+            time_zone: DEFAULT_TIME_ZONE.into(),
+            windows: Vec::new(),
+            exceptions: Vec::new(),
+        }
+    }
+}
+
 /// A boundary of the on-call intervals: at `at`, the interpreter goes on call (`true`) or
 /// off call (`false`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -584,19 +584,18 @@ impl Service {
             .interpreter(id)
             .await?
             .ok_or_else(|| ServiceError::NotFound(format!("interpreter {id}")))?;
-        let mut schedule = it
-            .schedule
-            .clone()
-            .unwrap_or_else(|| crate::schedule::Schedule {
-                time_zone: crate::schedule::DEFAULT_TIME_ZONE.into(),
-                windows: Vec::new(),
-                exceptions: Vec::new(),
-            });
-        schedule.exceptions.push(crate::schedule::Exception {
+        let off = crate::schedule::Exception {
             kind: crate::schedule::ExceptionKind::Off,
             from,
             to,
-        });
+        };
+        // Checked against the schedule as read; the store appends in one step, so time off
+        // or a profile edit that lands meanwhile is kept.
+        let mut schedule = it
+            .schedule
+            .clone()
+            .unwrap_or_else(crate::schedule::Schedule::time_off_only);
+        schedule.exceptions.push(off.clone());
         schedule.check().map_err(|e| ServiceError::InvalidField {
             field: "to".into(),
             detail: e.0,
@@ -608,13 +607,12 @@ impl Service {
                 |dt: jiff::civil::DateTime| dt.to_zoned(tz.clone()).map(|z| z.timestamp());
             matches!((instant(from), instant(to)), (Ok(f), Ok(t)) if f <= now && now < t)
         });
-        let profile = Profile {
-            name: it.name,
-            phone: it.phone,
-            languages: it.languages,
-            schedule: Some(schedule),
-        };
-        let mut updated = self.store_profile(id, profile).await?;
+        let change = self.store.add_time_off(id, off, now).await?;
+        tracing::info!(interpreter_id = %id, "time off added");
+        let updated = change.interpreters.first().map(|(it, _)| it.clone());
+        self.publish(change);
+        let mut updated =
+            updated.ok_or_else(|| ServiceError::NotFound(format!("interpreter {id}")))?;
         if covers_now && updated.availability == Availability::Available {
             self.follow_schedule(id, Availability::Offline).await?;
             updated.availability = Availability::Offline;

@@ -628,6 +628,59 @@ async fn updating_a_profile_reindexes_languages_and_keeps_live_state(store: &dyn
     ));
 }
 
+async fn time_off_is_appended_without_losing_what_lands_meanwhile(store: &dyn Store) {
+    use puente::schedule::{Exception, ExceptionKind};
+    let ana = interpreter("ana", "tzo");
+    store.insert_interpreter(ana.clone(), None).await.unwrap();
+    let off = |day: u32| Exception {
+        kind: ExceptionKind::Off,
+        from: jiff::civil::date(2026, 12, day as i8).at(0, 0, 0, 0),
+        to: jiff::civil::date(2026, 12, day as i8 + 1).at(0, 0, 0, 0),
+    };
+    // Without a schedule, time off makes one (default zone, no windows).
+    let change = store.add_time_off(&ana.id, off(1), t(1)).await.unwrap();
+    let (it, _) = &change.interpreters[0];
+    let schedule = it.schedule.clone().unwrap();
+    assert_eq!(schedule.time_zone, puente::schedule::DEFAULT_TIME_ZONE);
+    assert_eq!(schedule.exceptions, [off(1)]);
+
+    // The interpreter and a coordinator add time off at the same moment, and the
+    // coordinator renames her: nothing is lost.
+    let rename = Profile {
+        name: "Ana María".into(),
+        phone: ana.phone.clone(),
+        languages: ana.languages.clone(),
+        schedule: it.schedule.clone(),
+    };
+    let (a, b) = tokio::join!(
+        store.add_time_off(&ana.id, off(10), t(2)),
+        store.add_time_off(&ana.id, off(20), t(2)),
+    );
+    a.unwrap();
+    b.unwrap();
+    let now = store.interpreter(&ana.id).await.unwrap().unwrap();
+    let mut days: Vec<_> = now.schedule.unwrap().exceptions;
+    days.sort_by_key(|e| e.from);
+    assert_eq!(days, [off(1), off(10), off(20)]);
+    store
+        .update_interpreter(&ana.id, rename, t(3))
+        .await
+        .unwrap();
+    store.add_time_off(&ana.id, off(24), t(4)).await.unwrap();
+    let now = store.interpreter(&ana.id).await.unwrap().unwrap();
+    assert_eq!(
+        now.name, "Ana María",
+        "time off does not write the name back"
+    );
+    assert_eq!(now.schedule.unwrap().exceptions.last(), Some(&off(24)));
+
+    let missing = InterpreterId::parse("nobody").unwrap();
+    assert!(matches!(
+        store.add_time_off(&missing, off(2), t(5)).await,
+        Err(StoreError::NotFound(_))
+    ));
+}
+
 fn in_group(id: &str, lang: &str, group: &str) -> Interpreter {
     let mut it = interpreter(id, lang);
     it.languages[0].group = Some(LanguageTag::parse(group).unwrap());
@@ -889,6 +942,7 @@ where
     snapshots_carry_the_best_free_interpreters_of_waiting_languages(&*make().await).await;
     interpreters_busy_with_other_offers_do_not_hide_a_free_one(&*make().await).await;
     updating_a_profile_reindexes_languages_and_keeps_live_state(&*make().await).await;
+    time_off_is_appended_without_losing_what_lands_meanwhile(&*make().await).await;
     agrupaciones_and_intelligible_variants_widen_what_a_snapshot_carries(&*make().await).await;
     a_failed_manual_bridge_requeues_and_frees_a_confirmed_one_stays(&*make().await).await;
     memos_swap_only_from_what_the_caller_expects(&*make().await).await;

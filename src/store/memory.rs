@@ -237,6 +237,25 @@ impl Store for MemoryStore {
         Ok(change)
     }
 
+    async fn add_time_off(
+        &self,
+        id: &InterpreterId,
+        off: crate::schedule::Exception,
+        _now: Timestamp,
+    ) -> Result<Change> {
+        let mut s = self.lock();
+        let Some(it) = s.interpreters.get_mut(id) else {
+            return Err(StoreError::NotFound(format!("interpreter {id}")));
+        };
+        it.schedule
+            .get_or_insert_with(crate::schedule::Schedule::time_off_only)
+            .exceptions
+            .push(off);
+        let mut change = Change::default();
+        change.interpreters.push((it.clone(), Reason::Requested));
+        Ok(change)
+    }
+
     async fn remove_interpreter(&self, id: &InterpreterId, now: Timestamp) -> Result<Change> {
         let mut s = self.lock();
         let Some(it) = s.interpreters.get(id) else {

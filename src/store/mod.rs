@@ -217,6 +217,15 @@ pub trait Store: Send + Sync + 'static {
         profile: Profile,
         now: Timestamp,
     ) -> Result<Change>;
+    /// Add time off to an interpreter's schedule in one step (a schedule in the default
+    /// time zone, without windows, is made when there is none). Nothing else of the
+    /// profile is written, so a profile edit or time off added at the same moment is kept.
+    async fn add_time_off(
+        &self,
+        id: &InterpreterId,
+        off: crate::schedule::Exception,
+        now: Timestamp,
+    ) -> Result<Change>;
     /// Remove an interpreter not in a session; withdraws their open offers.
     async fn remove_interpreter(&self, id: &InterpreterId, now: Timestamp) -> Result<Change>;
     /// Going offline withdraws the interpreter's open offers at once.

@@ -39,6 +39,7 @@ const PRELUDE: &str = include_str!("redis/prelude.lua");
 struct Scripts {
     insert_interpreter: Script,
     update_interpreter: Script,
+    add_time_off: Script,
     remove_interpreter: Script,
     set_availability: Script,
     insert_request: Script,
@@ -64,6 +65,7 @@ impl Scripts {
         Scripts {
             insert_interpreter: script(include_str!("redis/insert_interpreter.lua")),
             update_interpreter: script(include_str!("redis/update_interpreter.lua")),
+            add_time_off: script(include_str!("redis/add_time_off.lua")),
             remove_interpreter: script(include_str!("redis/remove_interpreter.lua")),
             set_availability: script(include_str!("redis/set_availability.lua")),
             insert_request: script(include_str!("redis/insert_request.lua")),
@@ -349,6 +351,20 @@ impl Store for RedisStore {
         let args = [id.to_string(), encode(&profile), now.to_string()];
         self.transition(&self.scripts.update_interpreter, &args)
             .await
+    }
+
+    async fn add_time_off(
+        &self,
+        id: &InterpreterId,
+        off: crate::schedule::Exception,
+        _now: Timestamp,
+    ) -> Result<Change> {
+        let args = [
+            id.to_string(),
+            encode(&off),
+            encode(&crate::schedule::Schedule::time_off_only()),
+        ];
+        self.transition(&self.scripts.add_time_off, &args).await
     }
 
     async fn remove_interpreter(&self, id: &InterpreterId, now: Timestamp) -> Result<Change> {
