@@ -152,7 +152,11 @@ pub fn prepare(corpora: &[Corpus]) -> Vec<Corpus> {
         }
         for to_k in [true, false] {
             let lines: Vec<String> = c.lines.iter().map(|l| respell(l, to_k)).collect();
-            if lines != c.lines {
+            let changed = lines
+                .iter()
+                .zip(&c.lines)
+                .any(|(a, b)| *a != b.to_lowercase());
+            if changed {
                 twins.push(Corpus {
                     lines,
                     twin: true,
