@@ -1096,18 +1096,30 @@ fn add_iso_codes(languages: &mut Vec<Language>, table: &str, crosswalk: &str) {
     }
 }
 
+/// The plain vowel under an accented lower-case one (acute, grave, circumflex, diaeresis,
+/// tilde, ring, macron): `á` → `a`. Letters of their own (`ɨ`, `ø`, `ʉ`) are not accented
+/// vowels.
+pub fn unaccented_vowel(c: char) -> Option<char> {
+    Some(match c {
+        'á' | 'à' | 'â' | 'ä' | 'ã' | 'å' | 'ā' => 'a',
+        'é' | 'è' | 'ê' | 'ë' | 'ē' | 'ẽ' => 'e',
+        'í' | 'ì' | 'î' | 'ï' | 'ī' | 'ĩ' => 'i',
+        'ó' | 'ò' | 'ô' | 'ö' | 'õ' | 'ō' => 'o',
+        'ú' | 'ù' | 'û' | 'ü' | 'ū' | 'ũ' => 'u',
+        _ => return None,
+    })
+}
+
 /// Lower-case, strip accents and tone marks, drop apostrophes and saltillos, collapse
 /// punctuation and spaces: "Bats'i K'op" and "batsi kop" normalise the same.
 pub fn normalize(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     let mut space = true;
     for c in s.chars().flat_map(char::to_lowercase) {
-        let mapped = match c {
-            'á' | 'à' | 'â' | 'ä' | 'ã' | 'å' | 'ā' => 'a',
-            'é' | 'è' | 'ê' | 'ë' | 'ē' | 'ẽ' => 'e',
-            'í' | 'ì' | 'î' | 'ï' | 'ī' | 'ĩ' | 'ɨ' => 'i',
-            'ó' | 'ò' | 'ô' | 'ö' | 'õ' | 'ō' | 'ø' => 'o',
-            'ú' | 'ù' | 'û' | 'ü' | 'ū' | 'ũ' | 'ʉ' => 'u',
+        let mapped = match unaccented_vowel(c).unwrap_or(c) {
+            'ɨ' => 'i',
+            'ø' => 'o',
+            'ʉ' => 'u',
             'ñ' => 'n',
             'ç' => 'c',
             'ý' | 'ÿ' => 'y',

@@ -66,8 +66,8 @@ fn predict(
     out
 }
 
-/// Held-out predictions of k-fold cross-validation (on de-duplicated text, see
-/// [`super::train::dedupe`]).
+/// Held-out predictions of k-fold cross-validation (on prepared text, see
+/// [`super::train::prepare`]).
 pub fn cross_validate(corpora: &[Corpus], params: &Params) -> Vec<Prediction> {
     let mut out = Vec::new();
     for fold in 0..params.folds {
@@ -202,7 +202,8 @@ pub fn summarise(preds: &[Prediction], temperature: f32, threshold: f32) -> Summ
 }
 
 /// For every group with text from two or more domains, train without one domain of that
-/// group and test on it. Returns (group, held-out domain) → score.
+/// group and test on it (on prepared text, see [`super::train::prepare`]). Returns (group,
+/// held-out domain) → score.
 pub fn other_domains(
     corpora: &[Corpus],
     params: &Params,

@@ -192,14 +192,7 @@ fn spelling_fold(word: &[char]) -> Vec<char> {
     let base: Vec<char> = word
         .iter()
         .filter(|&&c| !matches!(c, '\u{0300}'..='\u{036f}'))
-        .map(|&c| match c {
-            'á' | 'à' | 'â' | 'ä' | 'ã' | 'ā' => 'a',
-            'é' | 'è' | 'ê' | 'ë' | 'ẽ' | 'ē' => 'e',
-            'í' | 'ì' | 'î' | 'ï' | 'ĩ' | 'ī' => 'i',
-            'ó' | 'ò' | 'ô' | 'ö' | 'õ' | 'ō' => 'o',
-            'ú' | 'ù' | 'û' | 'ü' | 'ũ' | 'ū' => 'u',
-            c => c,
-        })
+        .map(|&c| crate::language::unaccented_vowel(c).unwrap_or(c))
         .collect();
     let mut out = Vec::with_capacity(base.len());
     let mut i = 0;
