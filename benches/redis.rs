@@ -144,6 +144,7 @@ async fn run(url: &str, secs: u64, n_interpreters: usize, full: bool) {
             }],
             availability: Availability::Available,
             schedule: None,
+            certification: None,
         };
         a.svc.load_interpreter(new, None).await.unwrap();
     }

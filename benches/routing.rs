@@ -228,6 +228,7 @@ async fn end_to_end(n_interpreters: usize, samples: usize) {
             }],
             availability: Availability::Available,
             schedule: None,
+            certification: None,
         };
         let token = (i == 0).then(|| puente::auth::TokenHash::of("bench-probe-token"));
         svc.load_interpreter(new, token).await.unwrap();

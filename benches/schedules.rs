@@ -93,6 +93,8 @@ fn main() {
                 missed_in_row: 0,
                 created_at: now,
                 schedule: Some(schedule),
+                certification: None,
+                revision: 1,
             }
         })
         .collect();

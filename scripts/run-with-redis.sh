@@ -24,6 +24,16 @@ if ! redis-cli -p "$port" ping >/dev/null 2>&1; then
 fi
 
 export PUENTE_REDIS_URL="redis://127.0.0.1:$port/0"
-export PUENTE_OPERATOR_TOKENS=${PUENTE_OPERATOR_TOKENS:-demo-operator-token}
-export PUENTE_COORDINATOR_TOKENS=${PUENTE_COORDINATOR_TOKENS:-demo-coordinator-token}
+# On Redis the README's demo tokens are refused (they would stay valid for anyone who read
+# them): without tokens of your own, fresh ones are made and printed for this run.
+random_token() { od -An -tx1 -N24 /dev/urandom | tr -d ' \n'; }
+if [ -z "${PUENTE_OPERATOR_TOKENS:-}" ]; then
+    PUENTE_OPERATOR_TOKENS=op-$(random_token)
+    echo "operator token for this run: $PUENTE_OPERATOR_TOKENS" >&2
+fi
+if [ -z "${PUENTE_COORDINATOR_TOKENS:-}" ]; then
+    PUENTE_COORDINATOR_TOKENS=co-$(random_token)
+    echo "coordinator token for this run: $PUENTE_COORDINATOR_TOKENS" >&2
+fi
+export PUENTE_OPERATOR_TOKENS PUENTE_COORDINATOR_TOKENS
 exec cargo run --release -- serve

@@ -15,13 +15,16 @@ use crate::store::Rules;
 /// Where the roster comes from at start.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RosterSource {
-    /// `./interpreters.toml` when `PUENTE_ROSTER` is unset: skipped with a warning if absent.
-    Default(PathBuf),
-    /// A file named by `PUENTE_ROSTER`: must load.
+    /// `PUENTE_ROSTER` unset: nothing is loaded (`--demo` loads `./interpreters.toml`).
+    Unset,
+    /// A file named by `PUENTE_ROSTER` (or `--demo`): must load.
     File(PathBuf),
     /// `PUENTE_ROSTER=none`.
     Empty,
 }
+
+/// The demo roster `puente serve --demo` loads when `PUENTE_ROSTER` names none.
+pub const DEMO_ROSTER: &str = "./interpreters.toml";
 
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -45,6 +48,37 @@ pub struct Config {
     pub whatsapp: Option<crate::whatsapp::WhatsAppConfig>,
     /// Asterisk ARI, when `PUENTE_ARI_URL` is set: calls are bridged by the PBX.
     pub ari: Option<AriConfig>,
+    /// How long one Redis command may take before the store counts as unavailable.
+    pub store_timeout: std::time::Duration,
+    /// Limits that keep one client from holding the server.
+    pub limits: HttpLimits,
+}
+
+/// Limits on what one client may hold of the HTTP server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HttpLimits {
+    /// A request's head must arrive within this (slow clients are closed).
+    pub header_read_timeout: std::time::Duration,
+    /// A non-streaming request must be answered within this.
+    pub request_timeout: std::time::Duration,
+    /// Open connections at most (also kept below the process's descriptor limit).
+    pub max_connections: usize,
+    /// Live event streams per token at most.
+    pub streams_per_token: usize,
+    /// Failed authentications per client address and minute before `429`.
+    pub auth_failures_per_minute: u32,
+}
+
+impl Default for HttpLimits {
+    fn default() -> HttpLimits {
+        HttpLimits {
+            header_read_timeout: std::time::Duration::from_secs(10),
+            request_timeout: std::time::Duration::from_secs(30),
+            max_connections: 10_000,
+            streams_per_token: 20,
+            auth_failures_per_minute: 20,
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -60,7 +94,7 @@ impl Default for Config {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             redis_url: None,
             redis_namespace: "puente".into(),
-            roster: RosterSource::Default(PathBuf::from("./interpreters.toml")),
+            roster: RosterSource::Unset,
             operator_tokens: Vec::new(),
             coordinator_tokens: Vec::new(),
             policy: Policy::default(),
@@ -70,6 +104,8 @@ impl Default for Config {
             alert_webhook: None,
             whatsapp: None,
             ari: None,
+            store_timeout: std::time::Duration::from_secs(2),
+            limits: HttpLimits::default(),
         }
     }
 }
@@ -81,6 +117,24 @@ fn secs(var: &'static str, value: &str, min: u64, max: u64) -> Result<SignedDura
             var,
             message: format!(
                 "`{value}` is not a whole number of seconds from {min} to {max}; set it to, for example, `30`"
+            ),
+        }),
+    }
+}
+
+fn count(
+    var: &'static str,
+    value: &str,
+    min: usize,
+    max: usize,
+    default: usize,
+) -> Result<usize, ConfigError> {
+    match value.trim().parse::<usize>() {
+        Ok(n) if (min..=max).contains(&n) => Ok(n),
+        _ => Err(ConfigError {
+            var,
+            message: format!(
+                "`{value}` is not a whole number from {min} to {max}; the default is {default}"
             ),
         }),
     }
@@ -104,6 +158,21 @@ fn tokens(var: &'static str, value: &str) -> Result<Vec<Secret>, ConfigError> {
 }
 
 impl Config {
+    /// `puente serve --demo`: the demo roster (unless `PUENTE_ROSTER` names another), and
+    /// only in memory, so that the demo's published tokens never reach a shared store.
+    pub fn demo(mut self) -> Result<Config, ConfigError> {
+        if self.redis_url.is_some() {
+            return Err(ConfigError {
+                var: "PUENTE_REDIS_URL",
+                message: "`--demo` runs only with the in-memory store: its interpreters' tokens are printed in the README. Unset PUENTE_REDIS_URL, or start without `--demo` and a roster of your own in PUENTE_ROSTER".into(),
+            });
+        }
+        if self.roster == RosterSource::Unset {
+            self.roster = RosterSource::File(PathBuf::from(DEMO_ROSTER));
+        }
+        Ok(self)
+    }
+
     /// Read the configuration from environment variables (passed in, so tests need not
     /// touch the process environment).
     pub fn from_vars<I, K, V>(vars: I) -> Result<Config, ConfigError>
@@ -157,6 +226,35 @@ impl Config {
                         "" => c.roster,
                         path => RosterSource::File(PathBuf::from(path)),
                     }
+                }
+                "PUENTE_REDIS_TIMEOUT_MS" => {
+                    c.store_timeout = match v.trim().parse::<u64>() {
+                        Ok(n) if (50..=60_000).contains(&n) => std::time::Duration::from_millis(n),
+                        _ => {
+                            return Err(ConfigError {
+                                var: "PUENTE_REDIS_TIMEOUT_MS",
+                                message: format!("`{v}` is not a number of milliseconds from 50 to 60000; the default is 2000"),
+                            })
+                        }
+                    }
+                }
+                "PUENTE_MAX_CONNECTIONS" => {
+                    c.limits.max_connections = count("PUENTE_MAX_CONNECTIONS", v, 16, 1_000_000, 10_000)?
+                }
+                "PUENTE_STREAMS_PER_TOKEN" => {
+                    c.limits.streams_per_token = count("PUENTE_STREAMS_PER_TOKEN", v, 1, 10_000, 20)?
+                }
+                "PUENTE_AUTH_FAILURES_PER_MINUTE" => {
+                    c.limits.auth_failures_per_minute =
+                        count("PUENTE_AUTH_FAILURES_PER_MINUTE", v, 1, 1_000_000, 20)? as u32
+                }
+                "PUENTE_HEADER_TIMEOUT_SECS" => {
+                    c.limits.header_read_timeout =
+                        secs("PUENTE_HEADER_TIMEOUT_SECS", v, 1, 300)?.unsigned_abs()
+                }
+                "PUENTE_REQUEST_TIMEOUT_SECS" => {
+                    c.limits.request_timeout =
+                        secs("PUENTE_REQUEST_TIMEOUT_SECS", v, 1, 600)?.unsigned_abs()
                 }
                 "PUENTE_OPERATOR_TOKENS" => c.operator_tokens = tokens("PUENTE_OPERATOR_TOKENS", v)?,
                 "PUENTE_COORDINATOR_TOKENS" => {

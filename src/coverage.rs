@@ -291,6 +291,8 @@ mod tests {
             missed_in_row: 0,
             schedule: None,
             created_at: t(0),
+            certification: None,
+            revision: 1,
         }
     }
 

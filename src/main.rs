@@ -8,6 +8,7 @@ use puente::language::Catalogue;
 const USAGE: &str = "\
 usage:
   puente serve               run the router (configuration from PUENTE_* variables, see docs/API.md)
+  puente serve --demo        the same with the demo roster of ./interpreters.toml, in memory only
   puente roster check FILE   validate a roster file and list each problem with its line
   puente prompts             print the texts to record as the PBX's sound files
   puente detect              read lines on stdin, write `tag<TAB>confidence` per line
@@ -19,7 +20,8 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     match args.as_slice() {
-        ["serve"] => serve(),
+        ["serve"] => serve(false),
+        ["serve", "--demo"] => serve(true),
         ["roster", "check", file] => roster_check(file),
         ["detect"] => detect(),
         ["prompts"] => prompts(),
@@ -48,13 +50,17 @@ fn prompts() -> ExitCode {
     ExitCode::SUCCESS
 }
 
-fn serve() -> ExitCode {
+fn serve(demo: bool) -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
         )
         .init();
-    let config = match Config::from_vars(std::env::vars()) {
+    let config = Config::from_vars(std::env::vars()).and_then(|c| match demo {
+        true => c.demo(),
+        false => Ok(c),
+    });
+    let config = match config {
         Ok(c) => c,
         Err(e) => {
             eprintln!("puente: configuration error: {e}");

@@ -144,6 +144,9 @@ pub struct Profile {
     pub languages: Vec<LanguageSkill>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub schedule: Option<crate::schedule::Schedule>,
+    /// The person's registration or certification (INALI's PANITLI, EC0015), free text.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub certification: Option<String>,
 }
 
 /// Whether an interpreter wants to receive offers.
@@ -184,6 +187,14 @@ pub struct Interpreter {
     /// When the interpreter is on call; none: availability is only what they set.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub schedule: Option<crate::schedule::Schedule>,
+    /// The person's registration or certification (INALI's PANITLI, EC0015), free text.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub certification: Option<String>,
+    /// The profile's revision: one more at every edit of the profile (name, phone,
+    /// languages, schedule, certification, time off), so that an edit made from a stale
+    /// copy can be refused (`ETag`, `If-Match`).
+    #[serde(default)]
+    pub revision: u64,
 }
 
 impl Interpreter {
@@ -255,6 +266,8 @@ pub struct RosterEntry {
     /// The SHA-256 of the interpreter's token (written in hex).
     pub token_sha256: Option<crate::auth::TokenHash>,
     pub schedule: Option<crate::schedule::Schedule>,
+    /// The person's registration or certification, free text.
+    pub certification: Option<String>,
 }
 
 type Field = Option<toml::Spanned<toml::Value>>;
@@ -272,6 +285,7 @@ struct RawEntry {
     token: Field,
     token_sha256: Field,
     schedule: Field,
+    certification: Field,
 }
 
 #[derive(Deserialize)]
@@ -449,6 +463,16 @@ pub fn parse_roster(
                 Ok(Some(s))
             }),
         };
+        let certification = match &raw.certification {
+            None => Some(None),
+            some => r.field(table_line, "certification", some, |v| {
+                let c = string(v)?;
+                if c.chars().count() > 200 {
+                    return Err("must be at most 200 characters".into());
+                }
+                Ok(Some(c.trim().to_string()).filter(|c| !c.is_empty()))
+            }),
+        };
         let token_sha256 = match &raw.token_sha256 {
             None => Some(None),
             some => r.field(table_line, "token_sha256", some, |v| {
@@ -466,6 +490,7 @@ pub fn parse_roster(
             Some(token),
             Some(token_sha256),
             Some(schedule),
+            Some(certification),
         ) = (
             id,
             name,
@@ -475,6 +500,7 @@ pub fn parse_roster(
             token,
             token_sha256,
             schedule,
+            certification,
         )
         else {
             continue;
@@ -505,6 +531,7 @@ pub fn parse_roster(
             token,
             token_sha256,
             schedule,
+            certification,
         });
     }
     if r.problems.is_empty() {

@@ -117,6 +117,12 @@ pub enum ServiceError {
     InterpreterInSession(RequestId),
     #[error("request {0} is not a chat")]
     NotAChat(RequestId),
+    #[error("too many failed authentications")]
+    TooManyAttempts,
+    #[error("too many live streams")]
+    TooManyStreams(usize),
+    #[error("stale profile")]
+    StaleProfile,
     #[error(transparent)]
     Store(StoreError),
 }
@@ -139,6 +145,7 @@ impl From<StoreError> for ServiceError {
             StoreError::AlreadyExists(what) => ServiceError::AlreadyExists(what),
             StoreError::Conflict(Conflict::OfferClosed(o)) => ServiceError::OfferClosed(o),
             StoreError::Conflict(Conflict::OfferNotYours) => ServiceError::Forbidden,
+            StoreError::Conflict(Conflict::StaleProfile) => ServiceError::StaleProfile,
             StoreError::Conflict(Conflict::RequestState(s)) => ServiceError::InvalidState(s),
             StoreError::Conflict(Conflict::InterpreterInSession(r)) => {
                 ServiceError::InterpreterInSession(r)
@@ -159,6 +166,7 @@ pub struct NewInterpreter {
     pub languages: Vec<LanguageSkill>,
     pub availability: Availability,
     pub schedule: Option<crate::schedule::Schedule>,
+    pub certification: Option<String>,
 }
 
 /// Where a waiting request stands, for the operator's status line.
@@ -205,6 +213,30 @@ pub struct Service {
     /// Set when the server stops, so that endless responses (event streams) end too.
     stopping: tokio::sync::watch::Sender<bool>,
     static_tokens: HashMap<TokenHash, Principal>,
+    /// What one client may hold of the HTTP server.
+    pub limits: crate::config::HttpLimits,
+    /// Failed authentications per client address.
+    pub throttle: auth::FailureThrottle,
+    /// Live event streams open per token.
+    streams: std::sync::Mutex<HashMap<TokenHash, usize>>,
+}
+
+/// One live stream counted against its token's limit, until dropped.
+pub struct StreamSlot {
+    service: Arc<Service>,
+    token: TokenHash,
+}
+
+impl Drop for StreamSlot {
+    fn drop(&mut self) {
+        let mut open = self.service.lock_streams();
+        if let Some(n) = open.get_mut(&self.token) {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                open.remove(&self.token);
+            }
+        }
+    }
 }
 
 impl Service {
@@ -248,11 +280,19 @@ impl Service {
             store_publishes: false,
             stopping: tokio::sync::watch::Sender::new(false),
             static_tokens,
+            limits: config.limits,
+            throttle: auth::FailureThrottle::new(config.limits.auth_failures_per_minute),
+            streams: std::sync::Mutex::new(HashMap::new()),
         }
     }
 
     pub fn now(&self) -> Timestamp {
         self.clock.now()
+    }
+
+    /// Readiness: the store answers.
+    pub async fn ready(&self) -> Result<()> {
+        Ok(self.store.ping().await?)
     }
 
     /// The routing policy now: configuration plus the current widening search.
@@ -413,13 +453,49 @@ impl Service {
 
     // --- Who is calling -------------------------------------------------------------------
 
+    fn lock_streams(&self) -> std::sync::MutexGuard<'_, HashMap<TokenHash, usize>> {
+        self.streams
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Count a new live stream for `token`; none when it already has as many as allowed.
+    pub fn open_stream(self: &Arc<Self>, token: TokenHash) -> Option<StreamSlot> {
+        let mut open = self.lock_streams();
+        let n = open.entry(token.clone()).or_default();
+        if *n >= self.limits.streams_per_token {
+            return None;
+        }
+        *n += 1;
+        drop(open);
+        Some(StreamSlot {
+            service: self.clone(),
+            token,
+        })
+    }
+
+    /// Whether a token still belongs to `who` (a removed interpreter's token does not, nor
+    /// the token of an interpreter removed and created again under the same id).
+    pub async fn still_valid(&self, token: &TokenHash, who: &Principal) -> Result<bool> {
+        if self.static_tokens.get(token) == Some(who) {
+            return Ok(true);
+        }
+        let Principal::Interpreter(me) = who else {
+            return Ok(false);
+        };
+        Ok(self.store.interpreter_for_token(token).await?.as_ref() == Some(me))
+    }
+
     pub async fn authenticate(&self, token: Option<&str>) -> Result<Principal> {
         let token = token.ok_or(ServiceError::Unauthorized)?;
-        let hash = TokenHash::of(token);
-        if let Some(p) = self.static_tokens.get(&hash) {
+        self.authenticate_hash(&TokenHash::of(token)).await
+    }
+
+    pub async fn authenticate_hash(&self, hash: &TokenHash) -> Result<Principal> {
+        if let Some(p) = self.static_tokens.get(hash) {
             return Ok(p.clone());
         }
-        match self.store.interpreter_for_token(&hash).await? {
+        match self.store.interpreter_for_token(hash).await? {
             Some(id) => Ok(Principal::Interpreter(id)),
             None => Err(ServiceError::Unauthorized),
         }
@@ -487,6 +563,8 @@ impl Service {
             missed_in_row: 0,
             created_at: now,
             schedule: new.schedule,
+            certification: new.certification,
+            revision: 1,
         }
     }
 
@@ -503,23 +581,20 @@ impl Service {
         Ok(self.store.interpreters().await?)
     }
 
-    /// Replace an interpreter's name, phone and languages (coordinators only).
+    /// Replace an interpreter's profile (coordinators only); with `expected`, only if the
+    /// profile is still at that revision (else [`ServiceError::StaleProfile`]).
     pub async fn update_interpreter(
         &self,
         who: &Principal,
         id: &InterpreterId,
         mut profile: Profile,
+        expected: Option<u64>,
     ) -> Result<Interpreter> {
         require(matches!(who, Principal::Coordinator))?;
         profile.languages = self.grouped(profile.languages);
-        self.store_profile(id, profile).await
-    }
-
-    /// Store a profile and publish the change; the interpreter as it now is.
-    async fn store_profile(&self, id: &InterpreterId, profile: Profile) -> Result<Interpreter> {
         let change = self
             .store
-            .update_interpreter(id, profile, self.now())
+            .update_interpreter(id, profile, expected, self.now())
             .await?;
         tracing::info!(interpreter_id = %id, "interpreter updated");
         let it = change.interpreters.first().map(|(it, _)| it.clone());

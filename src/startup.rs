@@ -50,9 +50,10 @@ pub async fn build(config: &Config, clock: Clock) -> anyhow::Result<Arc<Service>
     let service = match &config.redis_url {
         None => Arc::new(Service::new(config, Arc::new(MemoryStore::new()), clock)),
         Some(url) => {
-            let redis = RedisStore::connect(url.expose(), &config.redis_namespace)
-                .await
-                .map_err(|e| anyhow::anyhow!("PUENTE_REDIS_URL: cannot use Redis: {e}"))?;
+            let redis =
+                RedisStore::connect(url.expose(), &config.redis_namespace, config.store_timeout)
+                    .await
+                    .map_err(|e| anyhow::anyhow!("PUENTE_REDIS_URL: cannot use Redis: {e}"))?;
             let redis = Arc::new(redis);
             let subscription = subscribe(&redis)
                 .await
@@ -64,7 +65,10 @@ pub async fn build(config: &Config, clock: Clock) -> anyhow::Result<Arc<Service>
             service
         }
     };
-    load_roster(&service, &config.roster).await?;
+    if config.redis_url.is_some() {
+        refuse_published_tokens(config)?;
+    }
+    load_roster(&service, &config.roster, config.redis_url.is_some()).await?;
     Ok(service)
 }
 
@@ -97,9 +101,20 @@ async fn load_routing(service: &Service, from_file: Option<Routing>) -> anyhow::
 }
 
 async fn subscribe(redis: &RedisStore) -> ::redis::RedisResult<::redis::aio::PubSubStream> {
-    let mut pubsub = redis.client().get_async_pubsub().await?;
-    pubsub.subscribe(redis.events_channel()).await?;
-    Ok(pubsub.into_on_message())
+    // A paused Redis accepts the connection and never answers: give up after a while.
+    let attempt = async {
+        let mut pubsub = redis.client().get_async_pubsub().await?;
+        pubsub.subscribe(redis.events_channel()).await?;
+        Ok(pubsub.into_on_message())
+    };
+    tokio::time::timeout(Duration::from_secs(3), attempt)
+        .await
+        .unwrap_or_else(|_| {
+            Err(::redis::RedisError::from(std::io::Error::new(
+                std::io::ErrorKind::TimedOut,
+                "Redis did not answer the subscription in time",
+            )))
+        })
 }
 
 /// How long an instance waits before matching on another instance's change.
@@ -160,7 +175,8 @@ async fn receive_changes(
                 _ = tokio::time::sleep(backoff) => {}
                 _ = service.stopped() => return,
             }
-            backoff = (backoff * 2).min(Duration::from_secs(5));
+            // At most a second apart: when Redis is back, live streams follow at once.
+            backoff = (backoff * 2).min(Duration::from_secs(1));
             match subscribe(&redis).await {
                 Ok(s) => {
                     stream = s;
@@ -174,14 +190,27 @@ async fn receive_changes(
     }
 }
 
-async fn load_roster(service: &Service, source: &RosterSource) -> anyhow::Result<()> {
-    let path = match source {
-        RosterSource::Empty => return load_routing(service, None).await,
-        RosterSource::Default(p) if !p.exists() => {
-            tracing::warn!(path = %p.display(), "no roster file; starting with an empty roster");
-            return load_routing(service, None).await;
+/// A shared store outlives the process: a token printed in the README (the demo's) must
+/// never be able to act on it.
+fn refuse_published_tokens(config: &Config) -> anyhow::Result<()> {
+    for (var, tokens) in [
+        ("PUENTE_OPERATOR_TOKENS", &config.operator_tokens),
+        ("PUENTE_COORDINATOR_TOKENS", &config.coordinator_tokens),
+    ] {
+        if tokens
+            .iter()
+            .any(|t| crate::auth::is_published(&TokenHash::of(t.expose())))
+        {
+            bail!("{var}: a token printed in puente's README (a demo token) cannot be used with Redis, where it would stay valid; set long random tokens of your own");
         }
-        RosterSource::Default(p) | RosterSource::File(p) => p,
+    }
+    Ok(())
+}
+
+async fn load_roster(service: &Service, source: &RosterSource, shared: bool) -> anyhow::Result<()> {
+    let path = match source {
+        RosterSource::Empty | RosterSource::Unset => return load_routing(service, None).await,
+        RosterSource::File(p) => p,
     };
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("PUENTE_ROSTER: cannot read {}", path.display()))?;
@@ -201,6 +230,23 @@ async fn load_roster(service: &Service, source: &RosterSource) -> anyhow::Result
             );
         }
     };
+    if shared {
+        let published = entries.iter().find(|e| {
+            let token = e
+                .token
+                .as_deref()
+                .map(TokenHash::of)
+                .or(e.token_sha256.clone());
+            token.is_some_and(|t| crate::auth::is_published(&t))
+        });
+        if let Some(e) = published {
+            bail!(
+                "PUENTE_ROSTER: {} gives interpreter `{}` a token printed in puente's README (a demo token); on Redis it would stay valid for anyone who read it. Remove `token` from the file, or give `token_sha256` of a secret token of your own",
+                path.display(),
+                e.id
+            );
+        }
+    }
     // Checked by `parse_roster` above.
     let routing = parse_routing(&text, &service.catalogue).unwrap_or(None);
     load_routing(service, routing).await?;
@@ -215,6 +261,7 @@ async fn load_roster(service: &Service, source: &RosterSource) -> anyhow::Result
             languages: e.languages,
             availability: e.availability,
             schedule: e.schedule,
+            certification: e.certification,
         };
         match service.load_interpreter(new, token).await {
             Ok(()) => {}
@@ -257,11 +304,8 @@ pub fn serve(service: Arc<Service>, listener: TcpListener) -> std::io::Result<Ap
         })
     });
     let app = http::router(service.clone());
-    let server = tokio::spawn(async move {
-        axum::serve(listener, app)
-            .with_graceful_shutdown(until(stopped))
-            .await
-    });
+    let limits = service.limits;
+    let server = tokio::spawn(http::serve::run(listener, app, limits, until(stopped)));
     Ok(App {
         service,
         addr,

@@ -158,6 +158,19 @@ impl Server {
             .unwrap()
     }
 
+    /// `GET /api/v1{path}`, as another user would.
+    async fn get(&self, path: &str, token: &str) -> Value {
+        self.http
+            .get(format!("{}/api/v1{path}", self.base))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+
     /// Add an interpreter through the API; returns the token.
     async fn interpreter(&self, id: &str, name: &str, tag: &str) -> String {
         let body = json!({"id": id, "name": name, "phone": "+529671234567",
@@ -511,6 +524,62 @@ async fn a_coordinator_adds_edits_and_sees_coverage() {
     // Nobody took the Maya request: it goes unfilled and the coordinator is told at once.
     let alert = text(&desk, "#alerts li[data-kind='unfilled']").await;
     assert!(alert.contains("Yucatec Maya"), "{alert}");
+    desk.close().await.unwrap();
+    server.app.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn editing_a_name_keeps_the_certification_and_the_schedule_and_a_stale_edit_is_refused() {
+    let driver = Driver::start().await;
+    let server = server().await;
+    let base = &server.base;
+    let body = json!({"id": "rosa", "name": "Rosa", "phone": "+529671234567",
+        "certification": "PANITLI EC0015",
+        "languages": [{"tag": "tzo", "proficiency": 5, "certification": "EC0015"}],
+        "schedule": {"time_zone": "America/Mexico_City",
+                     "windows": [{"days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"],
+                                  "start": "00:00", "end": "23:59"}]}});
+    server.post("/interpreters", COORDINATOR, body).await;
+    let desk = driver.browser(1280, 1400).await;
+    sign_in(&desk, base, COORDINATOR, "/coordinator").await;
+
+    click(&desk, "tr[data-interpreter-id='rosa'] [data-action='edit']").await;
+    let name = css(&desk, "#it-name").await;
+    name.clear().await.unwrap();
+    type_into(&desk, "#it-name", "Rosa María").await;
+    click(&desk, "#save-interpreter").await;
+    let saved = text(&desk, "#roster-notice:not(:empty)").await;
+    assert!(saved.contains("Rosa María"), "{saved}");
+    let rosa = server.get("/interpreters/rosa", COORDINATOR).await;
+    assert_eq!(rosa["name"], "Rosa María");
+    assert_eq!(rosa["certification"], "PANITLI EC0015", "{rosa}");
+    assert_eq!(rosa["languages"][0]["certification"], "EC0015", "{rosa}");
+    assert!(
+        rosa["schedule"]["windows"]
+            .as_array()
+            .is_some_and(|w| w.len() == 1),
+        "{rosa}"
+    );
+    assert_eq!(rosa["status"], "available", "still on call by the schedule");
+
+    // Two coordinators: the form was filled, then someone else saved first.
+    click(&desk, "tr[data-interpreter-id='rosa'] [data-action='edit']").await;
+    server
+        .http
+        .patch(format!("{base}/api/v1/interpreters/rosa"))
+        .bearer_auth(COORDINATOR)
+        .json(&json!({"phone": "+529670000000"}))
+        .send()
+        .await
+        .unwrap();
+    css(&desk, "#it-name").await.clear().await.unwrap();
+    type_into(&desk, "#it-name", "Rosa M.").await;
+    click(&desk, "#save-interpreter").await;
+    let error = text(&desk, "#interpreter-error:not(:empty)").await;
+    assert!(error.contains("Vuelva a cargar"), "{error}");
+    let rosa = server.get("/interpreters/rosa", COORDINATOR).await;
+    assert_eq!(rosa["name"], "Rosa María", "the stale edit saved nothing");
+    assert_eq!(rosa["phone"], "+529670000000", "the other edit is kept");
     desk.close().await.unwrap();
     server.app.shutdown().await.unwrap();
 }

@@ -8,8 +8,11 @@ use std::process::{Command, Stdio};
 const BIN: &str = env!("CARGO_BIN_EXE_puente");
 
 #[tokio::test]
-async fn serve_starts_with_the_demo_roster_and_stops_cleanly_on_sigterm() {
-    let mut puente = common::Puente::spawn(&[("PUENTE_COORDINATOR_TOKENS", "test-coordinator")]);
+async fn serve_demo_starts_with_the_demo_roster_and_stops_cleanly_on_sigterm() {
+    let mut puente = common::Puente::spawn_with(
+        &["serve", "--demo"],
+        &[("PUENTE_COORDINATOR_TOKENS", "test-coordinator")],
+    );
     let client = reqwest::Client::new();
     let ana: serde_json::Value = client
         .get(format!("{}/api/v1/interpreters/ana", puente.base))
@@ -36,6 +39,69 @@ async fn serve_starts_with_the_demo_roster_and_stops_cleanly_on_sigterm() {
     assert!(killed.success());
     let status = puente.child.wait().unwrap();
     assert!(status.success(), "graceful shutdown exits 0, got {status}");
+}
+
+#[tokio::test]
+async fn serve_from_the_project_folder_loads_no_roster_unless_asked() {
+    // The project folder holds interpreters.toml; without --demo nor PUENTE_ROSTER, it is
+    // not read, and the README's demo token opens nothing.
+    let puente = common::Puente::spawn(&[("PUENTE_COORDINATOR_TOKENS", "test-coordinator")]);
+    let client = reqwest::Client::new();
+    let list: serde_json::Value = client
+        .get(format!("{}/api/v1/interpreters", puente.base))
+        .bearer_auth("test-coordinator")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(list["interpreters"], serde_json::json!([]), "{list}");
+    let demo = client
+        .get(format!("{}/api/v1/interpreters/ana/offers", puente.base))
+        .bearer_auth("demo-token-ana")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(demo.status(), 401);
+}
+
+#[test]
+fn the_demo_and_demo_tokens_are_refused_on_redis_with_the_reason() {
+    let (url, _server) = common::redis();
+    let ns = common::namespace("demo-refused");
+    let run = |args: &[&str], vars: &[(&str, &str)]| {
+        let mut cmd = Command::new(BIN);
+        cmd.args(args)
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .env("PUENTE_LISTEN", "127.0.0.1:0")
+            .env("PUENTE_REDIS_URL", &url)
+            .env("PUENTE_REDIS_NAMESPACE", &ns);
+        for (k, v) in vars {
+            cmd.env(k, v);
+        }
+        let out = cmd.output().unwrap();
+        assert!(!out.status.success(), "{args:?} {vars:?} must not start");
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    let err = run(&["serve", "--demo"], &[]);
+    assert!(
+        err.contains("--demo") && err.contains("PUENTE_REDIS_URL"),
+        "{err}"
+    );
+    let err = run(&["serve"], &[("PUENTE_ROSTER", "interpreters.toml")]);
+    assert!(
+        err.contains("README") && err.contains("token_sha256"),
+        "{err}"
+    );
+    let err = run(
+        &["serve"],
+        &[("PUENTE_OPERATOR_TOKENS", "demo-operator-token")],
+    );
+    assert!(
+        err.contains("PUENTE_OPERATOR_TOKENS") && err.contains("README"),
+        "{err}"
+    );
 }
 
 #[test]

@@ -55,6 +55,7 @@ impl Harness {
             }],
             availability: Availability::Available,
             schedule: None,
+            certification: None,
         };
         let (it, _token) = self
             .svc

@@ -73,6 +73,7 @@ async fn add(svc: &Service, id: &str, schedule: Schedule) -> InterpreterId {
         }],
         availability: Availability::Available,
         schedule: Some(schedule),
+        certification: None,
     };
     let (it, _) = svc
         .create_interpreter(&Principal::Coordinator, new)

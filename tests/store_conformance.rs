@@ -38,6 +38,8 @@ fn interpreter(id: &str, lang: &str) -> Interpreter {
         missed_in_row: 0,
         schedule: None,
         created_at: t(0),
+        certification: None,
+        revision: 1,
     }
 }
 
@@ -588,9 +590,10 @@ async fn updating_a_profile_reindexes_languages_and_keeps_live_state(store: &dyn
             }))
             .unwrap(),
         ),
+        certification: Some("PANITLI EC0015".into()),
     };
     let change = store
-        .update_interpreter(&ana.id, profile.clone(), t(2))
+        .update_interpreter(&ana.id, profile.clone(), None, t(2))
         .await
         .unwrap();
     let (updated, _) = &change.interpreters[0];
@@ -623,9 +626,50 @@ async fn updating_a_profile_reindexes_languages_and_keeps_live_state(store: &dyn
 
     let missing = InterpreterId::parse("nobody").unwrap();
     assert!(matches!(
-        store.update_interpreter(&missing, profile, t(5)).await,
+        store
+            .update_interpreter(&missing, profile, None, t(5))
+            .await,
         Err(StoreError::NotFound(_))
     ));
+}
+
+async fn a_profile_edit_from_a_stale_revision_is_refused_and_changes_nothing(store: &dyn Store) {
+    let ana = interpreter("ana", "tzo");
+    store.insert_interpreter(ana.clone(), None).await.unwrap();
+    let read = store.interpreter(&ana.id).await.unwrap().unwrap();
+    let profile = |name: &str| Profile {
+        name: name.into(),
+        phone: ana.phone.clone(),
+        languages: ana.languages.clone(),
+        schedule: None,
+        certification: Some("PANITLI EC0015".into()),
+    };
+    let change = store
+        .update_interpreter(&ana.id, profile("Ana M."), Some(read.revision), t(1))
+        .await
+        .unwrap();
+    let (first, _) = &change.interpreters[0];
+    assert_eq!(first.revision, read.revision + 1);
+    assert_eq!(first.certification.as_deref(), Some("PANITLI EC0015"));
+    // A second editor still holds the first revision.
+    assert!(matches!(
+        store
+            .update_interpreter(&ana.id, profile("stale"), Some(read.revision), t(2))
+            .await,
+        Err(StoreError::Conflict(Conflict::StaleProfile))
+    ));
+    let now = store.interpreter(&ana.id).await.unwrap().unwrap();
+    assert_eq!(now.name, "Ana M.", "the stale edit changed nothing");
+    // Time off is an edit of the profile too.
+    let off = puente::schedule::Exception {
+        kind: puente::schedule::ExceptionKind::Off,
+        from: jiff::civil::date(2026, 12, 1).at(0, 0, 0, 0),
+        to: jiff::civil::date(2026, 12, 2).at(0, 0, 0, 0),
+    };
+    store.add_time_off(&ana.id, off, t(3)).await.unwrap();
+    let after = store.interpreter(&ana.id).await.unwrap().unwrap();
+    assert_eq!(after.revision, now.revision + 1);
+    assert_eq!(after.certification.as_deref(), Some("PANITLI EC0015"));
 }
 
 async fn time_off_is_appended_without_losing_what_lands_meanwhile(store: &dyn Store) {
@@ -651,6 +695,7 @@ async fn time_off_is_appended_without_losing_what_lands_meanwhile(store: &dyn St
         phone: ana.phone.clone(),
         languages: ana.languages.clone(),
         schedule: it.schedule.clone(),
+        certification: None,
     };
     let (a, b) = tokio::join!(
         store.add_time_off(&ana.id, off(10), t(2)),
@@ -663,7 +708,7 @@ async fn time_off_is_appended_without_losing_what_lands_meanwhile(store: &dyn St
     days.sort_by_key(|e| e.from);
     assert_eq!(days, [off(1), off(10), off(20)]);
     store
-        .update_interpreter(&ana.id, rename, t(3))
+        .update_interpreter(&ana.id, rename, None, t(3))
         .await
         .unwrap();
     store.add_time_off(&ana.id, off(24), t(4)).await.unwrap();
@@ -942,6 +987,7 @@ where
     snapshots_carry_the_best_free_interpreters_of_waiting_languages(&*make().await).await;
     interpreters_busy_with_other_offers_do_not_hide_a_free_one(&*make().await).await;
     updating_a_profile_reindexes_languages_and_keeps_live_state(&*make().await).await;
+    a_profile_edit_from_a_stale_revision_is_refused_and_changes_nothing(&*make().await).await;
     time_off_is_appended_without_losing_what_lands_meanwhile(&*make().await).await;
     agrupaciones_and_intelligible_variants_widen_what_a_snapshot_carries(&*make().await).await;
     a_failed_manual_bridge_requeues_and_frees_a_confirmed_one_stays(&*make().await).await;
@@ -958,7 +1004,7 @@ async fn the_memory_store_conforms() {
 async fn redis_store(url: &str, name: &str) -> Box<dyn Store> {
     let ns = common::namespace(name);
     Box::new(
-        RedisStore::connect(url, &ns)
+        RedisStore::connect(url, &ns, std::time::Duration::from_secs(5))
             .await
             .expect("Redis is reachable"),
     )

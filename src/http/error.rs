@@ -150,6 +150,30 @@ impl From<ServiceError> for AppError {
                 AppError::new(S::CONFLICT, "not_a_chat", "error-not-a-chat")
                     .arg("request", r.to_string())
             }
+            ServiceError::TooManyAttempts => AppError::new(
+                S::TOO_MANY_REQUESTS,
+                "too_many_attempts",
+                "error-too-many-attempts",
+            ),
+            ServiceError::TooManyStreams(limit) => AppError::new(
+                S::TOO_MANY_REQUESTS,
+                "too_many_streams",
+                "error-too-many-streams",
+            )
+            .arg("limit", limit.to_string()),
+            ServiceError::StaleProfile => AppError::new(
+                S::PRECONDITION_FAILED,
+                "stale_profile",
+                "error-stale-profile",
+            ),
+            ServiceError::Store(StoreError::Unavailable(cause)) => {
+                tracing::warn!(error = %cause, "store unavailable");
+                AppError::new(
+                    S::SERVICE_UNAVAILABLE,
+                    "store_unavailable",
+                    "error-store-unavailable",
+                )
+            }
             ServiceError::Store(StoreError::Backend(cause)) => AppError::internal(cause),
             ServiceError::Store(other) => AppError::internal(other),
         }
@@ -178,6 +202,41 @@ impl IntoResponse for AppError {
     }
 }
 
+/// An error response made by the framework or a layer rather than a handler (a path that
+/// is not UTF-8, a body over the limit, a timeout): the same JSON body as every other
+/// error. None when the response already is JSON.
+async fn framework_error(res: &mut Response) -> Option<AppError> {
+    let is_json = res
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| ct.starts_with("application/json"));
+    if is_json {
+        return None;
+    }
+    let body = std::mem::take(res.body_mut());
+    let text = axum::body::to_bytes(body, 4096)
+        .await
+        .map(|b| String::from_utf8_lossy(&b).into_owned())
+        .unwrap_or_default();
+    let status = res.status();
+    let err = match status {
+        StatusCode::PAYLOAD_TOO_LARGE => super::extract::payload_too_large(),
+        StatusCode::REQUEST_TIMEOUT => {
+            AppError::new(status, "request_timeout", "error-request-timeout")
+        }
+        StatusCode::NOT_FOUND => AppError::new(status, "not_found", "error-route-not-found"),
+        StatusCode::METHOD_NOT_ALLOWED => {
+            AppError::new(status, "method_not_allowed", "error-method-not-allowed")
+        }
+        s if s.is_client_error() => {
+            AppError::new(status, "bad_request", "error-bad-request").field("detail", json!(text))
+        }
+        _ => AppError::internal(format!("{status}: {text}")),
+    };
+    Some(err)
+}
+
 /// The id of one HTTP request, for logs and for 5xx messages.
 #[derive(Debug, Clone)]
 pub struct RequestTag(pub String);
@@ -192,6 +251,7 @@ pub async fn render(State(service): State<Arc<Service>>, mut req: Request, next:
             .get(header::ACCEPT_LANGUAGE)
             .and_then(|v| v.to_str().ok()),
     );
+    let api = req.uri().path().starts_with("/api/");
     // The path only: query strings may carry what an operator typed.
     let span = tracing::info_span!("http", request_id = %request_id, method = %req.method(), path = %req.uri().path());
     let started = std::time::Instant::now();
@@ -208,8 +268,20 @@ pub async fn render(State(service): State<Arc<Service>>, mut req: Request, next:
     if let Ok(v) = HeaderValue::from_str(&request_id) {
         res.headers_mut().insert("x-request-id", v);
     }
-    let Some(err) = res.extensions_mut().remove::<Arc<AppError>>() else {
-        return res;
+    if api {
+        // Requests, conversations and interpreters are personal data: no cache keeps them.
+        res.headers_mut()
+            .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    let err = match res.extensions_mut().remove::<Arc<AppError>>() {
+        Some(err) => err,
+        None if res.status().is_client_error() || res.status().is_server_error() => {
+            match framework_error(&mut res).await {
+                Some(err) => Arc::new(err),
+                None => return res,
+            }
+        }
+        None => return res,
     };
     let mut args: Vec<(&str, FluentValue<'_>)> = err
         .args

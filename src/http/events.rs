@@ -18,49 +18,95 @@ use futures_util::stream::{self, Stream};
 use serde_json::json;
 use tokio::sync::broadcast::error::RecvError;
 
-use super::extract::{Caller, Lang};
+use super::error::AppError;
+use super::extract::{Caller, Lang, Token};
 use super::views;
-use crate::auth::Principal;
+use crate::auth::{Principal, TokenHash};
 use crate::prompts::Locale;
 use crate::request::RequestState;
-use crate::service::{Notice, Service};
+use crate::service::{Notice, Service, ServiceError, StreamSlot};
 
 pub async fn stream(
     State(svc): State<Arc<Service>>,
+    Token(token): Token,
     Caller(who): Caller,
     Lang(locale): Lang,
-) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
+) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, AppError> {
+    // Caller succeeded, so there is a token.
+    let token = token.ok_or(ServiceError::Unauthorized)?;
+    let slot = svc
+        .open_stream(token.clone())
+        .ok_or(ServiceError::TooManyStreams(svc.limits.streams_per_token))?;
     let rx = svc.bus.subscribe();
     let hello = Event::default()
         .event("ready")
         .data(json!({"locale": locale.tag()}).to_string());
-    let events = stream::unfold(
-        (svc, who, rx, vec![hello]),
-        move |(svc, who, mut rx, mut ready)| async move {
-            loop {
-                if !ready.is_empty() {
-                    let ev = ready.remove(0);
-                    return Some((Ok(ev), (svc, who, rx, ready)));
-                }
-                let received = tokio::select! {
-                    r = rx.recv() => r,
-                    _ = svc.stopped() => return None,
-                };
-                match received {
-                    Ok(notice) => ready = render(&svc, &who, &notice, locale).await,
-                    Err(RecvError::Lagged(n)) => {
-                        ready.push(
-                            Event::default()
-                                .event("lagged")
-                                .data(json!({"missed": n}).to_string()),
-                        );
-                    }
-                    Err(RecvError::Closed) => return None,
-                }
+    let live = Live {
+        svc,
+        who,
+        token,
+        rx,
+        ready: vec![hello],
+        _slot: slot,
+    };
+    let events = stream::unfold(live, move |mut live| async move {
+        loop {
+            if !live.ready.is_empty() {
+                let ev = live.ready.remove(0);
+                return Some((Ok(ev), live));
             }
-        },
-    );
-    Sse::new(events).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
+            let received = tokio::select! {
+                r = live.rx.recv() => r,
+                _ = live.svc.stopped() => return None,
+            };
+            match received {
+                // The interpreter left the roster: their stream ends with them.
+                Ok(notice) if matches!(&*notice, Notice::Removed(id) if live.who.is_interpreter(id)) => {
+                    return None
+                }
+                Ok(notice) => {
+                    let events = render(&live.svc, &live.who, &notice, locale).await;
+                    // Re-check the token before it is sent anything: a token revoked
+                    // meanwhile (or whose id was given to someone new) ends the stream.
+                    if !events.is_empty() && !live.token_holds().await {
+                        return None;
+                    }
+                    live.ready = events;
+                }
+                Err(RecvError::Lagged(n)) => {
+                    live.ready.push(
+                        Event::default()
+                            .event("lagged")
+                            .data(json!({"missed": n}).to_string()),
+                    );
+                }
+                Err(RecvError::Closed) => return None,
+            }
+        }
+    });
+    Ok(Sse::new(events).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
+}
+
+/// One subscriber's stream.
+struct Live {
+    svc: Arc<Service>,
+    who: Principal,
+    token: TokenHash,
+    rx: tokio::sync::broadcast::Receiver<Arc<Notice>>,
+    ready: Vec<Event>,
+    /// Counts against the token's limit of streams while the stream lives.
+    _slot: StreamSlot,
+}
+
+impl Live {
+    /// Whether the stream's token still stands for its subscriber. A store that does not
+    /// answer does not end the stream (it is not a revocation).
+    async fn token_holds(&self) -> bool {
+        self.svc
+            .still_valid(&self.token, &self.who)
+            .await
+            .unwrap_or(true)
+    }
 }
 
 /// The events a notice makes for this subscriber (often none).

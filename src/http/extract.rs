@@ -13,7 +13,7 @@ use super::error::AppError;
 use super::BODY_LIMIT;
 use crate::auth::Principal;
 use crate::prompts::Locale;
-use crate::service::Service;
+use crate::service::{Service, ServiceError};
 
 /// A JSON body; malformed JSON is `400 malformed_json`, a wrong shape `422 invalid_body`.
 pub struct Json<T>(pub T);
@@ -113,16 +113,50 @@ impl FromRequestParts<Arc<Service>> for Caller {
         parts: &mut Parts,
         service: &Arc<Service>,
     ) -> Result<Self, Self::Rejection> {
-        let token = parts
-            .headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| {
-                let (scheme, rest) = v.trim().split_once(' ')?;
-                scheme.eq_ignore_ascii_case("bearer").then(|| rest.trim())
-            })
-            .filter(|t| !t.is_empty());
-        Ok(Caller(service.authenticate(token).await?))
+        let peer = parts
+            .extensions
+            .get::<super::serve::Peer>()
+            .map(|p| p.0.ip());
+        let now = std::time::Instant::now();
+        if peer.is_some_and(|ip| service.throttle.blocked(ip, now)) {
+            return Err(ServiceError::TooManyAttempts.into());
+        }
+        match service.authenticate(bearer(parts)).await {
+            Err(ServiceError::Unauthorized) => {
+                if let Some(ip) = peer {
+                    service.throttle.failed(ip, now);
+                    // The address, never the token.
+                    tracing::warn!(client = %ip, "authentication failed");
+                }
+                Err(ServiceError::Unauthorized.into())
+            }
+            Err(e) => Err(e.into()),
+            Ok(who) => Ok(Caller(who)),
+        }
+    }
+}
+
+/// The bearer token of a request, if it has one.
+pub fn bearer(parts: &Parts) -> Option<&str> {
+    parts
+        .headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| {
+            let (scheme, rest) = v.trim().split_once(' ')?;
+            scheme.eq_ignore_ascii_case("bearer").then(|| rest.trim())
+        })
+        .filter(|t| !t.is_empty())
+}
+
+/// The caller's token, hashed (for checks that outlive the request, such as a stream's).
+pub struct Token(pub Option<crate::auth::TokenHash>);
+
+impl<S: Send + Sync> FromRequestParts<S> for Token {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(Token(bearer(parts).map(crate::auth::TokenHash::of)))
     }
 }
 
@@ -159,7 +193,7 @@ async fn caller_with_role(
     if who.role() == role {
         Ok(who)
     } else {
-        Err(crate::service::ServiceError::Forbidden.into())
+        Err(ServiceError::Forbidden.into())
     }
 }
 

@@ -25,8 +25,15 @@ use crate::service::{NewInterpreter, Service};
 type S = State<Arc<Service>>;
 type ApiResult = Result<Response, AppError>;
 
+/// Liveness: the process serves (whatever the store does).
 pub async fn healthz() -> impl IntoResponse {
     axum::Json(json!({"status": "ok"}))
+}
+
+/// Readiness: the store answers; `503 store_unavailable` otherwise.
+pub async fn readyz(State(svc): S) -> ApiResult {
+    svc.ready().await?;
+    Ok(axum::Json(json!({"status": "ready"})).into_response())
 }
 
 /// `GET /api/v1/me`: who the token belongs to, so that a console can show the right page.
@@ -282,6 +289,8 @@ pub struct NewInterpreterBody {
     status: Option<String>,
     #[serde(default)]
     schedule: Option<Schedule>,
+    #[serde(default)]
+    certification: Option<String>,
 }
 
 fn parse_availability(field: &str, s: &str) -> Result<Availability, AppError> {
@@ -328,22 +337,28 @@ fn parse_skills(svc: &Service, body: Vec<SkillBody>) -> Result<Vec<LanguageSkill
     Ok(skills)
 }
 
-fn parse_profile(
-    svc: &Service,
-    name: &str,
-    phone: &str,
-    languages: Vec<SkillBody>,
-    schedule: Option<Schedule>,
-) -> Result<Profile, AppError> {
-    if let Some(s) = &schedule {
+fn parse_certification(field: &str, c: Option<String>) -> Result<Option<String>, AppError> {
+    let c = c.map(|c| c.trim().to_string()).filter(|c| !c.is_empty());
+    if c.as_ref().is_some_and(|c| c.chars().count() > 200) {
+        return Err(AppError::invalid_field(
+            field,
+            "must be at most 200 characters",
+        ));
+    }
+    Ok(c)
+}
+
+fn parse_profile(svc: &Service, body: ProfileBody) -> Result<Profile, AppError> {
+    if let Some(s) = &body.schedule {
         s.check()
             .map_err(|e| AppError::invalid_field("schedule", e.0))?;
     }
     Ok(Profile {
-        name: roster::parse_name(name).map_err(|e| AppError::invalid_field("name", e))?,
-        phone: PhoneNumber::parse(phone).map_err(|e| AppError::invalid_field("phone", e))?,
-        languages: parse_skills(svc, languages)?,
-        schedule,
+        name: roster::parse_name(&body.name).map_err(|e| AppError::invalid_field("name", e))?,
+        phone: PhoneNumber::parse(&body.phone).map_err(|e| AppError::invalid_field("phone", e))?,
+        languages: parse_skills(svc, body.languages)?,
+        schedule: body.schedule,
+        certification: parse_certification("certification", body.certification)?,
     })
 }
 
@@ -354,13 +369,24 @@ pub async fn create_interpreter(
     Json(body): Json<NewInterpreterBody>,
 ) -> ApiResult {
     let id = InterpreterId::parse(&body.id).map_err(|e| AppError::invalid_field("id", e))?;
-    let profile = parse_profile(&svc, &body.name, &body.phone, body.languages, body.schedule)?;
+    let profile = parse_profile(
+        &svc,
+        ProfileBody {
+            id: None,
+            name: body.name,
+            phone: body.phone,
+            languages: body.languages,
+            schedule: body.schedule,
+            certification: body.certification,
+        },
+    )?;
     let new = NewInterpreter {
         id,
         name: profile.name,
         phone: profile.phone,
         languages: profile.languages,
         schedule: profile.schedule,
+        certification: profile.certification,
         availability: match body.status.as_deref() {
             None => Availability::Offline,
             Some(s) => parse_availability("status", s)?,
@@ -369,7 +395,7 @@ pub async fn create_interpreter(
     let (it, token) = svc.create_interpreter(&who, new).await?;
     let mut v = views::interpreter(&svc, &it, locale);
     v["token"] = json!(token);
-    Ok((StatusCode::CREATED, axum::Json(v)).into_response())
+    Ok((StatusCode::CREATED, [etag(&it)], axum::Json(v)).into_response())
 }
 
 fn interpreter_id(raw: &str) -> Result<InterpreterId, AppError> {
@@ -398,7 +424,39 @@ pub async fn get_interpreter(
 ) -> ApiResult {
     let id = interpreter_id(&id)?;
     let it = svc.interpreter(&who, &id).await?;
-    Ok(axum::Json(views::interpreter(&svc, &it, locale)).into_response())
+    Ok(profile_response(&svc, &it, locale))
+}
+
+/// The interpreter's view with its profile's revision as the `ETag`.
+fn profile_response(
+    svc: &Service,
+    it: &crate::roster::Interpreter,
+    locale: crate::prompts::Locale,
+) -> Response {
+    ([etag(it)], axum::Json(views::interpreter(svc, it, locale))).into_response()
+}
+
+/// An interpreter's `ETag`: the revision of their profile (availability and sessions are
+/// not edits of the profile and do not change it).
+fn etag(it: &crate::roster::Interpreter) -> (axum::http::HeaderName, String) {
+    (axum::http::header::ETAG, format!("\"{}\"", it.revision))
+}
+
+/// What `If-Match` asks for: none (no header, or `*`: any revision), or one revision. A
+/// value that names no revision of ours cannot match: `412`.
+fn if_match(headers: &axum::http::HeaderMap) -> Result<Option<u64>, AppError> {
+    let Some(v) = headers.get(axum::http::header::IF_MATCH) else {
+        return Ok(None);
+    };
+    let v = v.to_str().unwrap_or("").trim();
+    if v == "*" {
+        return Ok(None);
+    }
+    v.strip_prefix('"')
+        .and_then(|v| v.strip_suffix('"'))
+        .and_then(|v| v.parse().ok())
+        .map(Some)
+        .ok_or_else(|| crate::service::ServiceError::StaleProfile.into())
 }
 
 #[derive(Deserialize)]
@@ -411,26 +469,151 @@ pub struct ProfileBody {
     /// Left out or null: no schedule (availability is only what the interpreter sets).
     #[serde(default)]
     schedule: Option<Schedule>,
+    #[serde(default)]
+    certification: Option<String>,
 }
 
-/// `PUT /api/v1/interpreters/{id}`: replace name, phone and languages.
-pub async fn update_interpreter(
-    State(svc): S,
-    CoordinatorCaller(who): CoordinatorCaller,
-    Lang(locale): Lang,
-    Path(id): Path<String>,
-    Json(body): Json<ProfileBody>,
-) -> ApiResult {
-    let id = interpreter_id(&id)?;
-    if body.id.as_deref().is_some_and(|b| b != id.as_str()) {
+fn same_id(body: Option<&str>, id: &InterpreterId) -> Result<(), AppError> {
+    if body.is_some_and(|b| b != id.as_str()) {
         return Err(AppError::invalid_field(
             "id",
             "an interpreter's id cannot change; remove the interpreter and add a new one",
         ));
     }
-    let profile = parse_profile(&svc, &body.name, &body.phone, body.languages, body.schedule)?;
-    let it = svc.update_interpreter(&who, &id, profile).await?;
-    Ok(axum::Json(views::interpreter(&svc, &it, locale)).into_response())
+    Ok(())
+}
+
+/// `PUT /api/v1/interpreters/{id}`: replace the whole profile (what is left out is
+/// removed); `If-Match` makes it conditional.
+pub async fn update_interpreter(
+    State(svc): S,
+    CoordinatorCaller(who): CoordinatorCaller,
+    Lang(locale): Lang,
+    Path(id): Path<String>,
+    headers: axum::http::HeaderMap,
+    Json(body): Json<ProfileBody>,
+) -> ApiResult {
+    let id = interpreter_id(&id)?;
+    let expected = if_match(&headers)?;
+    same_id(body.id.as_deref(), &id)?;
+    let profile = parse_profile(&svc, body)?;
+    let it = svc.update_interpreter(&who, &id, profile, expected).await?;
+    Ok(profile_response(&svc, &it, locale))
+}
+
+/// The editable profile as JSON, in the shape a `PUT` takes, for a merge patch to apply to.
+fn editable(it: &crate::roster::Interpreter) -> Value {
+    let languages: Vec<Value> = it
+        .languages
+        .iter()
+        .map(|l| {
+            let mut v = json!({"tag": l.tag, "proficiency": l.proficiency});
+            if let Some(c) = &l.certification {
+                v["certification"] = json!(c);
+            }
+            v
+        })
+        .collect();
+    let mut v = json!({
+        "name": it.name,
+        "phone": it.phone.as_str(),
+        "languages": languages,
+    });
+    if let Some(s) = &it.schedule {
+        v["schedule"] = json!(s);
+    }
+    if let Some(c) = &it.certification {
+        v["certification"] = json!(c);
+    }
+    v
+}
+
+/// RFC 7396 JSON merge patch: members of `patch` replace those of `target`, `null`
+/// removes, objects merge member by member, anything else (arrays included) replaces.
+/// Hand-written: the RFC's own ten-line algorithm, not worth a dependency.
+fn merge_patch(target: &mut Value, patch: &Value) {
+    let Value::Object(members) = patch else {
+        *target = patch.clone();
+        return;
+    };
+    if !target.is_object() {
+        *target = json!({});
+    }
+    if let Value::Object(t) = target {
+        for (k, v) in members {
+            if v.is_null() {
+                t.remove(k);
+            } else {
+                merge_patch(t.entry(k.clone()).or_insert(Value::Null), v);
+            }
+        }
+    }
+}
+
+/// `PATCH /api/v1/interpreters/{id}` (coordinator): a JSON merge patch of the profile;
+/// what the patch does not name stays as it is.
+pub async fn patch_interpreter(
+    State(svc): S,
+    CoordinatorCaller(who): CoordinatorCaller,
+    Lang(locale): Lang,
+    Path(id): Path<String>,
+    headers: axum::http::HeaderMap,
+    Json(patch): Json<Value>,
+) -> ApiResult {
+    let id = interpreter_id(&id)?;
+    let asked = if_match(&headers)?;
+    if !patch.is_object() {
+        return Err(AppError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_body",
+            "error-invalid-body",
+        )
+        .arg(
+            "detail",
+            "a merge patch is a JSON object of the fields to change",
+        ));
+    }
+    same_id(patch.get("id").and_then(Value::as_str), &id)?;
+    // Without If-Match, the patch applies to the profile as it is: if someone else saves
+    // between our read and our write, read again and re-apply rather than overwrite them.
+    for _ in 0..5 {
+        let current = svc.interpreter(&who, &id).await?;
+        if asked.is_some_and(|r| r != current.revision) {
+            return Err(crate::service::ServiceError::StaleProfile.into());
+        }
+        let mut merged = editable(&current);
+        merge_patch(&mut merged, &patch);
+        if let Value::Object(m) = &mut merged {
+            m.remove("id");
+            if let Some(f) = ["name", "phone", "languages"]
+                .into_iter()
+                .find(|f| !m.contains_key(*f))
+            {
+                return Err(AppError::invalid_field(
+                    f,
+                    "cannot be removed: every interpreter has one; send a new value instead",
+                ));
+            }
+        }
+        let body: ProfileBody = serde_json::from_value(merged).map_err(|e| {
+            AppError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid_body",
+                "error-invalid-body",
+            )
+            .arg("detail", e.to_string())
+        })?;
+        let profile = parse_profile(&svc, body)?;
+        match svc
+            .update_interpreter(&who, &id, profile, Some(current.revision))
+            .await
+        {
+            Ok(it) => return Ok(profile_response(&svc, &it, locale)),
+            Err(crate::service::ServiceError::StaleProfile) if asked.is_none() => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(crate::service::ServiceError::StaleProfile.into())
 }
 
 pub async fn delete_interpreter(

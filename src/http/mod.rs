@@ -9,6 +9,7 @@ pub mod error;
 pub mod events;
 pub mod extract;
 pub mod handlers;
+pub mod serve;
 pub mod views;
 pub mod whatsapp;
 
@@ -41,6 +42,7 @@ pub fn router(service: Arc<Service>) -> Router {
             "/interpreters/{id}",
             get(h::get_interpreter)
                 .put(h::update_interpreter)
+                .patch(h::patch_interpreter)
                 .delete(h::delete_interpreter),
         )
         .route("/interpreters/{id}/availability", put(h::set_availability))
@@ -65,6 +67,7 @@ pub fn router(service: Arc<Service>) -> Router {
         .route("/events", get(events::stream));
     Router::new()
         .route("/healthz", get(h::healthz))
+        .route("/readyz", get(h::readyz))
         .route(
             "/webhooks/whatsapp",
             get(whatsapp::verify).post(whatsapp::deliver),
@@ -74,6 +77,11 @@ pub fn router(service: Arc<Service>) -> Router {
         .fallback(h::no_route)
         .method_not_allowed_fallback(h::wrong_method)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        // A response must start within the limit; an event stream's body is not timed.
+        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
+            axum::http::StatusCode::REQUEST_TIMEOUT,
+            service.limits.request_timeout,
+        ))
         .layer(axum::middleware::from_fn_with_state(
             service.clone(),
             error::render,

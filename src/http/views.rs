@@ -204,6 +204,8 @@ pub fn interpreter(service: &Service, it: &Interpreter, locale: Locale) -> Value
         "ready_at": it.ready_at,
         "created_at": it.created_at,
         "schedule": it.schedule,
+        "certification": it.certification,
+        "revision": it.revision,
         "next_change": it.schedule.as_ref().and_then(|s| s.next_change(service.now())).map(|c| json!({
             "at": c.at,
             "status": if c.on_call { "available" } else { "offline" },

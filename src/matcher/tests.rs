@@ -44,6 +44,8 @@ fn free(id: &str, langs: &[(&str, i64)], idle: i64) -> FreeInterpreter {
         missed_in_row: 0,
         schedule: None,
         created_at: t(0),
+        certification: None,
+        revision: 1,
     };
     FreeInterpreter::of(&it)
 }

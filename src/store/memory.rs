@@ -197,6 +197,10 @@ impl Store for MemoryStore {
         Ok(self.lock().interpreters.get(id).cloned())
     }
 
+    async fn ping(&self) -> Result<()> {
+        Ok(())
+    }
+
     async fn interpreters(&self) -> Result<Vec<Interpreter>> {
         let mut all: Vec<_> = self.lock().interpreters.values().cloned().collect();
         all.sort_by(|a, b| a.id.cmp(&b.id));
@@ -211,16 +215,22 @@ impl Store for MemoryStore {
         &self,
         id: &InterpreterId,
         profile: Profile,
+        expected: Option<u64>,
         now: Timestamp,
     ) -> Result<Change> {
         let mut s = self.lock();
         let Some(it) = s.interpreters.get_mut(id) else {
             return Err(StoreError::NotFound(format!("interpreter {id}")));
         };
+        if expected.is_some_and(|r| r != it.revision) {
+            return Err(StoreError::Conflict(Conflict::StaleProfile));
+        }
         let old = std::mem::replace(&mut it.languages, profile.languages);
         it.name = profile.name;
         it.phone = profile.phone;
         it.schedule = profile.schedule;
+        it.certification = profile.certification;
+        it.revision += 1;
         let it = it.clone();
         s.unindex(id, &old);
         s.index(id, &it.languages);
@@ -251,6 +261,7 @@ impl Store for MemoryStore {
             .get_or_insert_with(crate::schedule::Schedule::time_off_only)
             .exceptions
             .push(off);
+        it.revision += 1;
         let mut change = Change::default();
         change.interpreters.push((it.clone(), Reason::Requested));
         Ok(change)

@@ -34,6 +34,10 @@ pub enum StoreError {
     Conflict(Conflict),
     #[error("store backend failed: {0}")]
     Backend(String),
+    /// The store did not answer in time, or cannot be reached: nothing was decided here
+    /// (though a command sent before a timeout may still apply when the store answers).
+    #[error("store unavailable: {0}")]
+    Unavailable(String),
 }
 
 /// Which precondition failed, so that the API can say what to do.
@@ -47,6 +51,8 @@ pub enum Conflict {
     InterpreterNotFree,
     /// An exclusive offer was asked for a request that already has an open one.
     RequestBusy,
+    /// A profile edit was made from a revision that is no longer the current one.
+    StaleProfile,
 }
 
 impl std::fmt::Display for Conflict {
@@ -59,6 +65,7 @@ impl std::fmt::Display for Conflict {
             Conflict::InterpreterInSession(r) => write!(f, "interpreter is connected to {r}"),
             Conflict::InterpreterNotFree => write!(f, "interpreter is not available"),
             Conflict::RequestBusy => write!(f, "request already has an open offer"),
+            Conflict::StaleProfile => write!(f, "the profile changed since it was read"),
         }
     }
 }
@@ -204,20 +211,26 @@ impl Default for Rules {
 
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
+    /// Whether the store answers now (readiness).
+    async fn ping(&self) -> Result<()>;
+
     // Roster.
     async fn insert_interpreter(&self, it: Interpreter, token: Option<TokenHash>) -> Result<()>;
     async fn interpreter(&self, id: &InterpreterId) -> Result<Option<Interpreter>>;
     async fn interpreters(&self) -> Result<Vec<Interpreter>>;
     async fn interpreter_for_token(&self, token: &TokenHash) -> Result<Option<InterpreterId>>;
-    /// Replace an interpreter's name, phone and languages; keeps availability and session.
-    /// Open offers in a language the interpreter no longer lists are withdrawn.
+    /// Replace an interpreter's profile; keeps availability and session. With `expected`,
+    /// only if the profile's revision is still that one (`Conflict::StaleProfile`
+    /// otherwise); the revision goes up by one. Open offers in a language the interpreter
+    /// no longer lists are withdrawn.
     async fn update_interpreter(
         &self,
         id: &InterpreterId,
         profile: Profile,
+        expected: Option<u64>,
         now: Timestamp,
     ) -> Result<Change>;
-    /// Add time off to an interpreter's schedule in one step (a schedule in the default
+    /// Add time off to an interpreter's schedule in one step (the revision goes up) (a schedule in the default
     /// time zone, without windows, is made when there is none). Nothing else of the
     /// profile is written, so a profile edit or time off added at the same moment is kept.
     async fn add_time_off(

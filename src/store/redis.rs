@@ -89,18 +89,39 @@ pub static ROUND_TRIPS: std::sync::atomic::AtomicU64 = std::sync::atomic::Atomic
 
 /// One server (reconnecting by itself) or a Redis Cluster.
 #[derive(Clone)]
-enum Conn {
+enum Link {
     Single(ConnectionManager),
     Cluster(ClusterConnection),
+}
+
+/// A connection whose every round trip ends within `timeout`: with Redis down or paused,
+/// a caller gets an answer (503) in seconds instead of waiting for reconnection attempts.
+#[derive(Clone)]
+struct Conn {
+    link: Link,
+    timeout: std::time::Duration,
+}
+
+fn timed_out() -> ::redis::RedisError {
+    ::redis::RedisError::from(std::io::Error::new(
+        std::io::ErrorKind::TimedOut,
+        "Redis did not answer in time",
+    ))
 }
 
 impl ConnectionLike for Conn {
     fn req_packed_command<'a>(&'a mut self, cmd: &'a Cmd) -> RedisFuture<'a, Value> {
         ROUND_TRIPS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        match self {
-            Conn::Single(c) => c.req_packed_command(cmd),
-            Conn::Cluster(c) => c.req_packed_command(cmd),
-        }
+        let timeout = self.timeout;
+        let call = match &mut self.link {
+            Link::Single(c) => c.req_packed_command(cmd),
+            Link::Cluster(c) => c.req_packed_command(cmd),
+        };
+        Box::pin(async move {
+            tokio::time::timeout(timeout, call)
+                .await
+                .unwrap_or_else(|_| Err(timed_out()))
+        })
     }
 
     fn req_packed_commands<'a>(
@@ -110,16 +131,22 @@ impl ConnectionLike for Conn {
         count: usize,
     ) -> RedisFuture<'a, Vec<Value>> {
         ROUND_TRIPS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        match self {
-            Conn::Single(c) => c.req_packed_commands(cmd, offset, count),
-            Conn::Cluster(c) => c.req_packed_commands(cmd, offset, count),
-        }
+        let timeout = self.timeout;
+        let call = match &mut self.link {
+            Link::Single(c) => c.req_packed_commands(cmd, offset, count),
+            Link::Cluster(c) => c.req_packed_commands(cmd, offset, count),
+        };
+        Box::pin(async move {
+            tokio::time::timeout(timeout, call)
+                .await
+                .unwrap_or_else(|_| Err(timed_out()))
+        })
     }
 
     fn get_db(&self) -> i64 {
-        match self {
-            Conn::Single(c) => c.get_db(),
-            Conn::Cluster(c) => c.get_db(),
+        match &self.link {
+            Link::Single(c) => c.get_db(),
+            Link::Cluster(c) => c.get_db(),
         }
     }
 }
@@ -132,6 +159,16 @@ pub struct RedisStore {
     scripts: Scripts,
     /// This instance's id, published with every change it makes.
     instance: String,
+}
+
+/// A Redis error: unreachable, dropped or too slow is `Unavailable` (the API says 503 and
+/// the operator can try again); anything else is a backend failure.
+fn redis_failed(e: ::redis::RedisError) -> StoreError {
+    if e.is_timeout() || e.is_io_error() || e.is_connection_dropped() || e.is_connection_refusal() {
+        StoreError::Unavailable(e.to_string())
+    } else {
+        backend(e)
+    }
 }
 
 fn backend(e: impl std::fmt::Display) -> StoreError {
@@ -149,24 +186,41 @@ fn encode<T: serde::Serialize>(value: &T) -> String {
 impl RedisStore {
     /// Connect to `url`, or to a Redis Cluster when `url` lists several nodes separated
     /// by commas. Every key starts with `{namespace}` (a cluster hash tag).
-    pub async fn connect(url: &str, namespace: &str) -> Result<RedisStore> {
+    pub async fn connect(
+        url: &str,
+        namespace: &str,
+        timeout: std::time::Duration,
+    ) -> Result<RedisStore> {
         let nodes: Vec<&str> = url
             .split(',')
             .map(str::trim)
             .filter(|u| !u.is_empty())
             .collect();
         let first = nodes.first().ok_or_else(|| backend("no Redis URL"))?;
-        let client = Client::open(*first).map_err(backend)?;
-        let conn = if nodes.len() > 1 {
-            let cluster = ::redis::cluster::ClusterClient::new(nodes.clone()).map_err(backend)?;
-            Conn::Cluster(cluster.get_async_connection().await.map_err(backend)?)
+        let client = Client::open(*first).map_err(redis_failed)?;
+        let link = if nodes.len() > 1 {
+            let cluster = ::redis::cluster::ClusterClientBuilder::new(nodes.clone())
+                .connection_timeout(timeout)
+                .response_timeout(timeout)
+                .build()
+                .map_err(redis_failed)?;
+            Link::Cluster(cluster.get_async_connection().await.map_err(redis_failed)?)
         } else {
-            Conn::Single(
-                ConnectionManager::new(client.clone())
+            // Reconnect quickly when Redis comes back: attempts at most 500 ms apart
+            // (the default backoff grows to seconds, and requests wait on it).
+            let manager = ::redis::aio::ConnectionManagerConfig::new()
+                .set_connection_timeout(timeout)
+                .set_response_timeout(timeout)
+                .set_number_of_retries(2)
+                .set_factor(100)
+                .set_max_delay(500);
+            Link::Single(
+                ConnectionManager::new_with_config(client.clone(), manager)
                     .await
-                    .map_err(backend)?,
+                    .map_err(redis_failed)?,
             )
         };
+        let conn = Conn { link, timeout };
         Ok(RedisStore {
             client,
             conn,
@@ -214,7 +268,7 @@ impl RedisStore {
             inv.arg(a);
         }
         inv.arg(&self.instance);
-        let reply: Vec<String> = inv.invoke_async(&mut conn).await.map_err(backend)?;
+        let reply: Vec<String> = inv.invoke_async(&mut conn).await.map_err(redis_failed)?;
         match reply.first().map(String::as_str) {
             Some("ok") => Ok(reply.into_iter().skip(1).collect()),
             Some("err") => Err(error(
@@ -232,7 +286,7 @@ impl RedisStore {
 
     async fn get_json<T: serde::de::DeserializeOwned>(&self, key: String) -> Result<Option<T>> {
         let mut conn = self.conn.clone();
-        let raw: Option<String> = conn.get(key).await.map_err(backend)?;
+        let raw: Option<String> = conn.get(key).await.map_err(redis_failed)?;
         raw.map(|r| decode(&r)).transpose()
     }
 
@@ -245,7 +299,7 @@ impl RedisStore {
             .arg(keys)
             .query_async(&mut conn)
             .await
-            .map_err(backend)?;
+            .map_err(redis_failed)?;
         raw.into_iter().flatten().map(|r| decode(&r)).collect()
     }
 }
@@ -267,6 +321,7 @@ fn error(kind: &str, detail: &str) -> Result<StoreError> {
         "not_free" => StoreError::Conflict(Conflict::InterpreterNotFree),
         "busy" => StoreError::Conflict(Conflict::InterpreterBusy),
         "request_busy" => StoreError::Conflict(Conflict::RequestBusy),
+        "stale_profile" => StoreError::Conflict(Conflict::StaleProfile),
         other => backend(format!("unknown script error {other}: {detail}")),
     })
 }
@@ -326,11 +381,20 @@ impl Store for RedisStore {
 
     async fn interpreters(&self) -> Result<Vec<Interpreter>> {
         let mut conn = self.conn.clone();
-        let ids: Vec<String> = conn.smembers(self.key("its")).await.map_err(backend)?;
+        let ids: Vec<String> = conn.smembers(self.key("its")).await.map_err(redis_failed)?;
         let keys = ids.iter().map(|id| self.key(&format!("it:{id}"))).collect();
         let mut all: Vec<Interpreter> = self.mget_json(keys).await?;
         all.sort_by(|a, b| a.id.cmp(&b.id));
         Ok(all)
+    }
+
+    async fn ping(&self) -> Result<()> {
+        let mut conn = self.conn.clone();
+        let _: String = ::redis::cmd("PING")
+            .query_async(&mut conn)
+            .await
+            .map_err(redis_failed)?;
+        Ok(())
     }
 
     async fn interpreter_for_token(&self, token: &TokenHash) -> Result<Option<InterpreterId>> {
@@ -338,7 +402,7 @@ impl Store for RedisStore {
         let id: Option<String> = conn
             .hget(self.key("tok"), token.as_hex())
             .await
-            .map_err(backend)?;
+            .map_err(redis_failed)?;
         Ok(id.and_then(|i| InterpreterId::parse(&i).ok()))
     }
 
@@ -346,9 +410,11 @@ impl Store for RedisStore {
         &self,
         id: &InterpreterId,
         profile: Profile,
+        expected: Option<u64>,
         now: Timestamp,
     ) -> Result<Change> {
-        let args = [id.to_string(), encode(&profile), now.to_string()];
+        let expected = expected.map(|r| r.to_string()).unwrap_or_default();
+        let args = [id.to_string(), encode(&profile), now.to_string(), expected];
         self.transition(&self.scripts.update_interpreter, &args)
             .await
     }
@@ -423,7 +489,7 @@ impl Store for RedisStore {
         let ids: Vec<String> = conn
             .zrevrange(self.key("rqs"), 0, -1)
             .await
-            .map_err(backend)?;
+            .map_err(redis_failed)?;
         let keys = ids.iter().map(|id| self.key(&format!("rq:{id}"))).collect();
         let all: Vec<Request> = self.mget_json(keys).await?;
         Ok(all
@@ -470,13 +536,13 @@ impl Store for RedisStore {
             let mut ids: Vec<String> = conn
                 .smembers(self.key(&format!("openi:{interpreter}")))
                 .await
-                .map_err(backend)?;
+                .map_err(redis_failed)?;
             ids.sort();
             ids
         } else {
             conn.lrange(self.key(&format!("ofi:{interpreter}")), 0, -1)
                 .await
-                .map_err(backend)?
+                .map_err(redis_failed)?
         };
         let keys = ids
             .iter()
@@ -538,10 +604,10 @@ impl Store for RedisStore {
                 let all: Vec<String> = conn
                     .sunion(&[exact, self.key(&format!("oncall:g:{g}"))])
                     .await
-                    .map_err(backend)?;
+                    .map_err(redis_failed)?;
                 Ok(all.len())
             }
-            None => conn.scard(exact).await.map_err(backend),
+            None => conn.scard(exact).await.map_err(redis_failed),
         }
     }
 
@@ -549,7 +615,7 @@ impl Store for RedisStore {
         let mut conn = self.conn.clone();
         conn.get(self.key(&format!("memo:{key}")))
             .await
-            .map_err(backend)
+            .map_err(redis_failed)
     }
 
     async fn memo_swap(
@@ -580,7 +646,7 @@ impl Store for RedisStore {
         let raw: Vec<String> = conn
             .lrange(self.key(&format!("chat:{request}")), 0, -1)
             .await
-            .map_err(backend)?;
+            .map_err(redis_failed)?;
         raw.iter().map(|r| decode(r)).collect()
     }
 
@@ -602,7 +668,7 @@ impl Store for RedisStore {
             .arg(-1)
             .query_async(&mut conn)
             .await
-            .map_err(backend)?;
+            .map_err(redis_failed)?;
         Ok(ids.iter().map(|i| RequestId::from_path(i)).collect())
     }
 

@@ -6,6 +6,7 @@ mod common;
 mod detect;
 mod errors;
 mod flow;
+mod hardening;
 mod helpers;
 mod languages;
 mod redis;

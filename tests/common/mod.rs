@@ -64,6 +64,19 @@ impl RedisServer {
         }
     }
 
+    /// Kill the server (as a crash would), leaving it down.
+    pub fn kill(&self) {
+        if let Some(mut c) = self.child.lock().unwrap().take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    /// Start a killed server again on the same port and data.
+    pub fn start_again(&self) {
+        self.spawn();
+    }
+
     /// Kill the server (as a crash would) and start it again on the same data.
     pub fn restart(&self) {
         if let Some(mut c) = self.child.lock().unwrap().take() {
@@ -231,9 +244,14 @@ pub struct Puente {
 impl Puente {
     /// Start the real binary with `vars` (listening on a port the OS picks).
     pub fn spawn(vars: &[(&str, &str)]) -> Puente {
+        Puente::spawn_with(&["serve"], vars)
+    }
+
+    /// Start the real binary with `args` (`serve` and its flags) and `vars`.
+    pub fn spawn_with(args: &[&str], vars: &[(&str, &str)]) -> Puente {
         use std::io::{BufRead, BufReader};
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_puente"));
-        cmd.arg("serve")
+        cmd.args(args)
             .current_dir(env!("CARGO_MANIFEST_DIR"))
             .env("PUENTE_LISTEN", "127.0.0.1:0")
             .env("RUST_LOG", "info")

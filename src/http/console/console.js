@@ -59,8 +59,8 @@
   // Server time minus this device's time, when the device's clock is clearly off.
   let skew = 0;
 
-  async function api(method, path, body) {
-    const headers = { Authorization: 'Bearer ' + token(), 'Accept-Language': LANG };
+  async function api(method, path, body, extra) {
+    const headers = Object.assign({ Authorization: 'Bearer ' + token(), 'Accept-Language': LANG }, extra || {});
     if (body !== undefined) headers['Content-Type'] = 'application/json';
     const res = await fetch('/api/v1' + path, {
       method,
@@ -761,6 +761,7 @@
     const notice = $('roster-notice');
     const skills = $('skills');
     let editing = null; // id being edited, or null when adding
+    let original = null; // the interpreter as it was when the edit began
 
     function statusText(i) {
       if (i.status === 'connected') return t('console-js-in-session');
@@ -843,6 +844,7 @@
 
     function resetForm() {
       editing = null;
+      original = null;
       form.reset();
       skills.replaceChildren();
       addSkill();
@@ -856,6 +858,7 @@
     function edit(i) {
       resetForm();
       editing = i.id;
+      original = i;
       $('it-id').value = i.id;
       $('it-id').readOnly = true;
       $('it-name').value = i.name;
@@ -902,7 +905,15 @@
       };
       try {
         if (editing) {
-          const i = await api('PUT', '/interpreters/' + encodeURIComponent(editing), body);
+          // Only what the coordinator changed, as a merge patch from the revision the
+          // form was filled from: whatever the form does not show (certifications, the
+          // on-call schedule) stays, and an edit made meanwhile by someone else is not
+          // overwritten (412, reload).
+          const patch = changes(original, body);
+          const path = '/interpreters/' + encodeURIComponent(editing);
+          const i = Object.keys(patch).length
+            ? await api('PATCH', path, patch, { 'If-Match': '"' + original.revision + '"' })
+            : original;
           roster.set(i.id, i);
           notice.textContent = t('console-js-saved', { name: i.name });
         } else {
@@ -918,8 +929,27 @@
       } catch (e) {
         formError.textContent = e.message;
         markField(e.body && e.body.error && e.body.error.field);
+        if (e.body && e.body.error && e.body.error.code === 'stale_profile') refreshSoon();
       }
     });
+
+    // The fields of the form that differ from `before`; a language list that changed is
+    // sent whole, each language keeping the certification it had.
+    function changes(before, body) {
+      const patch = {};
+      if (body.name !== before.name) patch.name = body.name;
+      if (body.phone !== before.phone) patch.phone = body.phone;
+      const same =
+        body.languages.length === before.languages.length &&
+        body.languages.every((l, n) => l.tag === before.languages[n].tag && l.proficiency === before.languages[n].proficiency);
+      if (!same) {
+        patch.languages = body.languages.map((l) => {
+          const had = before.languages.find((b) => b.tag === l.tag);
+          return had && had.certification ? Object.assign({ certification: had.certification }, l) : l;
+        });
+      }
+      return patch;
+    }
 
     function renderQueue(requests) {
       const waiting = requests.filter((r) => r.state === 'queued' || r.state === 'offered').reverse();

@@ -12,6 +12,7 @@ if exceptions == nil or exceptions == cjson.null or next(exceptions) == nil then
 end
 table.insert(exceptions, cjson.decode(ARGV[2]))
 it.schedule.exceptions = exceptions
+it.revision = (tonumber(it.revision) or 0) + 1
 put(key, it)
 emit('i', it, 'requested')
 return done()

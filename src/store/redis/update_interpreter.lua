@@ -1,8 +1,13 @@
--- ARGV: id, profile json ({name, phone, languages}), now
+-- ARGV: id, profile json ({name, phone, languages, schedule, certification}), now,
+-- expected revision ('' for any)
 local id, now = ARGV[1], ARGV[3]
 local key = k('it:' .. id)
 local it = get(key)
 if not it then return fail('not_found', 'interpreter ' .. id) end
+local revision = tonumber(it.revision) or 0
+if ARGV[4] ~= '' and tonumber(ARGV[4]) ~= revision then
+  return fail('stale_profile', 'interpreter ' .. id)
+end
 local profile = cjson.decode(ARGV[2])
 -- A free interpreter keeps its place: its idle time is the low part of its free score.
 local idle_ms = 0
@@ -19,6 +24,8 @@ it.name = profile.name
 it.phone = profile.phone
 it.languages = profile.languages
 it.schedule = profile.schedule
+it.certification = profile.certification
+it.revision = revision + 1
 put(key, it)
 local speaks = {}
 for _, l in ipairs(it.languages) do
