@@ -2,8 +2,9 @@
 //! keeps what callers write, and where to reply to them, unreadable in the store.
 //!
 //! Pure: no I/O. A message's text is sealed with ChaCha20-Poly1305 under a key derived from
-//! the WhatsApp app secret (HMAC-SHA256 with a label), a random nonce per message, and the
-//! request id as associated data (a sealed text cannot be moved to another conversation).
+//! the WhatsApp app secret (HMAC-SHA256 with a label), a random nonce per message, and as
+//! associated data the request id, the author and the message's number ([`context`]): a
+//! sealed text cannot be moved to another conversation, relabelled or reordered.
 //! The store, its backups and Redis' pub/sub see only `nonce ‖ ciphertext` in base64. The
 //! same sealing keeps the caller's number, which puente needs to reply.
 
@@ -43,6 +44,17 @@ pub struct ChatMessage {
     pub interpreter: Option<InterpreterId>,
     /// `base64(nonce ‖ ciphertext)` of the text.
     pub sealed: String,
+}
+
+/// What a message's text is sealed to: its conversation, its author and its number.
+pub fn context(request: &RequestId, from: Author, seq: u64) -> String {
+    let from = match from {
+        Author::Caller => "caller",
+        Author::Operator => "operator",
+        Author::Interpreter => "interpreter",
+        Author::Puente => "puente",
+    };
+    format!("chat v2\n{request}\n{from}\n{seq}")
 }
 
 /// The longest message puente relays (WhatsApp's limit for a text body).
@@ -137,6 +149,21 @@ mod tests {
         assert_eq!(s.open("req_1", &String::from_utf8(bytes).unwrap()), None);
         assert_eq!(s.open("req_1", "not base64!"), None);
         assert_eq!(s.open("req_1", ""), None);
+    }
+
+    #[test]
+    fn a_message_relabelled_or_renumbered_does_not_open() {
+        let s = Sealer::from_secret(&Secret::new("app-secret"));
+        let r = RequestId::from_path("req_1");
+        let sealed = s.seal(&context(&r, Author::Caller, 2), "ayuda");
+        assert_eq!(
+            s.open(&context(&r, Author::Caller, 2), &sealed).as_deref(),
+            Some("ayuda")
+        );
+        assert_eq!(s.open(&context(&r, Author::Operator, 2), &sealed), None);
+        assert_eq!(s.open(&context(&r, Author::Caller, 1), &sealed), None);
+        let other = RequestId::from_path("req_2");
+        assert_eq!(s.open(&context(&other, Author::Caller, 2), &sealed), None);
     }
 
     #[test]

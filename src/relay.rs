@@ -21,6 +21,7 @@ use crate::auth::Principal;
 use crate::chat::{Author, ChatMessage, MAX_TEXT};
 use crate::request::{Channel, Priority, Request, RequestId, RequestState};
 use crate::service::{Result, Service, ServiceError};
+use crate::store::{Conflict, StoreError};
 
 /// How long a conversation, and the means to reply, are kept after its last message from
 /// the caller (WhatsApp's customer-service window: replies after it need templates).
@@ -31,6 +32,15 @@ pub const CONVERSATION: SignedDuration = SignedDuration::from_hours(24);
 pub struct Readable {
     pub message: ChatMessage,
     pub text: String,
+}
+
+/// The interpreter who may read a request's conversation now: the one connected to it,
+/// while it is connected.
+fn in_session(req: &Request) -> Option<crate::roster::InterpreterId> {
+    match req.state {
+        RequestState::Connected => req.interpreter.clone(),
+        _ => None,
+    }
 }
 
 fn conversation_key(caller: &str) -> String {
@@ -99,7 +109,7 @@ impl Service {
         };
         self.keep_reply_address(&id, sealer, number).await?;
         let existing = self.store.request(&id).await?;
-        let connected = existing.as_ref().and_then(|r| r.interpreter.clone());
+        let connected = existing.as_ref().and_then(in_session);
         self.append(&id, connected, Author::Caller, text).await?;
         if existing.is_some() {
             return Ok(None);
@@ -225,21 +235,36 @@ impl Service {
         from: Author,
         text: &str,
     ) -> Result<ChatMessage> {
-        let msg = ChatMessage {
-            request: id.clone(),
-            seq: 0,
-            from,
-            at: self.now(),
-            interpreter,
-            sealed: self.sealer()?.seal(id.as_str(), text),
-        };
-        let change = self
-            .store
-            .append_chat(msg.clone(), self.now() + CONVERSATION)
-            .await?;
-        let stored = change.messages.first().cloned().unwrap_or(msg);
-        self.publish(change);
-        Ok(stored)
+        let sealer = self.sealer()?;
+        // The text is sealed to its number, which the store checks: a message that lands
+        // meanwhile takes the number, and this one is sealed again for the next.
+        let mut seq = 1;
+        for _ in 0..8 {
+            let msg = ChatMessage {
+                request: id.clone(),
+                seq,
+                from,
+                at: self.now(),
+                interpreter: interpreter.clone(),
+                sealed: sealer.seal(&crate::chat::context(id, from, seq), text),
+            };
+            match self
+                .store
+                .append_chat(msg.clone(), self.now() + CONVERSATION)
+                .await
+            {
+                Ok(change) => {
+                    let stored = change.messages.first().cloned().unwrap_or(msg);
+                    self.publish(change);
+                    return Ok(stored);
+                }
+                Err(StoreError::Conflict(Conflict::ChatSeq(next))) => seq = next,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(ServiceError::Store(StoreError::Backend(format!(
+            "conversation {id}: could not number a message"
+        ))))
     }
 
     /// Who may read and write a conversation: operators, and the interpreter connected to
@@ -253,8 +278,9 @@ impl Service {
             self.conversation_exists(id).await?;
             return Ok(None);
         };
+        // An interpreter reads only while in the session: access ends with it.
         let mine =
-            matches!(who, Principal::Interpreter(me) if req.interpreter.as_ref() == Some(me));
+            matches!(who, Principal::Interpreter(me) if in_session(&req).as_ref() == Some(me));
         if !(matches!(who, Principal::Operator) || mine) {
             return Err(ServiceError::Forbidden);
         }
@@ -281,7 +307,8 @@ impl Service {
     }
 
     fn readable(&self, sealer: &crate::chat::Sealer, m: ChatMessage) -> Option<Readable> {
-        match sealer.open(m.request.as_str(), &m.sealed) {
+        let context = crate::chat::context(&m.request, m.from, m.seq);
+        match sealer.open(&context, &m.sealed) {
             Some(text) => Some(Readable { message: m, text }),
             None => {
                 tracing::warn!(request_id = %m.request, seq = m.seq, "chat message sealed under another key");
@@ -325,7 +352,7 @@ impl Service {
                 Author::Operator
             }
         };
-        let connected = req.as_ref().and_then(|r| r.interpreter.clone());
+        let connected = req.as_ref().and_then(in_session);
         let message = self.append(id, connected, from, text).await?;
         let label = match from {
             Author::Interpreter => "chat-from-interpreter",
@@ -359,7 +386,7 @@ impl Service {
         let text = self
             .prompts
             .render(locale, message_id, &[("language", language.into())]);
-        self.say(&req.id, req.interpreter.clone(), text).await;
+        self.say(&req.id, in_session(req), text).await;
     }
 
     /// Record puente's `text` in conversation `id` and send it to the caller in the

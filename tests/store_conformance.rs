@@ -887,22 +887,30 @@ async fn chat_messages_are_numbered_in_order_and_expire(store: &dyn Store) {
     use puente::chat::{Author, ChatMessage};
     let r = request("yua", 0);
     let later = Timestamp::now() + SignedDuration::from_hours(1);
-    let msg = |from, sealed: &str| ChatMessage {
+    let msg = |from, sealed: &str, seq| ChatMessage {
         request: r.id.clone(),
-        seq: 0,
+        seq,
         from,
         at: t(1),
         interpreter: None,
         sealed: sealed.to_string(),
     };
     let first = store
-        .append_chat(msg(Author::Caller, "c2VhbGVkMQ"), later)
+        .append_chat(msg(Author::Caller, "c2VhbGVkMQ", 1), later)
         .await
         .unwrap();
     assert_eq!(first.messages.len(), 1);
     assert_eq!(first.messages[0].seq, 1);
+    // A message numbered for a place already taken (sealed to that number) is refused
+    // with the next number, and nothing is stored.
+    assert!(matches!(
+        store
+            .append_chat(msg(Author::Operator, "c2VhbGVkMg", 1), later)
+            .await,
+        Err(StoreError::Conflict(Conflict::ChatSeq(2)))
+    ));
     let second = store
-        .append_chat(msg(Author::Operator, "c2VhbGVkMg"), later)
+        .append_chat(msg(Author::Operator, "c2VhbGVkMg", 2), later)
         .await
         .unwrap();
     assert_eq!(second.messages[0].seq, 2);
@@ -919,7 +927,7 @@ async fn chat_messages_are_numbered_in_order_and_expire(store: &dyn Store) {
         .append_chat(
             ChatMessage {
                 request: other.id.clone(),
-                ..msg(Author::Caller, "c2VhbGVkNA")
+                ..msg(Author::Caller, "c2VhbGVkNA", 1)
             },
             later + SignedDuration::from_secs(1),
         )
@@ -932,7 +940,7 @@ async fn chat_messages_are_numbered_in_order_and_expire(store: &dyn Store) {
     // Each message renews the conversation's expiry; one already past ends it.
     let past = Timestamp::now() - SignedDuration::from_secs(1);
     store
-        .append_chat(msg(Author::Caller, "c2VhbGVkMw"), past)
+        .append_chat(msg(Author::Caller, "c2VhbGVkMw", 3), past)
         .await
         .unwrap();
     assert!(store.chat(&r.id).await.unwrap().is_empty());

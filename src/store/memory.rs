@@ -581,16 +581,15 @@ impl Store for MemoryStore {
         Ok(true)
     }
 
-    async fn append_chat(
-        &self,
-        mut msg: crate::chat::ChatMessage,
-        until: Timestamp,
-    ) -> Result<Change> {
+    async fn append_chat(&self, msg: crate::chat::ChatMessage, until: Timestamp) -> Result<Change> {
         let mut s = self.lock();
         let now = Timestamp::now();
         s.chats.retain(|_, (_, t)| *t > now);
         let (list, expiry) = s.chats.entry(msg.request.clone()).or_default();
-        msg.seq = list.len() as u64 + 1;
+        let next = list.len() as u64 + 1;
+        if msg.seq != next {
+            return Err(StoreError::Conflict(Conflict::ChatSeq(next)));
+        }
         list.push(msg.clone());
         *expiry = until;
         Ok(Change {

@@ -53,6 +53,8 @@ pub enum Conflict {
     RequestBusy,
     /// A profile edit was made from a revision that is no longer the current one.
     StaleProfile,
+    /// A chat message was numbered for another place: the conversation's next number.
+    ChatSeq(u64),
 }
 
 impl std::fmt::Display for Conflict {
@@ -66,6 +68,7 @@ impl std::fmt::Display for Conflict {
             Conflict::InterpreterNotFree => write!(f, "interpreter is not available"),
             Conflict::RequestBusy => write!(f, "request already has an open offer"),
             Conflict::StaleProfile => write!(f, "the profile changed since it was read"),
+            Conflict::ChatSeq(next) => write!(f, "the conversation's next message is {next}"),
         }
     }
 }
@@ -329,8 +332,10 @@ pub trait Store: Send + Sync + 'static {
         until: Timestamp,
     ) -> Result<bool>;
 
-    /// Append a message to its request's conversation, numbered after the last one; the
-    /// conversation is kept until `until` (each message renews it).
+    /// Append a message to its request's conversation if its `seq` is the next number
+    /// (its text is sealed bound to that number): `Conflict::ChatSeq(next)` otherwise, and
+    /// the caller seals again for `next`. The conversation is kept until `until` (each
+    /// message renews it).
     async fn append_chat(&self, msg: crate::chat::ChatMessage, until: Timestamp) -> Result<Change>;
 
     /// A request's conversation, in order (empty once expired).

@@ -322,6 +322,11 @@ fn error(kind: &str, detail: &str) -> Result<StoreError> {
         "busy" => StoreError::Conflict(Conflict::InterpreterBusy),
         "request_busy" => StoreError::Conflict(Conflict::RequestBusy),
         "stale_profile" => StoreError::Conflict(Conflict::StaleProfile),
+        "chat_seq" => StoreError::Conflict(Conflict::ChatSeq(
+            detail
+                .parse()
+                .map_err(|_| backend(format!("bad chat number {detail}")))?,
+        )),
         other => backend(format!("unknown script error {other}: {detail}")),
     })
 }

@@ -306,6 +306,12 @@ async fn relay_three_ways(intake: &TestApp, desk: &TestApp, graph: &Graph) {
         .await;
     assert_eq!(late.code(), "invalid_state");
     assert_eq!(graph.sent().len(), 4);
+    // The interpreter's access ended with the session; the operators still read it.
+    let after = desk
+        .get(&format!("/api/v1/requests/{id}/messages"), &carmen)
+        .await;
+    assert_eq!(after.status, 403, "{}", after.body);
+    assert!(!messages(desk, &id, OPERATOR).await.is_empty());
 }
 
 #[tokio::test]

@@ -1,9 +1,11 @@
--- ARGV: message json (text sealed), until (ms). Appends the message to its request's
--- conversation with the next number, renews the conversation's expiry, publishes it.
+-- ARGV: message json (text sealed, bound to its seq), until (ms). Appends the message to
+-- its request's conversation if its seq is the next number (else fails with the next
+-- number), renews the conversation's expiry, publishes it. The JSON is stored as given.
 local msg = cjson.decode(ARGV[1])
 local key = k('chat:' .. msg.request)
-msg.seq = redis.call('LLEN', key) + 1
-local json = cjson.encode(msg)
+local next = redis.call('LLEN', key) + 1
+if tonumber(msg.seq) ~= next then return fail('chat_seq', tostring(next)) end
+local json = ARGV[1]
 redis.call('RPUSH', key, json)
 redis.call('PEXPIREAT', key, ARGV[2])
 -- Conversations by expiry, for listing the live ones.
