@@ -22,7 +22,7 @@ use std::time::Duration;
 use tokio::sync::broadcast::error::RecvError;
 
 use crate::auth::Principal;
-use crate::bridge::{CallBridge, CallId, LegEnd, LegEvent, LegId};
+use crate::bridge::{CallBridge, CallId, LegEnd, LegEvent, LegId, PlaybackId};
 use crate::offer::{Offer, OfferId, Outcome};
 use crate::request::{Channel, Priority, Request, RequestId, RequestState};
 use crate::roster::{Interpreter, InterpreterId};
@@ -65,6 +65,9 @@ struct LegState {
     role: LegRole,
     /// In the caller's conference.
     joined: bool,
+    /// The offer prompt playing on it, stopped at the first digit: the PBX keeps a leg
+    /// that is still playing out of the conference until the prompt ends.
+    playback: Option<PlaybackId>,
 }
 
 #[derive(Debug, Default)]
@@ -106,6 +109,8 @@ pub struct Controller {
     bridge: Arc<dyn CallBridge>,
     dialling: Dialling,
     calls: Calls,
+    /// A missing prompt was reported in this run (it is reported once).
+    prompt_missing: bool,
 }
 
 /// Run the controller until `shutdown`; calls still up then go back to the dialplan.
@@ -121,6 +126,7 @@ pub async fn run(
         bridge,
         dialling,
         calls: Calls::default(),
+        prompt_missing: false,
     };
     tokio::pin!(shutdown);
     loop {
@@ -212,6 +218,7 @@ impl Controller {
                             interpreter: o.interpreter.clone(),
                         },
                         joined: false,
+                        playback: None,
                     },
                 );
             }
@@ -242,6 +249,11 @@ impl Controller {
             LegEvent::CallerGone { call } => self.caller_gone(&call).await,
             LegEvent::Answered { leg } => self.answered(&leg).await,
             LegEvent::Digit { leg, digit } => self.digit(&leg, digit).await,
+            LegEvent::PromptFailed { leg, media } => {
+                if !std::mem::replace(&mut self.prompt_missing, true) {
+                    tracing::warn!(%media, leg = %leg, "the offer prompt cannot be played: interpreters called by phone hear nothing; install it (docs/bridges.md, `puente prompts` prints its text)");
+                }
+            }
             LegEvent::Ended { leg, why } => self.ended(&leg, why).await,
             LegEvent::Resynced { calls, legs } => {
                 let gone: Vec<CallId> = self
@@ -356,12 +368,19 @@ impl Controller {
         match self.service.store.offer(&offer).await {
             Ok(Some(o)) if o.is_open() => {
                 let language = self.service.prompts.negotiate(None).sound_language();
-                if let Err(e) = self
+                match self
                     .bridge
                     .play(leg, &self.dialling.offer_media, &language)
                     .await
                 {
-                    tracing::warn!(offer_id = %offer, error = %e, "cannot play the offer prompt");
+                    Ok(playback) => {
+                        if let Some(l) = self.calls.legs.get_mut(leg) {
+                            l.playback = Some(playback);
+                        }
+                    }
+                    Err(e) => {
+                        tracing::warn!(offer_id = %offer, error = %e, "cannot play the offer prompt")
+                    }
                 }
             }
             // Accepted on the web page while the phone rang.
@@ -388,6 +407,15 @@ impl Controller {
             Principal::Interpreter(interpreter.clone()),
             call.clone(),
         );
+        // The first digit silences the prompt, so that joining is not held until it ends.
+        if matches!(digit, '1' | '2') {
+            let playing = self.calls.legs.get_mut(leg).and_then(|l| l.playback.take());
+            if let Some(p) = playing {
+                if let Err(e) = self.bridge.stop(&p).await {
+                    tracing::warn!(leg = %leg, error = %e, "cannot stop the offer prompt");
+                }
+            }
+        }
         match digit {
             '1' => match self.service.accept_offer(&who, &offer).await {
                 Ok(req) => {
@@ -409,6 +437,7 @@ impl Controller {
                                         call: call.clone(),
                                         role: LegRole::Operator,
                                         joined: false,
+                                        playback: None,
                                     },
                                 );
                             }

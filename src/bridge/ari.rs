@@ -32,7 +32,7 @@ use futures_util::StreamExt;
 use tokio::sync::{mpsc, watch};
 use tokio_tungstenite::tungstenite;
 
-use super::{BridgeError, CallBridge, CallId, LegEnd, LegEvent, LegId};
+use super::{BridgeError, CallBridge, CallId, LegEnd, LegEvent, LegId, PlaybackId};
 use crate::auth::Secret;
 use model::{cause, Event};
 
@@ -275,7 +275,15 @@ impl Ari {
                     digit,
                 })
             }
-            Event::ChannelEnteredBridge { .. }
+            Event::PlaybackFinished { playback } if playback.state == "failed" => {
+                let leg = playback.target_uri.strip_prefix("channel:")?;
+                st.legs.contains_key(leg).then(|| LegEvent::PromptFailed {
+                    leg: LegId(leg.to_string()),
+                    media: playback.media_uri,
+                })
+            }
+            Event::PlaybackFinished { .. }
+            | Event::ChannelEnteredBridge { .. }
             | Event::ChannelLeftBridge { .. }
             | Event::BridgeDestroyed { .. }
             | Event::Other => None,
@@ -594,7 +602,12 @@ impl CallBridge for Ari {
         Ok(LegId(id))
     }
 
-    async fn play(&self, leg: &LegId, media: &str, language: &str) -> Result<(), BridgeError> {
+    async fn play(
+        &self,
+        leg: &LegId,
+        media: &str,
+        language: &str,
+    ) -> Result<PlaybackId, BridgeError> {
         let playback = format!("puente-{}", crate::auth::random_hex(8));
         self.rest(
             reqwest::Method::POST,
@@ -606,7 +619,12 @@ impl CallBridge for Ari {
             ],
         )
         .await?;
-        Ok(())
+        Ok(PlaybackId(playback))
+    }
+
+    async fn stop(&self, playback: &PlaybackId) -> Result<(), BridgeError> {
+        let path = format!("/playbacks/{}", encode(&playback.0));
+        self.undo(reqwest::Method::DELETE, &path, &[]).await
     }
 
     async fn join(&self, call: &CallId, leg: &LegId) -> Result<(), BridgeError> {

@@ -64,6 +64,9 @@ pub enum LegEvent {
     Answered { leg: LegId },
     /// A keypad digit on a leg.
     Digit { leg: LegId, digit: char },
+    /// A prompt could not be played on a leg (its sound is not installed): the interpreter
+    /// hears nothing.
+    PromptFailed { leg: LegId, media: String },
     /// An invited leg ended: not reached, or hung up.
     Ended { leg: LegId, why: LegEnd },
     /// The connection to the PBX was lost and is back: events may have been missed.
@@ -73,6 +76,10 @@ pub enum LegEvent {
         legs: HashSet<LegId>,
     },
 }
+
+/// One prompt being played.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct PlaybackId(pub String);
 
 #[derive(Debug, thiserror::Error)]
 pub enum BridgeError {
@@ -98,7 +105,15 @@ pub trait CallBridge: Send + Sync {
         timeout: Duration,
     ) -> Result<LegId, BridgeError>;
     /// Play a recorded prompt on a leg, in a language (`es_MX`, `en`) if the PBX has it.
-    async fn play(&self, leg: &LegId, media: &str, language: &str) -> Result<(), BridgeError>;
+    async fn play(
+        &self,
+        leg: &LegId,
+        media: &str,
+        language: &str,
+    ) -> Result<PlaybackId, BridgeError>;
+    /// Stop a prompt (the interpreter answered before it ended); one already over is fine.
+    /// A PBX holds a leg that is still playing out of its conference until the prompt ends.
+    async fn stop(&self, playback: &PlaybackId) -> Result<(), BridgeError>;
     /// Put an answered leg into the caller's conference.
     async fn join(&self, call: &CallId, leg: &LegId) -> Result<(), BridgeError>;
     /// Hang up one leg.

@@ -373,3 +373,30 @@ async fn what_a_crashed_run_left_is_cleared_and_the_caller_handed_back() {
     nothing_left(&ari).await;
     app.shutdown().await;
 }
+
+#[tokio::test]
+async fn pressing_1_during_a_long_prompt_stops_it_and_joins_at_once() {
+    let (ari, app) = start(&[("PUENTE_OFFER_TIMEOUT_SECS", "20")]).await;
+    // A nine-second prompt; the interpreter presses 1 a moment after answering. Asterisk
+    // holds addChannel until the channel's playback is over, as the double does.
+    ari.prompt_length(Duration::from_secs(9));
+    ari.phone("PJSIP/dora", Phone::accepts());
+    app.add_interpreter("dora", &[("tzo", 4)]).await;
+    let (caller, id) = call_in(&ari, &app, &["tzo"]).await;
+    wait_state(&app, &id, "connected").await;
+    ari.until(1, "the interpreter in the bridge within a second", |a| {
+        a.bridges().iter().any(|(_, chans)| chans.len() == 2)
+    })
+    .await;
+    assert!(
+        ari.log()
+            .iter()
+            .any(|l| l.starts_with("DELETE /playbacks/")),
+        "{:?}",
+        ari.log()
+    );
+    ari.hang_up(&caller);
+    wait_state(&app, &id, "completed").await;
+    nothing_left(&ari).await;
+    app.shutdown().await;
+}

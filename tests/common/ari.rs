@@ -91,10 +91,18 @@ struct Inner {
     handed_back: Vec<String>,
     log: Vec<String>,
     endpoints_rung: Vec<String>,
+    /// How long a prompt plays (Asterisk plays the whole file unless told to stop).
+    prompt_length: Duration,
+    /// Sounds that are not installed: their playback fails at once.
+    missing_media: Vec<String>,
+    /// Prompts playing: playback id → channel.
+    playing: HashMap<String, String>,
 }
 
 struct Shared {
     inner: Mutex<Inner>,
+    /// Told whenever a prompt ends.
+    prompt_over: tokio::sync::Notify,
     app: String,
     auth: String,
 }
@@ -122,7 +130,11 @@ impl AriDouble {
             )
         );
         let shared = Arc::new(Shared {
-            inner: Mutex::new(Inner::default()),
+            inner: Mutex::new(Inner {
+                prompt_length: Duration::from_millis(30),
+                ..Inner::default()
+            }),
+            prompt_over: tokio::sync::Notify::new(),
             app: APP.into(),
             auth,
         });
@@ -132,6 +144,7 @@ impl AriDouble {
             .route("/ari/channels/{id}", axum::routing::delete(hangup))
             .route("/ari/channels/{id}/answer", post(answer))
             .route("/ari/channels/{id}/play", post(play))
+            .route("/ari/playbacks/{id}", axum::routing::delete(stop_playback))
             .route("/ari/channels/{id}/continue", post(continue_in_dialplan))
             .route("/ari/bridges", post(create_bridge).get(list_bridges))
             .route("/ari/bridges/{id}", get(get_bridge).delete(destroy_bridge))
@@ -164,6 +177,16 @@ impl AriDouble {
     }
 
     /// Script the phone at `endpoint` (e.g. `PJSIP/ana`).
+    /// Make every prompt play this long.
+    pub fn prompt_length(&self, length: Duration) {
+        self.lock().prompt_length = length;
+    }
+
+    /// Make a sound missing (as when the prompt was never installed).
+    pub fn without_media(&self, media: &str) {
+        self.lock().missing_media.push(media.into());
+    }
+
     pub fn phone(&self, endpoint: &str, phone: Phone) {
         self.lock().phones.insert(endpoint.into(), phone);
     }
@@ -713,19 +736,59 @@ async fn play(
         &mut inner,
         json!({"type": "PlaybackStarted", "playback": playback}),
     );
-    let mut done = playback.clone();
-    done["state"] = json!("done");
-    let s2 = s.clone();
-    tokio::spawn(async move {
-        tokio::time::sleep(Duration::from_millis(30)).await;
-        let mut inner = s2.inner.lock().unwrap();
+    let pid = playback["id"].as_str().unwrap_or_default().to_string();
+    if inner.missing_media.iter().any(|m| m == media) {
+        // Asterisk: a sound it cannot find fails at once, and the caller hears nothing.
+        let mut failed = playback.clone();
+        failed["state"] = json!("failed");
         emit(
-            &s2,
+            &s,
             &mut inner,
-            json!({"type": "PlaybackFinished", "playback": done}),
+            json!({"type": "PlaybackFinished", "playback": failed}),
         );
+        return (StatusCode::CREATED, Json(playback)).into_response();
+    }
+    inner.playing.insert(pid.clone(), id.clone());
+    let length = inner.prompt_length;
+    let s2 = s.clone();
+    let done = playback.clone();
+    tokio::spawn(async move {
+        tokio::time::sleep(length).await;
+        finish_playback(&s2, &pid, done);
     });
     (StatusCode::CREATED, Json(playback)).into_response()
+}
+
+/// End a prompt (played out or stopped) once: `PlaybackFinished`, and whoever waits for
+/// the channel to be free of it goes on.
+fn finish_playback(s: &S, pid: &str, mut playback: Value) {
+    let mut inner = s.inner.lock().unwrap();
+    if inner.playing.remove(pid).is_none() {
+        return;
+    }
+    playback["state"] = json!("done");
+    emit(
+        s,
+        &mut inner,
+        json!({"type": "PlaybackFinished", "playback": playback}),
+    );
+    drop(inner);
+    s.prompt_over.notify_waiters();
+}
+
+async fn stop_playback(State(s): State<S>, Path(id): Path<String>) -> Response {
+    let channel = {
+        let mut inner = s.inner.lock().unwrap();
+        record(&mut inner, format!("DELETE /playbacks/{id}"));
+        inner.playing.get(&id).cloned()
+    };
+    let Some(channel) = channel else {
+        return message(StatusCode::NOT_FOUND, "Playback not found");
+    };
+    let playback =
+        json!({"id": id, "target_uri": format!("channel:{channel}"), "state": "playing"});
+    finish_playback(&s, &id, playback);
+    StatusCode::NO_CONTENT.into_response()
 }
 
 async fn continue_in_dialplan(State(s): State<S>, Path(id): Path<String>) -> Response {
@@ -812,6 +875,19 @@ async fn add_channel(
     Path(id): Path<String>,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
+    // Asterisk answers addChannel only once the channel's playback is over (measured on
+    // Asterisk 22: 2.8 s with a 4 s prompt): wait as it does.
+    if let Some(ch) = q.get("channel") {
+        loop {
+            let over = s.prompt_over.notified();
+            tokio::pin!(over);
+            over.as_mut().enable();
+            if !s.inner.lock().unwrap().playing.values().any(|c| c == ch) {
+                break;
+            }
+            over.await;
+        }
+    }
     let mut inner = s.inner.lock().unwrap();
     record(&mut inner, format!("POST /bridges/{id}/addChannel {q:?}"));
     let Some(ch) = q.get("channel").cloned() else {

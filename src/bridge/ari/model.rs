@@ -44,6 +44,10 @@ pub enum Event {
     BridgeDestroyed {
         bridge: Bridge,
     },
+    /// A prompt ended: `done`, or `failed` when its sound could not be played.
+    PlaybackFinished {
+        playback: Playback,
+    },
     /// Everything else (`ChannelVarset`, `ChannelDialplan`, `PlaybackStarted`, …).
     #[serde(other)]
     Other,
@@ -122,6 +126,7 @@ mod tests {
                 Event::ChannelEnteredBridge { .. } => "ChannelEnteredBridge",
                 Event::ChannelLeftBridge { .. } => "ChannelLeftBridge",
                 Event::BridgeDestroyed { .. } => "BridgeDestroyed",
+                Event::PlaybackFinished { .. } => "PlaybackFinished",
                 Event::Other => "Other",
             };
             *seen.entry(kind).or_default() += 1;
@@ -134,6 +139,7 @@ mod tests {
             "ChannelDtmfReceived",
             "ChannelEnteredBridge",
             "ChannelLeftBridge",
+            "PlaybackFinished",
             "BridgeDestroyed",
             "Other",
         ] {
@@ -167,4 +173,16 @@ mod tests {
             assert_eq!(channel.dialplan.unwrap().stasis_app(), Some("hotline"));
         }
     }
+}
+
+/// A playback, as ARI reports it.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct Playback {
+    #[serde(default)]
+    pub media_uri: String,
+    /// `channel:<id>` for a prompt played on a channel.
+    #[serde(default)]
+    pub target_uri: String,
+    #[serde(default)]
+    pub state: String,
 }
