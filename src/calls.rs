@@ -24,7 +24,7 @@ use tokio::sync::broadcast::error::RecvError;
 use crate::auth::Principal;
 use crate::bridge::{CallBridge, CallId, LegEnd, LegEvent, LegId, PlaybackId};
 use crate::offer::{Offer, OfferId, Outcome};
-use crate::request::{Channel, Priority, Request, RequestId, RequestState};
+use crate::request::{Priority, Request, RequestId, RequestState};
 use crate::roster::{Interpreter, InterpreterId};
 use crate::service::{Notice, Service};
 
@@ -300,12 +300,8 @@ impl Controller {
                 return;
             }
         };
-        let req = match self
-            .service
-            .create_request_for(&Principal::Operator, tag, priority, Channel::Phone)
-            .await
-        {
-            Ok((req, _)) => req,
+        let req = match self.service.queue_call(tag, priority).await {
+            Ok(req) => req,
             Err(e) => {
                 tracing::error!(call = %call, error = %e, "cannot queue the caller; back to the dialplan");
                 let _ = self.bridge.hand_back(&call).await;

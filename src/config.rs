@@ -50,6 +50,9 @@ pub struct Config {
     pub ari: Option<AriConfig>,
     /// How long one Redis command may take before the store counts as unavailable.
     pub store_timeout: std::time::Duration,
+    /// How long an instance's hold on its callers' calls lasts without renewal: after a
+    /// crash, its calls are settled within this.
+    pub call_lease: std::time::Duration,
     /// Limits that keep one client from holding the server.
     pub limits: HttpLimits,
 }
@@ -105,6 +108,7 @@ impl Default for Config {
             whatsapp: None,
             ari: None,
             store_timeout: std::time::Duration::from_secs(2),
+            call_lease: std::time::Duration::from_secs(15),
             limits: HttpLimits::default(),
         }
     }
@@ -237,6 +241,9 @@ impl Config {
                             })
                         }
                     }
+                }
+                "PUENTE_CALL_LEASE_SECS" => {
+                    c.call_lease = secs("PUENTE_CALL_LEASE_SECS", v, 2, 600)?.unsigned_abs()
                 }
                 "PUENTE_MAX_CONNECTIONS" => {
                     c.limits.max_connections = count("PUENTE_MAX_CONNECTIONS", v, 16, 1_000_000, 10_000)?

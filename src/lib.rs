@@ -16,6 +16,7 @@
 //! - [`service`]: what users can do, combining store, bus and dispatcher.
 //! - [`dispatch`]: the event-driven loop that applies the matcher's plans.
 //! - [`bridge`], [`calls`]: telephone bridges (Asterisk ARI) and the controller that drives them.
+//! - [`leases`]: each instance's lease on the calls it holds; settling those of dead ones.
 //! - [`http`]: the API of API.md, errors, the live event stream.
 //! - [`config`], [`startup`]: configuration and the one start-up path.
 
@@ -29,6 +30,7 @@ pub mod coverage;
 pub mod dispatch;
 pub mod http;
 pub mod language;
+pub mod leases;
 pub mod lid;
 pub mod matcher;
 pub mod offer;

@@ -129,6 +129,22 @@ pub struct Request {
     /// When the operator confirmed that the interpreter is on the call (manual bridge).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bridged_at: Option<Timestamp>,
+    /// The instance whose telephone bridge holds the caller's call, under a lease that
+    /// instance renews: when the lease lapses (the instance died), the call is gone and
+    /// another instance finishes the request (`EndReason::BridgeLost`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub held_by: Option<String>,
+    /// Why a request ended other than by someone's choice.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub end_reason: Option<EndReason>,
+}
+
+/// Why a request ended without anyone asking.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EndReason {
+    /// The instance that held the call died: the call was lost with it.
+    BridgeLost,
 }
 
 impl Request {
@@ -145,6 +161,8 @@ impl Request {
             channel,
             state: RequestState::Queued,
             interpreter: None,
+            held_by: None,
+            end_reason: None,
             created_at: now,
             updated_at: now,
             connected_at: None,

@@ -217,6 +217,10 @@ pub struct Service {
     pub limits: crate::config::HttpLimits,
     /// Failed authentications per client address.
     pub throttle: auth::FailureThrottle,
+    /// This process, as the holder of callers' calls (a new id at every start).
+    pub instance: String,
+    /// How long this instance's hold on its calls lasts without renewal.
+    pub call_lease: std::time::Duration,
     /// Live event streams open per token.
     streams: std::sync::Mutex<HashMap<TokenHash, usize>>,
 }
@@ -282,6 +286,8 @@ impl Service {
             static_tokens,
             limits: config.limits,
             throttle: auth::FailureThrottle::new(config.limits.auth_failures_per_minute),
+            instance: auth::random_hex(8),
+            call_lease: config.call_lease,
             streams: std::sync::Mutex::new(HashMap::new()),
         }
     }
@@ -952,6 +958,56 @@ impl Service {
             Some(r) => Ok(r),
             None => self.request_by_id(id).await,
         }
+    }
+
+    // --- Calls held by a telephone bridge ----------------------------------------------
+
+    /// Queue a caller's telephone call, held by this instance's bridge under its lease.
+    pub async fn queue_call(&self, tag: LanguageTag, priority: Priority) -> Result<Request> {
+        let mut req = Request::new(tag, priority, Channel::Phone, self.now());
+        req.group = self.catalogue.group_of(&req.language).cloned();
+        req.held_by = Some(self.instance.clone());
+        Ok(self.queue(&Principal::Operator, req).await?.0)
+    }
+
+    /// Renew this instance's hold on its calls.
+    pub async fn renew_lease(&self) -> std::result::Result<(), StoreError> {
+        self.store
+            .renew_lease(&self.instance, self.now(), self.call_lease)
+            .await
+    }
+
+    /// Give up this instance's hold on its calls (it is stopping; they are gone).
+    pub async fn drop_lease(&self) -> std::result::Result<(), StoreError> {
+        self.store.drop_lease(&self.instance).await
+    }
+
+    /// Finish every request whose call was held by an instance whose lease lapsed: the
+    /// instance died with the call, so nobody is on it any more. A connected request is
+    /// completed and its interpreter freed, a waiting one cancelled, both with the reason
+    /// `bridge_lost`. Any instance may do it, and several at once: finishing is
+    /// idempotent.
+    pub async fn settle_lapsed_calls(&self) -> std::result::Result<usize, StoreError> {
+        let lapsed = self.store.lapsed_calls(self.now()).await?;
+        let mut settled = 0;
+        for id in lapsed {
+            match self
+                .store
+                .finish_request(&id, Finish::Lost, self.now(), &self.rules)
+                .await
+            {
+                Ok(change) => {
+                    if !change.is_empty() {
+                        tracing::warn!(request_id = %id, "the call was lost with the instance that held it; request finished");
+                        settled += 1;
+                    }
+                    self.publish(change);
+                }
+                Err(StoreError::NotFound(_) | StoreError::Conflict(_)) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(settled)
     }
 
     /// Queue position, on-call count and open offers of every waiting request.

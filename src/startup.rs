@@ -27,6 +27,7 @@ pub struct App {
     stop: watch::Sender<bool>,
     server: tokio::task::JoinHandle<std::io::Result<()>>,
     dispatcher: tokio::task::JoinHandle<()>,
+    leases: tokio::task::JoinHandle<()>,
     /// The call controller, when a telephone bridge is configured.
     calls: Option<tokio::task::JoinHandle<()>>,
 }
@@ -40,6 +41,8 @@ impl App {
         if let Some(calls) = self.calls {
             let _ = calls.await;
         }
+        let _ = self.leases.await;
+        crate::leases::release(&self.service).await;
         self.server.await.unwrap_or(Ok(()))
     }
 }
@@ -69,6 +72,10 @@ pub async fn build(config: &Config, clock: Clock) -> anyhow::Result<Arc<Service>
         refuse_published_tokens(config)?;
     }
     load_roster(&service, &config.roster, config.redis_url.is_some()).await?;
+    // Held before any call is taken, so no other instance mistakes our calls for lost.
+    if let Err(e) = service.renew_lease().await {
+        tracing::warn!(error = %e, "cannot take this instance's lease on calls yet");
+    }
     Ok(service)
 }
 
@@ -289,6 +296,7 @@ pub fn serve(service: Arc<Service>, listener: TcpListener) -> std::io::Result<Ap
         service.clone(),
         until(stopped.clone()),
     ));
+    let leases = tokio::spawn(crate::leases::run(service.clone(), until(stopped.clone())));
     let calls = service.ari.clone().map(|ari| {
         let dialling = crate::calls::Dialling {
             endpoint: ari.endpoint.clone(),
@@ -312,6 +320,7 @@ pub fn serve(service: Arc<Service>, listener: TcpListener) -> std::io::Result<Ap
         stop,
         server,
         dispatcher,
+        leases,
         calls,
     })
 }

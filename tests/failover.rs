@@ -111,3 +111,194 @@ async fn the_survivor_offers_a_request_whose_instance_was_killed() {
     .await;
     assert_eq!(r["state"], "connected");
 }
+
+/// One `puente` process on Redis (and on the ARI double, when given), with a short lease.
+fn instance(redis: &str, ns: &str, ari: Option<&common::ari::AriDouble>) -> Puente {
+    let mut vars: Vec<(&str, String)> = vec![
+        ("PUENTE_REDIS_URL", redis.into()),
+        ("PUENTE_REDIS_NAMESPACE", ns.into()),
+        ("PUENTE_ROSTER", "none".into()),
+        ("PUENTE_OPERATOR_TOKENS", "operator-token-1".into()),
+        ("PUENTE_COORDINATOR_TOKENS", "coordinator-token-1".into()),
+        ("PUENTE_OFFER_TIMEOUT_SECS", "20".into()),
+        ("PUENTE_CALL_LEASE_SECS", "2".into()),
+    ];
+    if let Some(a) = ari {
+        vars.extend(a.vars());
+    }
+    let vars: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    Puente::spawn(&vars)
+}
+
+/// Poll `GET {path}` (operator) until `pred` holds, for up to `secs`.
+async fn until(base: &str, path: &str, secs: u64, pred: impl Fn(&Value) -> bool) -> Value {
+    let deadline = std::time::Instant::now() + Duration::from_secs(secs);
+    loop {
+        let (_, v) = call(
+            reqwest::Method::GET,
+            format!("{base}{path}"),
+            "coordinator-token-1",
+            None,
+        )
+        .await;
+        if pred(&v) {
+            return v;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{path} within {secs} s: {v}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Add `id` (Tsotsil), on call; returns the token.
+async fn on_call(base: &str, id: &str) -> String {
+    let (s, created) = call(
+        reqwest::Method::POST,
+        format!("{base}/api/v1/interpreters"),
+        "coordinator-token-1",
+        Some(json!({"id": id, "name": id, "phone": "+525550001234", "languages": [{"tag": "tzo", "proficiency": 5}]})),
+    )
+    .await;
+    assert_eq!(s, 201, "{created}");
+    let token = created["token"].as_str().unwrap().to_string();
+    let (s, _) = call(
+        reqwest::Method::PUT,
+        format!("{base}/api/v1/interpreters/{id}/availability"),
+        &token,
+        Some(json!({"status": "available"})),
+    )
+    .await;
+    assert_eq!(s, 200);
+    token
+}
+
+/// The phone request a caller of the ARI double became.
+async fn phone_request(base: &str) -> String {
+    let all = until(base, "/api/v1/requests", 5, |v| {
+        v["requests"].as_array().is_some_and(|r| !r.is_empty())
+    })
+    .await;
+    all["requests"][0]["id"].as_str().unwrap().to_string()
+}
+
+fn interpreter_free(v: &Value) -> bool {
+    v["status"] == "available" && v["session"].is_null()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_instance_leaves_no_call_connected_and_no_interpreter_busy() {
+    use common::ari::{AriDouble, Phone};
+    let (url, _server) = common::redis();
+    let lease_and_5 = 2 + 5;
+
+    // Through the PBX, kill -9 of the instance that holds the call while the caller
+    // waits (nobody on call), while an interpreter's phone rings, and while connected:
+    // the call is gone with it, so the request is finished (cancelled while waiting,
+    // completed once connected), with the reason, and the interpreter is free.
+    for (phase, phone, ends) in [
+        ("queued", None, "cancelled"),
+        ("offered", Some(Phone::NoAnswer), "cancelled"),
+        ("connected", Some(Phone::accepts()), "completed"),
+    ] {
+        let ns = common::namespace(&format!("lease-{phase}"));
+        let ari = AriDouble::start().await;
+        let mut first = instance(&url, &ns, Some(&ari));
+        ari.until(10, "puente to connect", |a| a.connected() == 1)
+            .await;
+        if let Some(p) = phone {
+            ari.phone("PJSIP/dora", p);
+            on_call(&first.base, "dora").await;
+        }
+        ari.caller_arrives(&["tzo"]);
+        let id = phone_request(&first.base).await;
+        until(&first.base, &format!("/api/v1/requests/{id}"), 10, |r| {
+            r["state"] == phase
+        })
+        .await;
+        first.kill();
+        let second = instance(&url, &ns, Some(&ari));
+        let r = until(
+            &second.base,
+            &format!("/api/v1/requests/{id}"),
+            lease_and_5,
+            |r| r["state"] == ends,
+        )
+        .await;
+        assert_eq!(r["end_reason"], "bridge_lost", "{phase}: {r}");
+        let message = r["message"].as_str().unwrap();
+        assert!(message.contains("Se perdió la llamada"), "{phase}: {r}");
+        if phone.is_some() {
+            until(
+                &second.base,
+                "/api/v1/interpreters/dora",
+                2,
+                interpreter_free,
+            )
+            .await;
+        }
+        ari.until(5, "nothing of puente's left in the PBX", |a| {
+            a.channels_in_stasis().is_empty() && a.bridges().is_empty()
+        })
+        .await;
+    }
+
+    // Connected through the manual bridge: the people are on the phone, not in puente.
+    // After the kill the request stays connected and is completed as usual, and the
+    // interpreter is free again.
+    let ns = common::namespace("lease-manual");
+    let mut first = instance(&url, &ns, None);
+    let fer = on_call(&first.base, "fer").await;
+    let (s, req) = call(
+        reqwest::Method::POST,
+        format!("{}/api/v1/requests", first.base),
+        "operator-token-1",
+        Some(json!({"language": "tzo", "priority": "urgent", "channel": "phone"})),
+    )
+    .await;
+    assert_eq!(s, 201);
+    let id = req["id"].as_str().unwrap().to_string();
+    let offers = until(&first.base, "/api/v1/interpreters/fer/offers", 5, |v| {
+        v["offers"].as_array().is_some_and(|o| !o.is_empty())
+    })
+    .await;
+    let offer = offers["offers"][0]["id"].as_str().unwrap().to_string();
+    let (s, _) = call(
+        reqwest::Method::POST,
+        format!("{}/api/v1/offers/{offer}/accept", first.base),
+        &fer,
+        None,
+    )
+    .await;
+    assert_eq!(s, 200);
+    first.kill();
+    let second = instance(&url, &ns, None);
+    tokio::time::sleep(Duration::from_secs(lease_and_5 - 4)).await;
+    let (_, r) = call(
+        reqwest::Method::GET,
+        format!("{}/api/v1/requests/{id}", second.base),
+        "operator-token-1",
+        None,
+    )
+    .await;
+    assert_eq!(
+        r["state"], "connected",
+        "a manual bridge is not puente's to lose: {r}"
+    );
+    let (s, _) = call(
+        reqwest::Method::POST,
+        format!("{}/api/v1/requests/{id}/complete", second.base),
+        "operator-token-1",
+        None,
+    )
+    .await;
+    assert_eq!(s, 200);
+    until(
+        &second.base,
+        "/api/v1/interpreters/fer",
+        2,
+        interpreter_free,
+    )
+    .await;
+}

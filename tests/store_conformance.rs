@@ -70,6 +70,73 @@ async fn state_of(store: &dyn Store, r: &Request) -> RequestState {
     store.request(&r.id).await.unwrap().unwrap().state
 }
 
+async fn calls_of_an_instance_whose_lease_lapsed_are_settled_as_lost(store: &dyn Store) {
+    use puente::request::EndReason;
+    let ana = interpreter("ana", "tzo");
+    store.insert_interpreter(ana.clone(), None).await.unwrap();
+    let mut connected = request("tzo", 0);
+    connected.held_by = Some("inst-a".into());
+    let mut waiting = request("tzo", 1);
+    waiting.held_by = Some("inst-a".into());
+    let mut other = request("tzo", 2);
+    other.held_by = Some("inst-b".into());
+    let unheld = request("tzo", 3);
+    for r in [&connected, &waiting, &other, &unheld] {
+        store.insert_request(r.clone()).await.unwrap();
+    }
+    let o = offer(&connected, &ana, 4, 60);
+    store.open_offer(o.clone(), true).await.unwrap();
+    store.accept_offer(&o.id, &ana.id, t(5)).await.unwrap();
+    let lease = std::time::Duration::from_secs(30);
+    store.renew_lease("inst-a", t(5), lease).await.unwrap();
+    store.renew_lease("inst-b", t(5), lease).await.unwrap();
+    assert!(
+        store.lapsed_calls(t(6)).await.unwrap().is_empty(),
+        "both alive"
+    );
+
+    // inst-a stops (or its lease runs out): its calls, and only its, have lapsed.
+    store.drop_lease("inst-a").await.unwrap();
+    let mut lapsed = store.lapsed_calls(t(7)).await.unwrap();
+    lapsed.sort();
+    let mut expected = vec![connected.id.clone(), waiting.id.clone()];
+    expected.sort();
+    assert_eq!(lapsed, expected);
+
+    let rules = Rules::default();
+    let change = store
+        .finish_request(&connected.id, Finish::Lost, t(8), &rules)
+        .await
+        .unwrap();
+    let done = store.request(&connected.id).await.unwrap().unwrap();
+    assert_eq!(done.state, RequestState::Completed);
+    assert_eq!(done.end_reason, Some(EndReason::BridgeLost));
+    assert!(
+        change
+            .interpreters
+            .iter()
+            .any(|(i, _)| i.id == ana.id && i.session.is_none()),
+        "the interpreter is freed in the same step"
+    );
+    let ana_now = store.interpreter(&ana.id).await.unwrap().unwrap();
+    assert!(ana_now.session.is_none());
+    store
+        .finish_request(&waiting.id, Finish::Lost, t(8), &rules)
+        .await
+        .unwrap();
+    let w = store.request(&waiting.id).await.unwrap().unwrap();
+    assert_eq!(w.state, RequestState::Cancelled);
+    assert_eq!(w.end_reason, Some(EndReason::BridgeLost));
+    // Settling twice (two instances at once) changes nothing more.
+    let again = store
+        .finish_request(&connected.id, Finish::Lost, t(9), &rules)
+        .await
+        .unwrap();
+    assert!(again.is_empty());
+    assert!(store.lapsed_calls(t(9)).await.unwrap().is_empty());
+    assert_eq!(state_of(store, &other).await, RequestState::Queued);
+}
+
 async fn roster_ids_tokens_and_duplicates(store: &dyn Store) {
     let ana = interpreter("ana", "tzo");
     store
@@ -979,6 +1046,7 @@ where
     Fut: std::future::Future<Output = Box<dyn Store>>,
 {
     roster_ids_tokens_and_duplicates(&*make().await).await;
+    calls_of_an_instance_whose_lease_lapsed_are_settled_as_lost(&*make().await).await;
     open_offer_claims_the_interpreter_once(&*make().await).await;
     open_offer_refuses_offline_and_connected_interpreters(&*make().await).await;
     accept_connects_once_and_withdraws_the_rest(&*make().await).await;

@@ -18,6 +18,7 @@ status-completed = { $channel ->
    *[phone] Call
 } with the { $language } interpreter ended.
 status-cancelled = Request for a { $language } interpreter cancelled.
+status-bridge-lost = The call was lost: the puente instance that held it stopped working. The interpreter is free again. If it is safe, call the caller back.
 status-unfilled = Nobody could take the call in { $language }. Offer a call back or refer the caller to an outside agency.
 
 ## Script to read to the caller while they wait.

@@ -18,6 +18,7 @@ status-completed = { $channel ->
    *[phone] Llamada
 } con intérprete de { $language } terminada.
 status-cancelled = Solicitud de intérprete de { $language } cancelada.
+status-bridge-lost = Se perdió la llamada: la instancia de puente que la sostenía dejó de funcionar. La persona intérprete quedó libre. Si es seguro, llame de regreso a la persona que llamó.
 status-unfilled = Nadie pudo atender en { $language }. Ofrezca una llamada de regreso o canalice a una institución externa.
 
 ## Guion para leer a la persona que llama mientras espera.

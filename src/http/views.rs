@@ -76,6 +76,7 @@ pub async fn request(
             args.push(("interpreter", FluentValue::from(name)));
             "status-connected"
         }
+        _ if req.end_reason == Some(crate::request::EndReason::BridgeLost) => "status-bridge-lost",
         RequestState::Completed => "status-completed",
         RequestState::Cancelled => "status-cancelled",
         RequestState::Unfilled => "status-unfilled",
@@ -116,6 +117,7 @@ pub async fn request(
         "channel": req.channel,
         "interpreter": interpreter.map(|(id, name, phone)| json!({"id": id, "name": name, "phone": phone})),
         "bridged_at": req.bridged_at,
+        "end_reason": req.end_reason,
         "queue": queue.filter(|_| req.state.is_pending()).map(|q| json!({
             "position": q.position,
             "on_call": q.on_call,

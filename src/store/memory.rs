@@ -48,6 +48,8 @@ struct State {
     memos: HashMap<String, (String, Timestamp)>,
     /// Conversations with their expiry.
     chats: HashMap<RequestId, (Vec<crate::chat::ChatMessage>, Timestamp)>,
+    /// Instances' call leases, until when.
+    leases: HashMap<String, Timestamp>,
 }
 
 impl MemoryStore {
@@ -366,13 +368,13 @@ impl Store for MemoryStore {
         let Some(req) = s.requests.get(id) else {
             return Err(StoreError::NotFound(format!("request {id}")));
         };
-        let target = how.state();
+        let target = how.state(req.state);
         if req.state == target {
             return Ok(Change::default());
         }
         let allowed = match how {
             Finish::Complete => req.state == RequestState::Connected,
-            Finish::Cancel => !req.state.is_final(),
+            Finish::Cancel | Finish::Lost => !req.state.is_final(),
             Finish::GiveUp => req.state.is_pending(),
         };
         if !allowed {
@@ -386,6 +388,9 @@ impl Store for MemoryStore {
         req.state = target;
         req.updated_at = now;
         req.finished_at = Some(now);
+        if how == Finish::Lost {
+            req.end_reason = Some(crate::request::EndReason::BridgeLost);
+        }
         let freed = req.interpreter.clone();
         change.requests.push(req.clone());
         s.pending.remove(id);
@@ -401,6 +406,34 @@ impl Store for MemoryStore {
         }
         change.nothing_waits = s.pending.is_empty();
         Ok(change)
+    }
+
+    async fn renew_lease(
+        &self,
+        instance: &str,
+        now: Timestamp,
+        ttl: std::time::Duration,
+    ) -> Result<()> {
+        let until = now
+            .checked_add(jiff::SignedDuration::try_from(ttl).unwrap_or(jiff::SignedDuration::MAX))
+            .unwrap_or(Timestamp::MAX);
+        self.lock().leases.insert(instance.to_string(), until);
+        Ok(())
+    }
+
+    async fn drop_lease(&self, instance: &str) -> Result<()> {
+        self.lock().leases.remove(instance);
+        Ok(())
+    }
+
+    async fn lapsed_calls(&self, now: Timestamp) -> Result<Vec<RequestId>> {
+        let s = self.lock();
+        let alive = |owner: &String| s.leases.get(owner).is_some_and(|until| *until > now);
+        Ok(s.requests
+            .values()
+            .filter(|r| !r.state.is_final() && r.held_by.as_ref().is_some_and(|o| !alive(o)))
+            .map(|r| r.id.clone())
+            .collect())
     }
 
     async fn offer(&self, id: &OfferId) -> Result<Option<Offer>> {

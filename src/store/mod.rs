@@ -174,14 +174,22 @@ pub enum Finish {
     Complete,
     Cancel,
     GiveUp,
+    /// The call was lost with the instance that held it: a connected request is
+    /// completed, a waiting one cancelled, both with `EndReason::BridgeLost`; a finished
+    /// one stays as it is.
+    Lost,
 }
 
 impl Finish {
-    pub fn state(self) -> RequestState {
+    /// The state a request in `from` ends in.
+    pub fn state(self, from: RequestState) -> RequestState {
         match self {
             Finish::Complete => RequestState::Completed,
             Finish::Cancel => RequestState::Cancelled,
             Finish::GiveUp => RequestState::Unfilled,
+            Finish::Lost if from == RequestState::Connected => RequestState::Completed,
+            Finish::Lost if from.is_final() => from,
+            Finish::Lost => RequestState::Cancelled,
         }
     }
 }
@@ -258,7 +266,8 @@ pub trait Store: Send + Sync + 'static {
     async fn request(&self, id: &RequestId) -> Result<Option<Request>>;
     /// Most recent first, optionally only one state.
     async fn requests(&self, state: Option<RequestState>) -> Result<Vec<Request>>;
-    /// Complete, cancel or give up. Repeating the same finish is a no-op (empty change).
+    /// Complete, cancel, give up, or settle a lost call. Repeating the same finish is a
+    /// no-op (empty change).
     async fn finish_request(
         &self,
         id: &RequestId,
@@ -266,6 +275,18 @@ pub trait Store: Send + Sync + 'static {
         now: Timestamp,
         rules: &Rules,
     ) -> Result<Change>;
+
+    /// Calls: an instance that holds callers' calls keeps a lease, renewed while it lives.
+    async fn renew_lease(
+        &self,
+        instance: &str,
+        now: Timestamp,
+        ttl: std::time::Duration,
+    ) -> Result<()>;
+    /// End an instance's lease now (it is stopping): its calls are lost at once.
+    async fn drop_lease(&self, instance: &str) -> Result<()>;
+    /// Unfinished requests whose call is held by an instance without a live lease.
+    async fn lapsed_calls(&self, now: Timestamp) -> Result<Vec<RequestId>>;
 
     // Offers.
     async fn offer(&self, id: &OfferId) -> Result<Option<Offer>>;

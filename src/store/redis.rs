@@ -54,6 +54,7 @@ struct Scripts {
     bridge: Script,
     memo_swap: Script,
     append_chat: Script,
+    lapsed_calls: Script,
 }
 
 fn script(body: &str) -> Script {
@@ -80,6 +81,7 @@ impl Scripts {
             bridge: script(include_str!("redis/bridge.lua")),
             memo_swap: script(include_str!("redis/memo_swap.lua")),
             append_chat: script(include_str!("redis/append_chat.lua")),
+            lapsed_calls: script(include_str!("redis/lapsed_calls.lua")),
         }
     }
 }
@@ -514,6 +516,7 @@ impl Store for RedisStore {
             Finish::Complete => "complete",
             Finish::Cancel => "cancel",
             Finish::GiveUp => "give_up",
+            Finish::Lost => "lost",
         };
         let (ready_at, ready_ms) = match rules.ready_at(now) {
             Some(at) => (at.to_string(), at.as_millisecond().to_string()),
@@ -528,6 +531,47 @@ impl Store for RedisStore {
             ready_ms,
         ];
         self.transition(&self.scripts.finish_request, &args).await
+    }
+
+    async fn renew_lease(
+        &self,
+        instance: &str,
+        _now: Timestamp,
+        ttl: std::time::Duration,
+    ) -> Result<()> {
+        // Redis' own clock times the lease: instances need not agree on the time.
+        let mut conn = self.conn.clone();
+        let ms = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1);
+        let _: () = ::redis::cmd("SET")
+            .arg(self.key(&format!("lease:{instance}")))
+            .arg(1)
+            .arg("PX")
+            .arg(ms)
+            .query_async(&mut conn)
+            .await
+            .map_err(redis_failed)?;
+        Ok(())
+    }
+
+    async fn drop_lease(&self, instance: &str) -> Result<()> {
+        let mut conn = self.conn.clone();
+        let _: () = conn
+            .del(self.key(&format!("lease:{instance}")))
+            .await
+            .map_err(redis_failed)?;
+        Ok(())
+    }
+
+    async fn lapsed_calls(&self, _now: Timestamp) -> Result<Vec<RequestId>> {
+        let mut conn = self.conn.clone();
+        let ids: Vec<String> = self
+            .scripts
+            .lapsed_calls
+            .key(&self.prefix)
+            .invoke_async(&mut conn)
+            .await
+            .map_err(redis_failed)?;
+        Ok(ids.iter().map(|i| RequestId::from_path(i)).collect())
     }
 
     async fn offer(&self, id: &OfferId) -> Result<Option<Offer>> {

@@ -1,17 +1,27 @@
--- ARGV: id, how (complete | cancel | give_up), now, ready_at ("" for none), now (ms),
+-- ARGV: id, how (complete | cancel | give_up | lost), now, ready_at ("" for none), now (ms),
 -- ready_at (ms)
 local id, how, now, ready_at, now_ms = ARGV[1], ARGV[2], ARGV[3], ARGV[4], tonumber(ARGV[5])
 local key = k('rq:' .. id)
 local r = get(key)
 if not r then return fail('not_found', 'request ' .. id) end
-local target = ({complete = 'completed', cancel = 'cancelled', give_up = 'unfilled'})[how]
-if r.state == target then return done() end
 local pending = r.state == 'queued' or r.state == 'offered'
 local final = r.state == 'completed' or r.state == 'cancelled' or r.state == 'unfilled'
+local target = ({complete = 'completed', cancel = 'cancelled', give_up = 'unfilled'})[how]
+if how == 'lost' then
+  -- The call was lost with its instance: connected ends completed, waiting cancelled.
+  if final then
+    redis.call('HDEL', k('held'), id)
+    return done()
+  end
+  target = (r.state == 'connected') and 'completed' or 'cancelled'
+  r.end_reason = 'bridge_lost'
+end
+if r.state == target then return done() end
 local allowed = (how == 'complete' and r.state == 'connected')
-  or (how == 'cancel' and not final)
+  or ((how == 'cancel' or how == 'lost') and not final)
   or (how == 'give_up' and pending)
 if not allowed then return fail('request_state', r.state) end
+redis.call('HDEL', k('held'), id)
 for _, oid in ipairs(open_of_request(id)) do close(oid, 'withdrawn', now) end
 r.state = target
 r.updated_at = now

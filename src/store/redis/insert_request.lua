@@ -4,6 +4,8 @@ local key = k('rq:' .. r.id)
 if redis.call('EXISTS', key) == 1 then return fail('exists', 'request ' .. r.id) end
 redis.call('SET', key, ARGV[1])
 redis.call('ZADD', k('rqs'), tonumber(ARGV[2]), r.id)
+-- A call held by an instance's telephone bridge: settled if that instance's lease lapses.
+if r.held_by and r.held_by ~= cjson.null then redis.call('HSET', k('held'), r.id, r.held_by) end
 emit('r', r)
 done()
 -- Where it stands: place among waiting requests of its language, and interpreters of the
