@@ -20,6 +20,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::broadcast::error::RecvError;
+use tokio::sync::mpsc;
 
 use crate::auth::Principal;
 use crate::bridge::{CallBridge, CallId, LegEnd, LegEvent, LegId, PlaybackId};
@@ -104,52 +105,137 @@ impl Calls {
     }
 }
 
-pub struct Controller {
+/// One call's controller: the caller's request, the legs rung for it. Each call has its
+/// own task, so one call waiting on the PBX (a slow REST request) never holds up another
+/// call's events; a call's own events are handled in order.
+struct Controller {
     service: Arc<Service>,
     bridge: Arc<dyn CallBridge>,
     dialling: Dialling,
     calls: Calls,
-    /// A missing prompt was reported in this run (it is reported once).
-    prompt_missing: bool,
+}
+
+/// What the router hands a call's task.
+enum Input {
+    Leg(LegEvent),
+    /// puente is stopping: back to the dialplan.
+    Stop,
 }
 
 /// Run the controller until `shutdown`; calls still up then go back to the dialplan.
+///
+/// This task only routes: each event of the PBX goes to its call's task (started when the
+/// caller arrives); it never waits on the PBX or the store itself.
 pub async fn run(
     service: Arc<Service>,
     bridge: Arc<dyn CallBridge>,
     dialling: Dialling,
     shutdown: impl std::future::Future<Output = ()>,
 ) {
-    let mut notices = service.bus.subscribe();
-    let mut c = Controller {
-        service,
-        bridge,
-        dialling,
-        calls: Calls::default(),
-        prompt_missing: false,
-    };
+    let mut calls: HashMap<CallId, mpsc::UnboundedSender<Input>> = HashMap::new();
+    let mut tasks = tokio::task::JoinSet::new();
+    let mut prompt_missing = false;
     tokio::pin!(shutdown);
     loop {
-        tokio::select! {
-            n = notices.recv() => match n {
-                Ok(n) => c.on_notice(&n).await,
-                Err(RecvError::Lagged(missed)) => {
-                    tracing::warn!(missed, "call controller missed changes; re-reading its calls");
-                    c.reread().await;
-                }
-                Err(RecvError::Closed) => break,
-            },
-            ev = c.bridge.next_event() => match ev {
-                Some(ev) => c.on_leg_event(ev).await,
-                None => break,
-            },
+        let ev = tokio::select! {
+            ev = bridge.next_event() => ev,
+            Some(_) = tasks.join_next(), if !tasks.is_empty() => continue,
             _ = &mut shutdown => break,
+        };
+        let Some(ev) = ev else { break };
+        calls.retain(|_, tx| !tx.is_closed());
+        let call = match &ev {
+            LegEvent::PromptFailed { media, leg, .. } => {
+                if !std::mem::replace(&mut prompt_missing, true) {
+                    tracing::warn!(%media, leg = %leg, "the offer prompt cannot be played: interpreters called by phone hear nothing; install it (docs/bridges.md, `puente prompts` prints its text)");
+                }
+                continue;
+            }
+            LegEvent::Resynced { .. } => {
+                for tx in calls.values() {
+                    let _ = tx.send(Input::Leg(ev.clone()));
+                }
+                continue;
+            }
+            LegEvent::CallerArrived { call, .. } => {
+                let (tx, rx) = mpsc::unbounded_channel();
+                // Subscribed before its request exists: it sees every change of it.
+                let notices = service.bus.subscribe();
+                let c = Controller {
+                    service: service.clone(),
+                    bridge: bridge.clone(),
+                    dialling: dialling.clone(),
+                    calls: Calls::default(),
+                };
+                tasks.spawn(c.run(rx, notices));
+                calls.insert(call.clone(), tx);
+                call.clone()
+            }
+            LegEvent::CallerGone { call }
+            | LegEvent::Answered { call, .. }
+            | LegEvent::Digit { call, .. }
+            | LegEvent::Ended { call, .. } => call.clone(),
+        };
+        match calls.get(&call) {
+            Some(tx) => {
+                let _ = tx.send(Input::Leg(ev));
+            }
+            // A leg of a call that is over answered: nothing of ours stays up.
+            None => {
+                if let LegEvent::Answered { leg, .. } = ev {
+                    let bridge = bridge.clone();
+                    tokio::spawn(async move { bridge.hang_up(&leg).await });
+                }
+            }
         }
     }
     // Whoever is still waiting is better off in the dialplan than in a silent conference.
-    let calls: Vec<CallId> = c.calls.requests.keys().cloned().collect();
-    for call in calls {
-        let _ = tokio::time::timeout(Duration::from_secs(2), c.bridge.hand_back(&call)).await;
+    for tx in calls.values() {
+        let _ = tx.send(Input::Stop);
+    }
+    let _ = tokio::time::timeout(Duration::from_secs(3), async {
+        while tasks.join_next().await.is_some() {}
+    })
+    .await;
+}
+
+impl Controller {
+    /// Handle this call until it is over (or puente stops).
+    async fn run(
+        mut self,
+        mut inbox: mpsc::UnboundedReceiver<Input>,
+        mut notices: tokio::sync::broadcast::Receiver<Arc<Notice>>,
+    ) {
+        let mut arrived = false;
+        loop {
+            tokio::select! {
+                n = notices.recv() => match n {
+                    Ok(n) => self.on_notice(&n).await,
+                    Err(RecvError::Lagged(missed)) => {
+                        tracing::warn!(missed, "call controller missed changes; re-reading its call");
+                        self.reread().await;
+                    }
+                    Err(RecvError::Closed) => return,
+                },
+                input = inbox.recv() => match input {
+                    Some(Input::Leg(ev)) => {
+                        arrived |= matches!(ev, LegEvent::CallerArrived { .. });
+                        self.on_leg_event(ev).await;
+                    }
+                    Some(Input::Stop) | None => {
+                        let calls: Vec<CallId> = self.calls.requests.keys().cloned().collect();
+                        for call in calls {
+                            let _ = tokio::time::timeout(Duration::from_secs(2), self.bridge.hand_back(&call)).await;
+                        }
+                        return;
+                    }
+                },
+            }
+            // The call is over (or could not be queued) and everything of it was let go.
+            if arrived && self.calls.requests.is_empty() && self.calls.legs.is_empty() {
+                return;
+            }
+        }
     }
 }
 
@@ -247,14 +333,11 @@ impl Controller {
         match ev {
             LegEvent::CallerArrived { call, args } => self.caller_arrived(call, args).await,
             LegEvent::CallerGone { call } => self.caller_gone(&call).await,
-            LegEvent::Answered { leg } => self.answered(&leg).await,
-            LegEvent::Digit { leg, digit } => self.digit(&leg, digit).await,
-            LegEvent::PromptFailed { leg, media } => {
-                if !std::mem::replace(&mut self.prompt_missing, true) {
-                    tracing::warn!(%media, leg = %leg, "the offer prompt cannot be played: interpreters called by phone hear nothing; install it (docs/bridges.md, `puente prompts` prints its text)");
-                }
-            }
-            LegEvent::Ended { leg, why } => self.ended(&leg, why).await,
+            LegEvent::Answered { leg, .. } => self.answered(&leg).await,
+            LegEvent::Digit { leg, digit, .. } => self.digit(&leg, digit).await,
+            // The router reports it.
+            LegEvent::PromptFailed { .. } => {}
+            LegEvent::Ended { leg, why, .. } => self.ended(&leg, why).await,
             LegEvent::Resynced { calls, legs } => {
                 let gone: Vec<CallId> = self
                     .calls

@@ -220,6 +220,7 @@ impl Ari {
                 if let Some(leg) = st.legs.get_mut(&channel.id) {
                     leg.answered = true;
                     return Some(LegEvent::Answered {
+                        call: leg.call.clone(),
                         leg: LegId(channel.id),
                     });
                 }
@@ -266,18 +267,19 @@ impl Ari {
                 caller_gone(&mut st, channel.id)
             }
             Event::ChannelDtmfReceived { digit, channel } => {
-                if !st.legs.contains_key(&channel.id) {
-                    return None;
-                }
+                let call = st.legs.get(&channel.id)?.call.clone();
                 let digit = digit.chars().next()?;
                 Some(LegEvent::Digit {
+                    call,
                     leg: LegId(channel.id),
                     digit,
                 })
             }
             Event::PlaybackFinished { playback } if playback.state == "failed" => {
                 let leg = playback.target_uri.strip_prefix("channel:")?;
-                st.legs.contains_key(leg).then(|| LegEvent::PromptFailed {
+                let call = st.legs.get(leg)?.call.clone();
+                Some(LegEvent::PromptFailed {
+                    call,
                     leg: LegId(leg.to_string()),
                     media: playback.media_uri,
                 })
@@ -416,8 +418,9 @@ impl Ari {
 }
 
 fn end_leg(st: &mut State, id: &str, why: LegEnd) -> Option<LegEvent> {
-    st.legs.remove(id)?;
+    let leg = st.legs.remove(id)?;
     Some(LegEvent::Ended {
+        call: leg.call,
         leg: LegId(id.to_string()),
         why,
     })
@@ -750,6 +753,7 @@ mod tests {
         assert_eq!(
             a.translate(ev(&dial)),
             Some(LegEvent::Ended {
+                call: CallId("c".into()),
                 leg: LegId("l".into()),
                 why: LegEnd::Busy
             })
@@ -778,6 +782,7 @@ mod tests {
             assert_eq!(
                 a.translate(ev(&gone)),
                 Some(LegEvent::Ended {
+                    call: CallId("c".into()),
                     leg: LegId("l".into()),
                     why
                 })
@@ -796,6 +801,7 @@ mod tests {
         assert_eq!(
             a.translate(ev(&start)),
             Some(LegEvent::Answered {
+                call: CallId("c".into()),
                 leg: LegId("l".into())
             })
         );
@@ -803,6 +809,7 @@ mod tests {
         assert_eq!(
             a.translate(ev(&end)),
             Some(LegEvent::Ended {
+                call: CallId("c".into()),
                 leg: LegId("l".into()),
                 why: LegEnd::HungUp
             })

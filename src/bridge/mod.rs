@@ -60,15 +60,27 @@ pub enum LegEvent {
     CallerArrived { call: CallId, args: Vec<String> },
     /// The caller's side of the call ended.
     CallerGone { call: CallId },
-    /// An invited leg answered: a prompt can be played and digits read.
-    Answered { leg: LegId },
+    /// An invited leg (rung for `call`) answered: a prompt can be played and digits read.
+    Answered { call: CallId, leg: LegId },
     /// A keypad digit on a leg.
-    Digit { leg: LegId, digit: char },
+    Digit {
+        call: CallId,
+        leg: LegId,
+        digit: char,
+    },
     /// A prompt could not be played on a leg (its sound is not installed): the interpreter
     /// hears nothing.
-    PromptFailed { leg: LegId, media: String },
+    PromptFailed {
+        call: CallId,
+        leg: LegId,
+        media: String,
+    },
     /// An invited leg ended: not reached, or hung up.
-    Ended { leg: LegId, why: LegEnd },
+    Ended {
+        call: CallId,
+        leg: LegId,
+        why: LegEnd,
+    },
     /// The connection to the PBX was lost and is back: events may have been missed.
     /// `calls` and `legs` list what still exists; anything else ended meanwhile.
     Resynced {

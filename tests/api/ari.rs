@@ -400,3 +400,28 @@ async fn pressing_1_during_a_long_prompt_stops_it_and_joins_at_once() {
     nothing_left(&ari).await;
     app.shutdown().await;
 }
+
+#[tokio::test]
+async fn one_calls_slow_request_to_the_pbx_does_not_hold_up_another_call() {
+    let (ari, app) = start(&[]).await;
+    ari.delay_next_answer(Duration::from_secs(5));
+    let slow = ari.caller_arrives(&["tzo"]);
+    let answering = format!("POST /channels/{slow}/answer");
+    ari.until(5, "puente to answer the first caller", |a| {
+        a.log().contains(&answering)
+    })
+    .await;
+    // While Asterisk takes its time over the first caller, a second one calls.
+    let quick = ari.caller_arrives(&["yua"]);
+    let held = format!("/addChannel {{\"channel\": \"{quick}\"}}");
+    ari.until(1, "the second caller held at once", |a| {
+        a.log().iter().any(|l| l.ends_with(&held))
+    })
+    .await;
+    let all = app.get("/api/v1/requests", OPERATOR).await.expect(200);
+    assert_eq!(all["requests"].as_array().unwrap().len(), 2, "{all}");
+    ari.hang_up(&slow);
+    ari.hang_up(&quick);
+    nothing_left(&ari).await;
+    app.shutdown().await;
+}

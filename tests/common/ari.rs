@@ -97,6 +97,8 @@ struct Inner {
     missing_media: Vec<String>,
     /// Prompts playing: playback id → channel.
     playing: HashMap<String, String>,
+    /// How long the next answer request takes.
+    answer_delay: Option<Duration>,
 }
 
 struct Shared {
@@ -177,6 +179,11 @@ impl AriDouble {
     }
 
     /// Script the phone at `endpoint` (e.g. `PJSIP/ana`).
+    /// Make the next `POST /channels/{id}/answer` take this long.
+    pub fn delay_next_answer(&self, by: Duration) {
+        self.lock().answer_delay = Some(by);
+    }
+
     /// Make every prompt play this long.
     pub fn prompt_length(&self, length: Duration) {
         self.lock().prompt_length = length;
@@ -695,8 +702,16 @@ async fn hangup(State(s): State<S>, Path(id): Path<String>) -> Response {
 }
 
 async fn answer(State(s): State<S>, Path(id): Path<String>) -> Response {
+    let delay = {
+        let mut inner = s.inner.lock().unwrap();
+        record(&mut inner, format!("POST /channels/{id}/answer"));
+        inner.answer_delay.take()
+    };
+    // A PBX under load answers late.
+    if let Some(d) = delay {
+        tokio::time::sleep(d).await;
+    }
     let mut inner = s.inner.lock().unwrap();
-    record(&mut inner, format!("POST /channels/{id}/answer"));
     let mut c = match in_stasis(&inner, &id) {
         Ok(c) => c,
         Err((status, m)) => return message(status, m),
