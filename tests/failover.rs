@@ -302,3 +302,40 @@ async fn a_killed_instance_leaves_no_call_connected_and_no_interpreter_busy() {
     )
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_missing_offer_prompt_is_a_warning_naming_it_once_per_start() {
+    use common::ari::{AriDouble, Phone};
+    let (url, _server) = common::redis();
+    let ns = common::namespace("no-prompt");
+    let ari = AriDouble::start().await;
+    ari.without_media("sound:puente-offer");
+    ari.phone("PJSIP/dora", Phone::Silent);
+    ari.phone("PJSIP/eli", Phone::Silent);
+    let puente = instance(&url, &ns, Some(&ari));
+    ari.until(10, "puente to connect", |a| a.connected() == 1)
+        .await;
+    on_call(&puente.base, "dora").await;
+    on_call(&puente.base, "eli").await;
+    // Two callers, two phones answered, two prompts that cannot play: one warning.
+    ari.caller_arrives(&["tzo"]);
+    ari.caller_arrives(&["tzo"]);
+    ari.until(10, "both prompts tried", |a| {
+        a.log().iter().filter(|l| l.contains("/play ")).count() == 2
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let warned = loop {
+        let w = puente.logged("the offer prompt cannot be played");
+        if !w.is_empty() || std::time::Instant::now() > deadline {
+            break w;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(warned.len(), 1, "{warned:?}");
+    assert!(
+        warned[0].contains("WARN") && warned[0].contains("sound:puente-offer"),
+        "{warned:?}"
+    );
+}

@@ -239,6 +239,8 @@ pub fn redis_cluster() -> (String, Option<RedisCluster>) {
 pub struct Puente {
     pub child: Child,
     pub base: String,
+    /// Every line the process logged so far.
+    log: std::sync::Arc<Mutex<Vec<String>>>,
 }
 
 impl Puente {
@@ -264,11 +266,14 @@ impl Puente {
         let mut child = cmd.spawn().unwrap();
         let stdout = child.stdout.take().unwrap();
         let (tx, rx) = std::sync::mpsc::channel();
+        let log = std::sync::Arc::new(Mutex::new(Vec::new()));
+        let kept = log.clone();
         std::thread::spawn(move || {
             for line in BufReader::new(stdout).lines().map_while(Result::ok) {
                 if let Some(rest) = line.split("addr=").nth(1) {
                     let _ = tx.send(rest.split_whitespace().next().unwrap_or("").to_string());
                 }
+                kept.lock().unwrap().push(line);
             }
         });
         let addr = rx
@@ -277,7 +282,19 @@ impl Puente {
         Puente {
             child,
             base: format!("http://{addr}"),
+            log,
         }
+    }
+
+    /// The lines logged so far that contain `text`.
+    pub fn logged(&self, text: &str) -> Vec<String> {
+        self.log
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|l| l.contains(text))
+            .cloned()
+            .collect()
     }
 
     /// `kill -9`: no shutdown, no goodbye.
