@@ -18,7 +18,7 @@ pub struct TokenHash(String);
 
 impl TokenHash {
     pub fn of(token: &str) -> TokenHash {
-        TokenHash(hex(&Sha256::digest(token.as_bytes())))
+        TokenHash(hex::encode(Sha256::digest(token.as_bytes())))
     }
 
     /// From 64 hex digits (as written in a roster's `token_sha256`).
@@ -36,10 +36,6 @@ impl fmt::Debug for TokenHash {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "TokenHash({}…)", &self.0[..8])
     }
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Whether a token is printed somewhere a reader of the project finds it: a word of the
@@ -117,7 +113,7 @@ pub fn random_hex(n: usize) -> String {
     let mut buf = vec![0u8; n];
     // The OS random source failing is not something a router can recover from.
     getrandom::fill(&mut buf).expect("operating system random source");
-    hex(&buf)
+    hex::encode(buf)
 }
 
 /// A new interpreter token: 256 random bits.

@@ -200,13 +200,22 @@ impl Config {
                 }
                 "PUENTE_REDIS_URL" if !v.trim().is_empty() => {
                     // Several comma-separated nodes mean a Redis Cluster.
-                    let bad = v.split(',').map(str::trim).any(|u| {
-                        !(u.starts_with("redis://") || u.starts_with("rediss://"))
-                    });
+                    // The redis crate is built without TLS (no second TLS stack in the
+                    // binary): a rediss:// URL would fail at the first connection instead.
+                    if v.split(',').any(|u| u.trim().starts_with("rediss://")) {
+                        return Err(ConfigError {
+                            var: "PUENTE_REDIS_URL",
+                            message: "puente does not speak TLS to Redis (rediss://): reach Redis over a private network, or through a local TLS tunnel (for example stunnel), with a redis:// URL".into(),
+                        });
+                    }
+                    let bad = v
+                        .split(',')
+                        .map(str::trim)
+                        .any(|u| !u.starts_with("redis://"));
                     if bad {
                         return Err(ConfigError {
                             var: "PUENTE_REDIS_URL",
-                            message: "must be redis:// or rediss:// URLs (several, comma-separated, for a cluster), for example `redis://127.0.0.1:6379/0`".into(),
+                            message: "must be redis:// URLs (several, comma-separated, for a cluster), for example `redis://127.0.0.1:6379/0`".into(),
                         });
                     }
                     c.redis_url = Some(Secret::new(v.trim()));
@@ -499,6 +508,11 @@ mod tests {
         assert!(e.to_string().contains("sequential"));
         let e = Config::from_vars([("PUENTE_OPERATOR_TOKENS", "short")]).unwrap_err();
         assert_eq!(e.var, "PUENTE_OPERATOR_TOKENS");
+        // TLS to Redis is refused at start, with what to do instead.
+        let e =
+            Config::from_vars([("PUENTE_REDIS_URL", "rediss://redis.example:6380")]).unwrap_err();
+        assert_eq!(e.var, "PUENTE_REDIS_URL");
+        assert!(e.message.contains("redis://"), "{e}");
     }
 
     #[test]

@@ -5,8 +5,9 @@
 //! Pure except [`Sender`], which posts messages to the Graph API. `http::whatsapp` is the
 //! webhook; `relay` holds the conversations.
 
+use hmac::Mac;
 use serde::Deserialize;
-use sha2::{Digest, Sha256};
+use sha2::Sha256;
 
 use crate::auth::Secret;
 
@@ -85,50 +86,35 @@ impl crate::bridge::ChatBridge for Sender {
 
 /// HMAC-SHA256 (RFC 2104).
 pub fn hmac_sha256(key: &[u8], message: &[u8]) -> [u8; 32] {
-    let mut block = [0u8; 64];
-    if key.len() > 64 {
-        block[..32].copy_from_slice(&Sha256::digest(key));
-    } else {
-        block[..key.len()].copy_from_slice(key);
-    }
-    let pad = |byte: u8| block.map(|b| b ^ byte);
-    let inner = Sha256::new()
-        .chain_update(pad(0x36))
-        .chain_update(message)
-        .finalize();
-    Sha256::new()
-        .chain_update(pad(0x5c))
-        .chain_update(inner)
-        .finalize()
-        .into()
+    // HMAC takes a key of any length: this cannot fail.
+    let mut mac = HmacSha256::new_from_slice(key).expect("HMAC takes a key of any length");
+    mac.update(message);
+    mac.finalize().into_bytes().into()
 }
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
+type HmacSha256 = hmac::Hmac<Sha256>;
 
-/// Whether `header` (`sha256=<hex>`) signs `body` with `secret`. Compared in constant time.
+/// Whether `header` (`sha256=<hex>`) signs `body` with `secret`. Compared in constant time
+/// (`hmac`'s `verify_slice`).
 pub fn signature_ok(secret: &Secret, body: &[u8], header: Option<&str>) -> bool {
-    let Some(given) = header.and_then(|h| h.trim().strip_prefix("sha256=")) else {
+    let Some(given) = header
+        .and_then(|h| h.trim().strip_prefix("sha256="))
+        .and_then(|h| hex::decode(h).ok())
+    else {
         return false;
     };
-    let want = hex(&hmac_sha256(secret.expose().as_bytes(), body));
-    let given = given.to_ascii_lowercase();
-    if given.len() != want.len() {
+    let Ok(mut mac) = HmacSha256::new_from_slice(secret.expose().as_bytes()) else {
         return false;
-    }
-    given
-        .bytes()
-        .zip(want.bytes())
-        .fold(0u8, |acc, (a, b)| acc | (a ^ b))
-        == 0
+    };
+    mac.update(body);
+    mac.verify_slice(&given).is_ok()
 }
 
 /// The keyed hash that stands for a caller's WhatsApp number: the same caller always gets
 /// the same one, and nobody without the app secret can tell the number from it.
 pub fn caller_key(secret: &Secret, number: &str) -> String {
     let digits: String = number.chars().filter(char::is_ascii_digit).collect();
-    hex(&hmac_sha256(
+    hex::encode(hmac_sha256(
         secret.expose().as_bytes(),
         format!("puente caller {digits}").as_bytes(),
     ))
@@ -210,7 +196,7 @@ mod tests {
         // Test case 2.
         let mac = hmac_sha256(b"Jefe", b"what do ya want for nothing?");
         assert_eq!(
-            hex(&mac),
+            hex::encode(mac),
             "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
         );
         // Test case 6: a key longer than the block.
@@ -219,7 +205,7 @@ mod tests {
             b"Test Using Larger Than Block-Size Key - Hash Key First",
         );
         assert_eq!(
-            hex(&mac),
+            hex::encode(mac),
             "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54"
         );
     }
@@ -228,7 +214,7 @@ mod tests {
     fn signatures_are_checked_whole() {
         let secret = Secret::new("app-secret");
         let body = br#"{"entry":[]}"#;
-        let good = format!("sha256={}", hex(&hmac_sha256(b"app-secret", body)));
+        let good = format!("sha256={}", hex::encode(hmac_sha256(b"app-secret", body)));
         assert!(signature_ok(&secret, body, Some(&good)));
         assert!(signature_ok(
             &secret,

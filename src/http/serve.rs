@@ -190,7 +190,7 @@ impl AsyncWrite for Held {
 }
 
 /// Serve `router` on `listener` until `shutdown` resolves, then let open connections
-/// finish (for at most [`DRAIN`]).
+/// finish (for at most ten seconds).
 pub async fn run(
     listener: TcpListener,
     router: Router,

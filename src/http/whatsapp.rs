@@ -48,13 +48,9 @@ pub async fn verify(
         }
     }
     let expected = wa.verify_token.expose().as_bytes();
-    let matches = token.as_deref().is_some_and(|t| {
-        t.len() == expected.len()
-            && t.bytes()
-                .zip(expected)
-                .fold(0u8, |acc, (a, b)| acc | (a ^ b))
-                == 0
-    });
+    let matches = token
+        .as_deref()
+        .is_some_and(|t| bool::from(subtle::ConstantTimeEq::ct_eq(t.as_bytes(), expected)));
     match (mode.as_deref(), matches, challenge) {
         (Some("subscribe"), true, Some(c)) => {
             Ok((StatusCode::OK, [("content-type", "text/plain")], c).into_response())
