@@ -308,6 +308,24 @@ async fn with_redis_down_requests_fail_fast_with_503_and_recover_by_themselves()
     .await;
     let token = app.add_interpreter("rosa", &[("tzo", 5)]).await;
     assert_eq!(app.get("/readyz", OPERATOR).await.status, 200);
+
+    // Paused first: the connection stays open and nothing answers.
+    redis.pause();
+    let started = Instant::now();
+    let r = app.get("/api/v1/requests", OPERATOR).await;
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(r.code(), "store_unavailable", "{}", r.body);
+    redis.resume();
+    app.wait_for(5, || async {
+        (app.get("/api/v1/requests", OPERATOR).await.status == 200).then_some(())
+    })
+    .await
+    .expect("answers again once Redis goes on");
+
     redis.kill();
 
     let started = Instant::now();

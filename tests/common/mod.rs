@@ -72,6 +72,28 @@ impl RedisServer {
         }
     }
 
+    /// Stop the server without closing anything (SIGSTOP): connections stay open and
+    /// nothing answers, as with a Redis stuck on a slow disk.
+    pub fn pause(&self) {
+        self.signal("-STOP");
+    }
+
+    /// Let a paused server go on (SIGCONT).
+    pub fn resume(&self) {
+        self.signal("-CONT");
+    }
+
+    fn signal(&self, sig: &str) {
+        let pid = self.child.lock().unwrap().as_ref().map(Child::id);
+        if let Some(pid) = pid {
+            let ok = Command::new("kill")
+                .args([sig, &pid.to_string()])
+                .status()
+                .is_ok_and(|s| s.success());
+            assert!(ok, "kill {sig} {pid}");
+        }
+    }
+
     /// Start a killed server again on the same port and data.
     pub fn start_again(&self) {
         self.spawn();
