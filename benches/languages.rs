@@ -8,7 +8,7 @@
 
 use std::time::{Duration, Instant};
 
-use puente::language::Catalogue;
+use puente::domain::language::Catalogue;
 
 const QUERIES: &[(&str, &str)] = &[
     ("tag", "tzo"),

@@ -8,7 +8,7 @@
 
 use std::time::{Duration, Instant};
 
-use puente::lid::{Model, EMBEDDED_MODEL};
+use puente::logic::lid::{Model, EMBEDDED_MODEL};
 
 fn main() {
     let full = std::env::args().any(|a| a == "--bench");
@@ -29,7 +29,7 @@ fn main() {
 
     let model = Model::embedded();
     let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/data/lid");
-    let corpora = puente::lid::data::read_corpora(std::path::Path::new(dir)).unwrap();
+    let corpora = puente::logic::lid::data::read_corpora(std::path::Path::new(dir)).unwrap();
     let messages: Vec<String> = corpora
         .iter()
         .flat_map(|c| {

@@ -21,12 +21,13 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use puente::auth::Principal;
-use puente::config::Config;
-use puente::request::RequestId;
-use puente::roster::{Availability, InterpreterId, LanguageSkill, PhoneNumber, Proficiency};
-use puente::service::{Clock, NewInterpreter, Notice, Service};
-use puente::store::redis::ROUND_TRIPS;
+use puente::adapters::store::redis::ROUND_TRIPS;
+use puente::app::auth::Principal;
+use puente::app::service::{Clock, NewInterpreter, Notice, Service};
+use puente::domain::ids::InterpreterId;
+use puente::domain::ids::RequestId;
+use puente::domain::roster::{Availability, LanguageSkill, PhoneNumber, Proficiency};
+use puente::setup::config::Config;
 
 const LANGS: [&str; 10] = [
     "tzo",
@@ -64,7 +65,7 @@ fn main() {
 struct Instance {
     svc: Arc<Service>,
     base: String,
-    app: puente::startup::App,
+    app: puente::setup::startup::App,
 }
 
 async fn instance(url: &str, ns: &str) -> Instance {
@@ -75,9 +76,11 @@ async fn instance(url: &str, ns: &str) -> Instance {
         ("PUENTE_OPERATOR_TOKENS", "bench-operator"),
     ])
     .unwrap();
-    let svc = puente::startup::build(&config, Clock::new()).await.unwrap();
+    let svc = puente::setup::startup::build(&config, Clock::new())
+        .await
+        .unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let app = puente::startup::serve(svc.clone(), listener).unwrap();
+    let app = puente::setup::startup::serve(svc.clone(), listener).unwrap();
     Instance {
         base: format!("http://{}", app.addr),
         svc,
@@ -128,7 +131,7 @@ fn redis_benchmark_evalsha(url: &str) -> Option<f64> {
 }
 
 async fn run(url: &str, secs: u64, n_interpreters: usize, full: bool) {
-    let ns = format!("bench-{}", puente::auth::random_hex(4));
+    let ns = format!("bench-{}", puente::domain::ids::random_hex(4));
     let a = instance(url, &ns).await;
     let b = instance(url, &ns).await;
     for i in 0..n_interpreters {

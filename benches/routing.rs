@@ -12,11 +12,13 @@
 use std::time::{Duration, Instant};
 
 use jiff::Timestamp;
-use puente::language::LanguageTag;
-use puente::matcher::{decide, Attempt, FreeInterpreter, PendingRequest, Policy, Snapshot};
-use puente::offer::OfferId;
-use puente::request::{Priority, RequestId};
-use puente::roster::{InterpreterId, Proficiency};
+use puente::domain::ids::InterpreterId;
+use puente::domain::ids::OfferId;
+use puente::domain::ids::RequestId;
+use puente::domain::language::LanguageTag;
+use puente::domain::request::Priority;
+use puente::domain::roster::Proficiency;
+use puente::logic::matcher::{decide, Attempt, FreeInterpreter, PendingRequest, Policy, Snapshot};
 
 fn main() {
     let full = std::env::args().any(|a| a == "--bench");
@@ -164,7 +166,7 @@ fn matcher_bench(n_interpreters: usize, n_requests: usize, iters: usize) {
     let offers = reqs
         .iter()
         .enumerate()
-        .map(|(i, r)| puente::matcher::OpenOffer {
+        .map(|(i, r)| puente::logic::matcher::OpenOffer {
             id: OfferId::from_path(&format!("o{i}")),
             request: r.id.clone(),
             interpreter: InterpreterId::parse(&format!("i{i}")).unwrap(),
@@ -189,17 +191,19 @@ fn matcher_bench(n_interpreters: usize, n_requests: usize, iters: usize) {
 }
 
 async fn end_to_end(n_interpreters: usize, samples: usize) {
-    use puente::auth::Principal;
-    use puente::config::Config;
-    use puente::roster::{Availability, LanguageSkill, PhoneNumber};
-    use puente::service::{Clock, NewInterpreter};
+    use puente::app::auth::Principal;
+    use puente::app::service::{Clock, NewInterpreter};
+    use puente::domain::roster::{Availability, LanguageSkill, PhoneNumber};
+    use puente::setup::config::Config;
 
     let config = Config::from_vars([
         ("PUENTE_ROSTER", "none"),
         ("PUENTE_OPERATOR_TOKENS", "bench-operator"),
     ])
     .unwrap();
-    let svc = puente::startup::build(&config, Clock::new()).await.unwrap();
+    let svc = puente::setup::startup::build(&config, Clock::new())
+        .await
+        .unwrap();
     let tags: Vec<LanguageTag> = svc
         .catalogue
         .languages()
@@ -230,11 +234,11 @@ async fn end_to_end(n_interpreters: usize, samples: usize) {
             schedule: None,
             certification: None,
         };
-        let token = (i == 0).then(|| puente::auth::TokenHash::of("bench-probe-token"));
+        let token = (i == 0).then(|| puente::domain::ids::TokenHash::of("bench-probe-token"));
         svc.load_interpreter(new, token).await.unwrap();
     }
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let app = puente::startup::serve(svc.clone(), listener).unwrap();
+    let app = puente::setup::startup::serve(svc.clone(), listener).unwrap();
     let base = format!("http://{}", app.addr);
     let client = reqwest::Client::new();
     let mut stream = client
@@ -274,7 +278,7 @@ async fn end_to_end(n_interpreters: usize, samples: usize) {
         let id = req["id"].as_str().unwrap();
         svc.cancel_request(
             &Principal::Operator,
-            &puente::request::RequestId::from_path(id),
+            &puente::domain::ids::RequestId::from_path(id),
         )
         .await
         .unwrap();

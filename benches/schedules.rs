@@ -9,13 +9,12 @@
 use std::time::{Duration, Instant};
 
 use jiff::{SignedDuration, Timestamp};
-use puente::coverage::schedule_grid;
-use puente::language::LanguageTag;
-use puente::request::{Channel, Priority, Request};
-use puente::roster::{
-    Availability, Interpreter, InterpreterId, LanguageSkill, PhoneNumber, Proficiency,
-};
-use puente::schedule::Schedule;
+use puente::domain::ids::InterpreterId;
+use puente::domain::language::LanguageTag;
+use puente::domain::request::{Channel, Priority, Request};
+use puente::domain::roster::{Availability, Interpreter, LanguageSkill, PhoneNumber, Proficiency};
+use puente::domain::schedule::Schedule;
+use puente::logic::coverage::schedule_grid;
 
 struct Rng(u64);
 

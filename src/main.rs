@@ -2,8 +2,8 @@
 
 use std::process::ExitCode;
 
-use puente::config::Config;
-use puente::language::Catalogue;
+use puente::domain::language::Catalogue;
+use puente::setup::config::Config;
 
 const USAGE: &str = "\
 usage:
@@ -42,7 +42,7 @@ fn main() -> ExitCode {
 
 /// What to record for a telephone bridge: each sound puente plays, per language.
 fn prompts() -> ExitCode {
-    let prompts = puente::prompts::Prompts::embedded();
+    let prompts = puente::logic::prompts::Prompts::embedded();
     for locale in prompts.locales() {
         let text = prompts.render(locale, "phone-offer-prompt", &[]);
         println!("sounds/{}/puente-offer\t{text}", locale.sound_language());
@@ -87,7 +87,7 @@ async fn run(config: Config) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .map_err(|e| anyhow::anyhow!("PUENTE_LISTEN: cannot listen on {}: {e}", config.listen))?;
-    let app = puente::startup::start(&config, listener).await?;
+    let app = puente::setup::startup::start(&config, listener).await?;
     tracing::info!(addr = %app.addr, "puente listening");
     shutdown_signal().await?;
     tracing::info!("shutting down");
@@ -118,7 +118,7 @@ fn roster_check(file: &str) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match puente::roster::parse_roster(&text, &Catalogue::embedded()) {
+    match puente::setup::roster_file::parse_roster(&text, &Catalogue::embedded()) {
         Ok(entries) => {
             println!("{file}: ok, {} interpreter(s)", entries.len());
             ExitCode::SUCCESS
@@ -135,7 +135,7 @@ fn roster_check(file: &str) -> ExitCode {
 
 fn detect() -> ExitCode {
     use std::io::{BufRead, Write};
-    let model = puente::lid::Model::embedded();
+    let model = puente::logic::lid::Model::embedded();
     let stdin = std::io::stdin();
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     let mut input = stdin.lock();
@@ -170,8 +170,8 @@ fn detect() -> ExitCode {
 }
 
 /// Training text from `dir`, or a message on stderr.
-fn corpora(cmd: &str, dir: &str) -> Option<Vec<puente::lid::train::Corpus>> {
-    puente::lid::data::read_corpora(std::path::Path::new(dir))
+fn corpora(cmd: &str, dir: &str) -> Option<Vec<puente::logic::lid::train::Corpus>> {
+    puente::logic::lid::data::read_corpora(std::path::Path::new(dir))
         .map_err(|e| eprintln!("puente {cmd}: {e:#}"))
         .ok()
 }
@@ -180,7 +180,7 @@ fn lid_train(dir: &str, out: &str) -> ExitCode {
     let Some(corpora) = corpora("lid train", dir) else {
         return ExitCode::FAILURE;
     };
-    let model = puente::lid::train::train(&corpora, &Default::default());
+    let model = puente::logic::lid::train::train(&corpora, &Default::default());
     let bytes = model.to_bytes();
     if let Err(e) = std::fs::write(out, &bytes) {
         eprintln!("puente lid train: cannot write {out}: {e}");
@@ -205,15 +205,16 @@ fn lid_eval(dir: &str, out: &str) -> ExitCode {
     ) else {
         return ExitCode::FAILURE;
     };
-    let chat =
-        match puente::lid::data::read_lines(std::path::Path::new("data/lid-eval/spa-chat.txt")) {
-            Ok(c) => c,
-            Err(e) => {
-                eprintln!("puente lid eval: data/lid-eval/spa-chat.txt: {e}");
-                return ExitCode::FAILURE;
-            }
-        };
-    let ev = puente::lid::eval::evaluate(&training, &held_out, &chat, &Default::default());
+    let chat = match puente::logic::lid::data::read_lines(std::path::Path::new(
+        "data/lid-eval/spa-chat.txt",
+    )) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("puente lid eval: data/lid-eval/spa-chat.txt: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let ev = puente::logic::lid::eval::evaluate(&training, &held_out, &chat, &Default::default());
     if let Err(e) = std::fs::write(out, &ev.report) {
         eprintln!("puente lid eval: cannot write {out}: {e}");
         return ExitCode::FAILURE;

@@ -2,7 +2,7 @@
 
 use jiff::Timestamp;
 
-use crate::language::LanguageTag;
+use crate::domain::language::LanguageTag;
 
 /// A fixed instant plus `s` seconds.
 pub fn t(s: i64) -> Timestamp {

@@ -14,7 +14,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use fantoccini::{Client, ClientBuilder, Locator};
-use puente::config::Config;
+use puente::setup::config::Config;
 use serde_json::{json, Value};
 
 const OPERATOR: &str = "operator-browser-token";
@@ -113,7 +113,7 @@ impl Drop for Driver {
 
 struct Server {
     base: String,
-    app: puente::startup::App,
+    app: puente::setup::startup::App,
     http: reqwest::Client,
 }
 
@@ -133,7 +133,7 @@ fn config(extra: &[(&str, &str)]) -> Config {
 
 async fn server_on(addr: &str, extra: &[(&str, &str)]) -> Server {
     let listener = tokio::net::TcpListener::bind(addr).await.unwrap();
-    let app = puente::startup::start(&config(extra), listener)
+    let app = puente::setup::startup::start(&config(extra), listener)
         .await
         .unwrap();
     Server {

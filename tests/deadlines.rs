@@ -4,12 +4,13 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use puente::auth::Principal;
-use puente::config::Config;
-use puente::offer::Offer;
-use puente::request::{Channel, Priority, Request, RequestState};
-use puente::roster::{Availability, InterpreterId, LanguageSkill, PhoneNumber, Proficiency};
-use puente::service::{Clock, NewInterpreter, Service};
+use puente::app::auth::Principal;
+use puente::app::service::{Clock, NewInterpreter, Service};
+use puente::domain::ids::InterpreterId;
+use puente::domain::offer::Offer;
+use puente::domain::request::{Channel, Priority, Request, RequestState};
+use puente::domain::roster::{Availability, LanguageSkill, PhoneNumber, Proficiency};
+use puente::setup::config::Config;
 
 struct Harness {
     svc: Arc<Service>,
@@ -19,8 +20,13 @@ async fn harness(vars: &[(&str, &str)]) -> Harness {
     let mut all = vec![("PUENTE_ROSTER", "none")];
     all.extend_from_slice(vars);
     let config = Config::from_vars(all).unwrap();
-    let svc = puente::startup::build(&config, Clock::new()).await.unwrap();
-    tokio::spawn(puente::dispatch::run(svc.clone(), std::future::pending()));
+    let svc = puente::setup::startup::build(&config, Clock::new())
+        .await
+        .unwrap();
+    tokio::spawn(puente::app::dispatch::run(
+        svc.clone(),
+        std::future::pending(),
+    ));
     settle().await;
     Harness { svc }
 }
@@ -201,8 +207,8 @@ async fn missing_three_offers_in_a_row_sets_offline_with_an_event() {
     assert_eq!(it.availability, Availability::Offline);
     let mut saw = false;
     while let Ok(n) = events.try_recv() {
-        if let puente::service::Notice::Interpreter(i, reason) = &*n {
-            saw |= &i.id == id && *reason == puente::store::Reason::MissedOffers;
+        if let puente::app::service::Notice::Interpreter(i, reason) = &*n {
+            saw |= &i.id == id && *reason == puente::adapters::store::Reason::MissedOffers;
         }
     }
     assert!(saw, "an event says why");
@@ -214,7 +220,7 @@ async fn missing_three_offers_in_a_row_sets_offline_with_an_event() {
 #[tokio::test(start_paused = true)]
 async fn a_variant_request_widens_to_an_intelligible_variant_after_the_first_tier_only() {
     let h = harness(&[("PUENTE_OFFER_TIMEOUT_SECS", "300")]).await;
-    let mut routing = puente::routing::Routing::default();
+    let mut routing = puente::logic::routing::Routing::default();
     routing.intelligible.insert(
         "zap-x-planicie-costera".parse().unwrap(),
         vec!["zap-x-montana-istmo-alto".parse().unwrap()],
@@ -271,7 +277,7 @@ async fn a_variant_request_widens_to_an_intelligible_variant_after_the_first_tie
 #[tokio::test(start_paused = true)]
 async fn a_last_tier_with_a_duration_ends_in_unfilled() {
     let h = harness(&[]).await;
-    let routing: puente::routing::Routing = serde_json::from_value(serde_json::json!({
+    let routing: puente::logic::routing::Routing = serde_json::from_value(serde_json::json!({
         "tiers": [{"reach": "exact", "secs": 10}, {"reach": "agrupacion", "secs": 20}]
     }))
     .unwrap();

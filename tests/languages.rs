@@ -1,7 +1,7 @@
 //! The resolver on the phrasings operators actually use, and places. The query list is our
 //! own; an outside check uses a different one, so this is a floor, not a target to tune to.
 
-use puente::language::{Catalogue, Level, Resolution};
+use puente::domain::language::{Catalogue, Level, Resolution};
 
 fn catalogue() -> &'static Catalogue {
     static CAT: std::sync::OnceLock<Catalogue> = std::sync::OnceLock::new();

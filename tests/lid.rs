@@ -2,8 +2,8 @@
 
 use std::sync::OnceLock;
 
-use puente::lid::train::{fit, Corpus, Params};
-use puente::lid::Model;
+use puente::logic::lid::train::{fit, Corpus, Params};
+use puente::logic::lid::Model;
 
 fn model() -> &'static Model {
     static M: OnceLock<Model> = OnceLock::new();
@@ -20,7 +20,7 @@ fn top(text: &str) -> (String, Option<String>) {
 
 #[test]
 fn the_shipped_model_is_small_and_knows_its_groups() {
-    assert!(puente::lid::EMBEDDED_MODEL.len() <= 10 * 1024 * 1024);
+    assert!(puente::logic::lid::EMBEDDED_MODEL.len() <= 10 * 1024 * 1024);
     let groups = &model().header().groups;
     for tag in [
         "spa",
@@ -37,7 +37,7 @@ fn the_shipped_model_is_small_and_knows_its_groups() {
         assert!(groups.iter().any(|g| g.as_str() == tag), "{tag} missing");
     }
     // Every group is a tag the catalogue can route.
-    let cat = puente::language::Catalogue::embedded();
+    let cat = puente::domain::language::Catalogue::embedded();
     for g in groups {
         assert!(cat.get(g).is_some(), "{g} is not routable");
     }

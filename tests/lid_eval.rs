@@ -6,8 +6,8 @@
 
 use std::path::Path;
 
-use puente::lid::eval::evaluate;
-use puente::lid::train::{train, Params};
+use puente::logic::lid::eval::evaluate;
+use puente::logic::lid::train::{train, Params};
 
 fn root(p: &str) -> std::path::PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join(p)
@@ -16,7 +16,7 @@ fn root(p: &str) -> std::path::PathBuf {
 #[test]
 #[cfg_attr(debug_assertions, ignore = "slow in debug builds: run with --release")]
 fn the_shipped_model_is_what_training_on_the_repository_text_gives() {
-    let corpora = puente::lid::data::read_corpora(&root("data/lid")).unwrap();
+    let corpora = puente::logic::lid::data::read_corpora(&root("data/lid")).unwrap();
     let model = train(&corpora, &Params::default());
     let committed = std::fs::read(root("data/lid.model")).unwrap();
     assert!(
@@ -28,9 +28,9 @@ fn the_shipped_model_is_what_training_on_the_repository_text_gives() {
 #[test]
 #[cfg_attr(debug_assertions, ignore = "slow in debug builds: run with --release")]
 fn the_evaluation_meets_the_hotline_bar_and_the_report_is_current() {
-    let corpora = puente::lid::data::read_corpora(&root("data/lid")).unwrap();
-    let held_out = puente::lid::data::read_corpora(&root("data/lid-eval")).unwrap();
-    let chat = puente::lid::data::read_lines(&root("data/lid-eval/spa-chat.txt")).unwrap();
+    let corpora = puente::logic::lid::data::read_corpora(&root("data/lid")).unwrap();
+    let held_out = puente::logic::lid::data::read_corpora(&root("data/lid-eval")).unwrap();
+    let chat = puente::logic::lid::data::read_lines(&root("data/lid-eval/spa-chat.txt")).unwrap();
     let ev = evaluate(&corpora, &held_out, &chat, &Params::default());
     let cv = &ev.cross_validation;
     assert!(

@@ -7,13 +7,14 @@ use std::time::Duration;
 use jiff::civil::DateTime;
 use jiff::tz::TimeZone;
 use jiff::Timestamp;
-use puente::auth::Principal;
-use puente::config::Config;
-use puente::request::{Channel, Priority, RequestState};
-use puente::roster::{Availability, InterpreterId, LanguageSkill, PhoneNumber, Proficiency};
-use puente::schedule::Schedule;
-use puente::service::{Clock, NewInterpreter, Notice, Service};
-use puente::store::Reason;
+use puente::adapters::store::Reason;
+use puente::app::auth::Principal;
+use puente::app::service::{Clock, NewInterpreter, Notice, Service};
+use puente::domain::ids::InterpreterId;
+use puente::domain::request::{Channel, Priority, RequestState};
+use puente::domain::roster::{Availability, LanguageSkill, PhoneNumber, Proficiency};
+use puente::domain::schedule::Schedule;
+use puente::setup::config::Config;
 
 /// A civil time in Mexico City.
 fn mx(civil: &str) -> Timestamp {
@@ -25,11 +26,17 @@ fn mx(civil: &str) -> Timestamp {
 
 async fn service_at(start: Timestamp) -> Arc<Service> {
     let config = Config::from_vars([("PUENTE_ROSTER", "none")]).unwrap();
-    let svc = puente::startup::build(&config, Clock::starting_at(start))
+    let svc = puente::setup::startup::build(&config, Clock::starting_at(start))
         .await
         .unwrap();
-    tokio::spawn(puente::dispatch::run(svc.clone(), std::future::pending()));
-    tokio::spawn(puente::scheduler::run(svc.clone(), std::future::pending()));
+    tokio::spawn(puente::app::dispatch::run(
+        svc.clone(),
+        std::future::pending(),
+    ));
+    tokio::spawn(puente::app::scheduler::run(
+        svc.clone(),
+        std::future::pending(),
+    ));
     settle().await;
     svc
 }
@@ -184,7 +191,7 @@ async fn a_window_end_closes_open_offers_and_time_off_overrides_a_window() {
 
 #[tokio::test(start_paused = true)]
 async fn a_coverage_gap_of_a_language_in_demand_is_announced_once() {
-    use puente::request::Request;
+    use puente::domain::request::Request;
     let svc = service_at(mx("2026-11-30T07:30")).await;
     let mut events = svc.bus.subscribe();
     // Tsotsil was asked for last week; its one interpreter is on call 08:00–16:00.
@@ -201,6 +208,7 @@ async fn a_coverage_gap_of_a_language_in_demand_is_announced_once() {
         let mut out = Vec::new();
         while let Ok(n) = events.try_recv() {
             if let Notice::Alert(a) = &*n {
+                let a = serde_json::json!(a);
                 out.push((
                     a["language"]["tag"].clone(),
                     a["from"].clone(),

@@ -4,17 +4,19 @@
 mod common;
 
 use jiff::{SignedDuration, Timestamp};
-use puente::auth::TokenHash;
-use puente::language::LanguageTag;
-use puente::offer::{Offer, OfferId, Outcome};
-use puente::request::{Channel, Priority, Request, RequestState};
-use puente::roster::{
-    Availability, Interpreter, InterpreterId, LanguageSkill, PhoneNumber, Proficiency, Profile,
+use puente::adapters::store::memory::MemoryStore;
+use puente::adapters::store::redis::RedisStore;
+use puente::adapters::store::{Conflict, Finish, Reason, Rules, Scope, Store, StoreError};
+use puente::domain::ids::InterpreterId;
+use puente::domain::ids::OfferId;
+use puente::domain::ids::TokenHash;
+use puente::domain::language::LanguageTag;
+use puente::domain::offer::{Offer, Outcome};
+use puente::domain::request::{Channel, Priority, Request, RequestState};
+use puente::domain::roster::{
+    Availability, Interpreter, LanguageSkill, PhoneNumber, Proficiency, Profile,
 };
-use puente::routing::Routing;
-use puente::store::memory::MemoryStore;
-use puente::store::redis::RedisStore;
-use puente::store::{Conflict, Finish, Reason, Rules, Scope, Store, StoreError};
+use puente::logic::routing::Routing;
 
 fn t(s: i64) -> Timestamp {
     Timestamp::from_second(1_800_000_000 + s).unwrap()
@@ -71,7 +73,7 @@ async fn state_of(store: &dyn Store, r: &Request) -> RequestState {
 }
 
 async fn calls_of_an_instance_whose_lease_lapsed_are_settled_as_lost(store: &dyn Store) {
-    use puente::request::EndReason;
+    use puente::domain::request::EndReason;
     let ana = interpreter("ana", "tzo");
     store.insert_interpreter(ana.clone(), None).await.unwrap();
     let mut connected = request("tzo", 0);
@@ -482,7 +484,7 @@ async fn snapshots_carry_the_best_free_interpreters_of_waiting_languages(store: 
         .unwrap();
     store.insert_request(request("tzo", 40)).await.unwrap();
 
-    let ids = |s: &puente::matcher::Snapshot| {
+    let ids = |s: &puente::logic::matcher::Snapshot| {
         let mut v: Vec<String> = s.free_interpreters().map(|i| i.id.to_string()).collect();
         v.sort();
         v
@@ -516,7 +518,7 @@ async fn snapshots_carry_the_best_free_interpreters_of_waiting_languages(store: 
 }
 
 async fn interpreters_busy_with_other_offers_do_not_hide_a_free_one(store: &dyn Store) {
-    use puente::matcher::{decide, Decision, Policy};
+    use puente::logic::matcher::{decide, Decision, Policy};
     // 40 excellent bilingual interpreters, each holding an offer for a Maya request...
     for i in 0..40 {
         let mut it = interpreter(&format!("b{i:02}"), "tzo");
@@ -728,8 +730,8 @@ async fn a_profile_edit_from_a_stale_revision_is_refused_and_changes_nothing(sto
     let now = store.interpreter(&ana.id).await.unwrap().unwrap();
     assert_eq!(now.name, "Ana M.", "the stale edit changed nothing");
     // Time off is an edit of the profile too.
-    let off = puente::schedule::Exception {
-        kind: puente::schedule::ExceptionKind::Off,
+    let off = puente::domain::schedule::Exception {
+        kind: puente::domain::schedule::ExceptionKind::Off,
         from: jiff::civil::date(2026, 12, 1).at(0, 0, 0, 0),
         to: jiff::civil::date(2026, 12, 2).at(0, 0, 0, 0),
     };
@@ -740,7 +742,7 @@ async fn a_profile_edit_from_a_stale_revision_is_refused_and_changes_nothing(sto
 }
 
 async fn time_off_is_appended_without_losing_what_lands_meanwhile(store: &dyn Store) {
-    use puente::schedule::{Exception, ExceptionKind};
+    use puente::domain::schedule::{Exception, ExceptionKind};
     let ana = interpreter("ana", "tzo");
     store.insert_interpreter(ana.clone(), None).await.unwrap();
     let off = |day: u32| Exception {
@@ -752,7 +754,10 @@ async fn time_off_is_appended_without_losing_what_lands_meanwhile(store: &dyn St
     let change = store.add_time_off(&ana.id, off(1), t(1)).await.unwrap();
     let (it, _) = &change.interpreters[0];
     let schedule = it.schedule.clone().unwrap();
-    assert_eq!(schedule.time_zone, puente::schedule::DEFAULT_TIME_ZONE);
+    assert_eq!(
+        schedule.time_zone,
+        puente::domain::schedule::DEFAULT_TIME_ZONE
+    );
     assert_eq!(schedule.exceptions, [off(1)]);
 
     // The interpreter and a coordinator add time off at the same moment, and the
@@ -951,7 +956,7 @@ async fn memos_swap_only_from_what_the_caller_expects(store: &dyn Store) {
 }
 
 async fn chat_messages_are_numbered_in_order_and_expire(store: &dyn Store) {
-    use puente::chat::{Author, ChatMessage};
+    use puente::domain::chat::{Author, ChatMessage};
     let r = request("yua", 0);
     let later = Timestamp::now() + SignedDuration::from_hours(1);
     let msg = |from, sealed: &str, seq| ChatMessage {
@@ -1104,7 +1109,7 @@ mod model {
     use std::collections::HashMap;
 
     use proptest::prelude::*;
-    use puente::matcher::{decide, Decision, Policy};
+    use puente::logic::matcher::{decide, Decision, Policy};
 
     use super::*;
 

@@ -18,8 +18,8 @@ use axum::routing::get;
 use axum::Router;
 use fluent_bundle::FluentValue;
 
-use crate::prompts::Locale;
-use crate::service::Service;
+use crate::app::service::Service;
+use crate::logic::prompts::Locale;
 
 const LAYOUT: &str = include_str!("console/layout.html");
 const CSS: &str = include_str!("console/console.css");
@@ -228,15 +228,15 @@ fn escape(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::Config;
-    use crate::store::memory::MemoryStore;
+    use crate::adapters::store::memory::MemoryStore;
+    use crate::setup::config::Config;
 
     fn service() -> Service {
         let config = Config::from_vars(Vec::<(String, String)>::new()).unwrap();
         Service::new(
             &config,
             Arc::new(MemoryStore::new()),
-            crate::service::Clock::new(),
+            crate::app::service::Clock::new(),
         )
     }
 

@@ -16,8 +16,8 @@ use axum::response::{IntoResponse, Response};
 use fluent_bundle::FluentValue;
 use serde_json::{json, Map, Value};
 
-use crate::service::{Service, ServiceError};
-use crate::store::StoreError;
+use crate::adapters::store::StoreError;
+use crate::app::service::{Service, ServiceError};
 
 /// An error on its way to the client.
 #[derive(Debug, Clone)]
@@ -182,7 +182,7 @@ impl From<ServiceError> for AppError {
 
 /// List candidate languages in the message and, as `{"tag"}` objects, in the body (the
 /// handler that knows the caller's locale may replace them with named ones).
-fn with_candidates(e: AppError, candidates: &[crate::language::LanguageTag]) -> AppError {
+fn with_candidates(e: AppError, candidates: &[crate::domain::language::LanguageTag]) -> AppError {
     let list = candidates
         .iter()
         .map(|t| t.to_string())
@@ -244,7 +244,7 @@ pub struct RequestTag(pub String);
 /// Middleware: give every HTTP request an id and a log span, and write error bodies in the
 /// caller's language.
 pub async fn render(State(service): State<Arc<Service>>, mut req: Request, next: Next) -> Response {
-    let request_id = crate::auth::random_hex(8);
+    let request_id = crate::domain::ids::random_hex(8);
     req.extensions_mut().insert(RequestTag(request_id.clone()));
     let locale = service.prompts.negotiate(
         req.headers()

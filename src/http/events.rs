@@ -21,10 +21,11 @@ use tokio::sync::broadcast::error::RecvError;
 use super::error::AppError;
 use super::extract::{Caller, Lang, Token};
 use super::views;
-use crate::auth::{Principal, TokenHash};
-use crate::prompts::Locale;
-use crate::request::RequestState;
-use crate::service::{Notice, Service, ServiceError, StreamSlot};
+use crate::app::auth::Principal;
+use crate::app::service::{Notice, Service, ServiceError, StreamSlot};
+use crate::domain::ids::TokenHash;
+use crate::domain::request::RequestState;
+use crate::logic::prompts::Locale;
 
 pub async fn stream(
     State(svc): State<Arc<Service>>,
@@ -115,7 +116,7 @@ async fn render(svc: &Service, who: &Principal, notice: &Notice, locale: Locale)
         |kind: &str, data: serde_json::Value| Event::default().event(kind).data(data.to_string());
     let (kind, data) = match (notice, who) {
         (Notice::Routing(routing), Principal::Coordinator) => ("routing", json!(routing)),
-        (Notice::Alert(alert), Principal::Coordinator) => ("alert", alert.clone()),
+        (Notice::Alert(alert), Principal::Coordinator) => ("alert", json!(alert)),
         (Notice::Removed(id), Principal::Coordinator) => {
             ("interpreter_removed", json!({ "id": id }))
         }

@@ -11,9 +11,9 @@ use serde::de::DeserializeOwned;
 
 use super::error::AppError;
 use super::BODY_LIMIT;
-use crate::auth::Principal;
-use crate::prompts::Locale;
-use crate::service::{Service, ServiceError};
+use crate::app::auth::Principal;
+use crate::app::service::{Service, ServiceError};
+use crate::logic::prompts::Locale;
 
 /// A JSON body; malformed JSON is `400 malformed_json`, a wrong shape `422 invalid_body`.
 pub struct Json<T>(pub T);
@@ -150,13 +150,13 @@ pub fn bearer(parts: &Parts) -> Option<&str> {
 }
 
 /// The caller's token, hashed (for checks that outlive the request, such as a stream's).
-pub struct Token(pub Option<crate::auth::TokenHash>);
+pub struct Token(pub Option<crate::domain::ids::TokenHash>);
 
 impl<S: Send + Sync> FromRequestParts<S> for Token {
     type Rejection = std::convert::Infallible;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        Ok(Token(bearer(parts).map(crate::auth::TokenHash::of)))
+        Ok(Token(bearer(parts).map(crate::domain::ids::TokenHash::of)))
     }
 }
 
@@ -187,7 +187,7 @@ pub struct CoordinatorCaller(pub Principal);
 async fn caller_with_role(
     parts: &mut Parts,
     service: &Arc<Service>,
-    role: crate::auth::Role,
+    role: crate::app::auth::Role,
 ) -> Result<Principal, AppError> {
     let Caller(who) = Caller::from_request_parts(parts, service).await?;
     if who.role() == role {
@@ -204,7 +204,7 @@ impl FromRequestParts<Arc<Service>> for OperatorCaller {
         parts: &mut Parts,
         service: &Arc<Service>,
     ) -> Result<Self, Self::Rejection> {
-        caller_with_role(parts, service, crate::auth::Role::Operator)
+        caller_with_role(parts, service, crate::app::auth::Role::Operator)
             .await
             .map(OperatorCaller)
     }
@@ -217,7 +217,7 @@ impl FromRequestParts<Arc<Service>> for CoordinatorCaller {
         parts: &mut Parts,
         service: &Arc<Service>,
     ) -> Result<Self, Self::Rejection> {
-        caller_with_role(parts, service, crate::auth::Role::Coordinator)
+        caller_with_role(parts, service, crate::app::auth::Role::Coordinator)
             .await
             .map(CoordinatorCaller)
     }

@@ -12,15 +12,15 @@ use serde_json::{json, Value};
 use super::error::AppError;
 use super::extract::{Caller, CoordinatorCaller, Json, Lang, OperatorCaller, Query};
 use super::views;
-use crate::auth::Principal;
-use crate::language::LanguageTag;
-use crate::offer::OfferId;
-use crate::request::{Channel, Priority, RequestId, RequestState};
-use crate::roster::{
-    self, Availability, InterpreterId, LanguageSkill, PhoneNumber, Proficiency, Profile,
-};
-use crate::schedule::Schedule;
-use crate::service::{NewInterpreter, Service};
+use crate::app::auth::Principal;
+use crate::app::service::{NewInterpreter, Service};
+use crate::domain::ids::InterpreterId;
+use crate::domain::ids::OfferId;
+use crate::domain::ids::RequestId;
+use crate::domain::language::LanguageTag;
+use crate::domain::request::{Channel, Priority, RequestState};
+use crate::domain::roster::{self, Availability, LanguageSkill, PhoneNumber, Proficiency, Profile};
+use crate::domain::schedule::Schedule;
 
 type S = State<Arc<Service>>;
 type ApiResult = Result<Response, AppError>;
@@ -90,7 +90,7 @@ pub async fn languages(
             ))
         }
     };
-    let keep = |l: &crate::language::Language| {
+    let keep = |l: &crate::domain::language::Language| {
         level
             .as_deref()
             .is_none_or(|want| json!(l.level).as_str() == Some(want))
@@ -148,10 +148,10 @@ pub async fn languages(
 
 fn language_result(
     svc: &Service,
-    l: &crate::language::Language,
-    matched: Option<(crate::language::MatchKind, &str)>,
+    l: &crate::domain::language::Language,
+    matched: Option<(crate::domain::language::MatchKind, &str)>,
     score: f64,
-    locale: crate::prompts::Locale,
+    locale: crate::logic::prompts::Locale,
 ) -> Value {
     let mut v = views::language(svc, &l.tag, locale);
     v["level"] = json!(l.level);
@@ -254,7 +254,7 @@ pub async fn add_time_off(
 /// `GET /api/v1/routing` (operator, coordinator): the widening search in force.
 pub async fn routing(State(svc): S, Caller(who): Caller) -> ApiResult {
     if matches!(who, Principal::Interpreter(_)) {
-        return Err(crate::service::ServiceError::Forbidden.into());
+        return Err(crate::app::service::ServiceError::Forbidden.into());
     }
     Ok(axum::Json(json!(*svc.routing())).into_response())
 }
@@ -263,7 +263,7 @@ pub async fn routing(State(svc): S, Caller(who): Caller) -> ApiResult {
 pub async fn set_routing(
     State(svc): S,
     CoordinatorCaller(who): CoordinatorCaller,
-    Json(body): Json<crate::routing::Routing>,
+    Json(body): Json<crate::logic::routing::Routing>,
 ) -> ApiResult {
     let routing = svc.set_routing(&who, body).await?;
     Ok(axum::Json(json!(routing)).into_response())
@@ -430,15 +430,15 @@ pub async fn get_interpreter(
 /// The interpreter's view with its profile's revision as the `ETag`.
 fn profile_response(
     svc: &Service,
-    it: &crate::roster::Interpreter,
-    locale: crate::prompts::Locale,
+    it: &crate::domain::roster::Interpreter,
+    locale: crate::logic::prompts::Locale,
 ) -> Response {
     ([etag(it)], axum::Json(views::interpreter(svc, it, locale))).into_response()
 }
 
 /// An interpreter's `ETag`: the revision of their profile (availability and sessions are
 /// not edits of the profile and do not change it).
-fn etag(it: &crate::roster::Interpreter) -> (axum::http::HeaderName, String) {
+fn etag(it: &crate::domain::roster::Interpreter) -> (axum::http::HeaderName, String) {
     (axum::http::header::ETAG, format!("\"{}\"", it.revision))
 }
 
@@ -456,7 +456,7 @@ fn if_match(headers: &axum::http::HeaderMap) -> Result<Option<u64>, AppError> {
         .and_then(|v| v.strip_suffix('"'))
         .and_then(|v| v.parse().ok())
         .map(Some)
-        .ok_or_else(|| crate::service::ServiceError::StaleProfile.into())
+        .ok_or_else(|| crate::app::service::ServiceError::StaleProfile.into())
 }
 
 #[derive(Deserialize)]
@@ -502,7 +502,7 @@ pub async fn update_interpreter(
 }
 
 /// The editable profile as JSON, in the shape a `PUT` takes, for a merge patch to apply to.
-fn editable(it: &crate::roster::Interpreter) -> Value {
+fn editable(it: &crate::domain::roster::Interpreter) -> Value {
     let languages: Vec<Value> = it
         .languages
         .iter()
@@ -579,7 +579,7 @@ pub async fn patch_interpreter(
     for _ in 0..5 {
         let current = svc.interpreter(&who, &id).await?;
         if asked.is_some_and(|r| r != current.revision) {
-            return Err(crate::service::ServiceError::StaleProfile.into());
+            return Err(crate::app::service::ServiceError::StaleProfile.into());
         }
         let mut merged = editable(&current);
         merge_patch(&mut merged, &patch);
@@ -609,11 +609,11 @@ pub async fn patch_interpreter(
             .await
         {
             Ok(it) => return Ok(profile_response(&svc, &it, locale)),
-            Err(crate::service::ServiceError::StaleProfile) if asked.is_none() => continue,
+            Err(crate::app::service::ServiceError::StaleProfile) if asked.is_none() => continue,
             Err(e) => return Err(e.into()),
         }
     }
-    Err(crate::service::ServiceError::StaleProfile.into())
+    Err(crate::app::service::ServiceError::StaleProfile.into())
 }
 
 pub async fn delete_interpreter(
@@ -733,7 +733,7 @@ pub async fn create_request(
     };
     let (req, placement) = created.map_err(|e| with_named_candidates(&svc, e, locale))?;
     // Where it stands comes back from the store with the insert: no second round trip.
-    let queue = crate::service::QueueInfo {
+    let queue = crate::app::service::QueueInfo {
         position: placement.position,
         on_call: placement.on_call,
         open_offers: 0,
@@ -850,8 +850,8 @@ fn priority(given: Option<&str>) -> Result<Priority, AppError> {
 /// A service error, with any candidate languages named in the caller's language.
 fn with_named_candidates(
     svc: &Service,
-    e: crate::service::ServiceError,
-    locale: crate::prompts::Locale,
+    e: crate::app::service::ServiceError,
+    locale: crate::logic::prompts::Locale,
 ) -> AppError {
     let named: Option<Vec<Value>> = e
         .candidates()

@@ -29,7 +29,7 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Notify;
 
-use crate::config::HttpLimits;
+use crate::setup::config::HttpLimits;
 
 /// The address of the client that sent a request (a request extension).
 #[derive(Debug, Clone, Copy)]

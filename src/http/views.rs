@@ -4,13 +4,13 @@
 use fluent_bundle::FluentValue;
 use serde_json::{json, Value};
 
-use crate::coverage::LanguageCoverage;
-use crate::language::LanguageTag;
-use crate::offer::Offer;
-use crate::prompts::Locale;
-use crate::request::{Request, RequestState};
-use crate::roster::Interpreter;
-use crate::service::{QueueInfo, Service};
+use crate::app::service::{QueueInfo, Service};
+use crate::domain::language::LanguageTag;
+use crate::domain::offer::Offer;
+use crate::domain::request::{Request, RequestState};
+use crate::domain::roster::Interpreter;
+use crate::logic::coverage::LanguageCoverage;
+use crate::logic::prompts::Locale;
 
 pub fn language(service: &Service, tag: &LanguageTag, locale: Locale) -> Value {
     match service.catalogue.get(tag) {
@@ -20,11 +20,7 @@ pub fn language(service: &Service, tag: &LanguageTag, locale: Locale) -> Value {
 }
 
 fn language_name(service: &Service, tag: &LanguageTag, locale: Locale) -> String {
-    service
-        .catalogue
-        .get(tag)
-        .map(|l| l.name(locale.tag()).to_string())
-        .unwrap_or_else(|| tag.to_string())
+    service.catalogue.display_name(tag, locale.tag())
 }
 
 /// A request as the API shows it. `queue` is given for waiting requests.
@@ -48,8 +44,8 @@ pub async fn request(
         None => None,
     };
     let channel = match req.channel {
-        crate::request::Channel::Phone => "phone",
-        crate::request::Channel::Chat => "chat",
+        crate::domain::request::Channel::Phone => "phone",
+        crate::domain::request::Channel::Chat => "chat",
     };
     let mut args: Vec<(&str, FluentValue<'_>)> = vec![
         ("language", FluentValue::from(lang.as_str())),
@@ -76,7 +72,9 @@ pub async fn request(
             args.push(("interpreter", FluentValue::from(name)));
             "status-connected"
         }
-        _ if req.end_reason == Some(crate::request::EndReason::BridgeLost) => "status-bridge-lost",
+        _ if req.end_reason == Some(crate::domain::request::EndReason::BridgeLost) => {
+            "status-bridge-lost"
+        }
         RequestState::Completed => "status-completed",
         RequestState::Cancelled => "status-cancelled",
         RequestState::Unfilled => "status-unfilled",
@@ -216,7 +214,7 @@ pub fn interpreter(service: &Service, it: &Interpreter, locale: Locale) -> Value
 }
 
 /// A chat message as its readers see it: who wrote it, never a number.
-pub fn chat_message(r: &crate::relay::Readable) -> Value {
+pub fn chat_message(r: &crate::app::relay::Readable) -> Value {
     json!({
         "request": r.message.request,
         "seq": r.message.seq,

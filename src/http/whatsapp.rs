@@ -6,6 +6,7 @@
 //! it from there: it extends the caller's open conversation, or opens a `chat` request when
 //! its language needs an interpreter. Nothing logs a number or a text.
 
+use secrecy::ExposeSecret;
 use std::sync::Arc;
 
 use axum::body::Bytes;
@@ -16,8 +17,8 @@ use jiff::SignedDuration;
 use serde_json::json;
 
 use super::error::AppError;
-use crate::service::{Service, ServiceError};
-use crate::whatsapp::{caller_key, signature_ok, text_messages};
+use crate::adapters::whatsapp::{caller_key, signature_ok, text_messages};
+use crate::app::service::{Service, ServiceError};
 
 /// A retried delivery is recognised for this long.
 const MESSAGE_MEMORY: SignedDuration = SignedDuration::from_hours(7 * 24);
@@ -47,7 +48,7 @@ pub async fn verify(
             _ => {}
         }
     }
-    let expected = wa.verify_token.expose().as_bytes();
+    let expected = wa.verify_token.expose_secret().as_bytes();
     let matches = token
         .as_deref()
         .is_some_and(|t| bool::from(subtle::ConstantTimeEq::ct_eq(t.as_bytes(), expected)));

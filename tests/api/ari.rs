@@ -4,8 +4,8 @@
 
 use std::time::Duration;
 
-use puente::offer::Outcome;
-use puente::roster::InterpreterId;
+use puente::domain::ids::InterpreterId;
+use puente::domain::offer::Outcome;
 use serde_json::Value;
 
 use crate::common::ari::{AriDouble, Phone, CALLER_NUMBER};

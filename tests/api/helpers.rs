@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use puente::config::Config;
+use puente::setup::config::Config;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
@@ -12,7 +12,7 @@ pub const COORDINATOR: &str = "coordinator-token-1";
 pub struct TestApp {
     pub base: String,
     pub client: reqwest::Client,
-    pub app: Option<puente::startup::App>,
+    pub app: Option<puente::setup::startup::App>,
 }
 
 /// Start puente with an empty roster and the given extra variables.
@@ -25,7 +25,9 @@ pub async fn spawn_app(extra: &[(&str, &str)]) -> TestApp {
     vars.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
     let config = Config::from_vars(vars).expect("test config is valid");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let app = puente::startup::start(&config, listener).await.unwrap();
+    let app = puente::setup::startup::start(&config, listener)
+        .await
+        .unwrap();
     TestApp {
         base: format!("http://{}", app.addr),
         client: reqwest::Client::new(),

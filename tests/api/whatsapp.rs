@@ -595,7 +595,8 @@ async fn a_message_whose_handling_fails_is_handled_on_the_retry() {
     ];
     let app = spawn_app(&vars).await;
     // Break the caller's conversation key (a list where a string belongs): handling fails.
-    let caller = puente::whatsapp::caller_key(&puente::auth::Secret::new(SECRET), CALLER);
+    let caller =
+        puente::adapters::whatsapp::caller_key(&secrecy::SecretString::from(SECRET), CALLER);
     let broken = format!("{{{ns}}}:memo:wa:conv:{caller}");
     let client = redis::Client::open(url.as_str()).unwrap();
     let mut conn = client.get_multiplexed_async_connection().await.unwrap();

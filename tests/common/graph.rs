@@ -108,7 +108,9 @@ pub fn delivery(id: &str, from: &str, text: &str) -> Value {
 
 /// Meta's `X-Hub-Signature-256` of a body.
 pub fn sign(secret: &str, body: &Value) -> String {
-    let mac = puente::whatsapp::hmac_sha256(secret.as_bytes(), body.to_string().as_bytes());
-    let hex: String = mac.iter().map(|b| format!("{b:02x}")).collect();
-    format!("sha256={hex}")
+    use hmac::Mac;
+    let mut mac =
+        hmac::Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).expect("any key length");
+    mac.update(body.to_string().as_bytes());
+    format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
 }

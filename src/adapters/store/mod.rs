@@ -1,0 +1,392 @@
+//! The store: where the roster, requests and offers live, behind one [`Store`] trait.
+//!
+//! Every method that changes state is one atomic transition that re-checks its
+//! preconditions (the shape a Redis Lua script can implement): "claim this interpreter and
+//! open this offer" ([`Store::open_offer`]) and "accept this offer and connect the request"
+//! ([`Store::accept_offer`]) either happen whole or not at all. Each transition returns a
+//! [`Change`] listing what it changed, so callers can publish events without re-reading.
+//!
+//! Backends: [`memory::MemoryStore`] (the embedded default). Both backends must pass
+//! `tests/store_conformance.rs`.
+
+pub mod memory;
+pub mod redis;
+
+use async_trait::async_trait;
+use jiff::Timestamp;
+
+use crate::domain::ids::InterpreterId;
+use crate::domain::ids::OfferId;
+use crate::domain::ids::RequestId;
+use crate::domain::ids::TokenHash;
+use crate::domain::offer::Offer;
+use crate::domain::request::{Request, RequestState};
+use crate::domain::roster::{Availability, Interpreter, Profile};
+use crate::logic::matcher::Snapshot;
+use crate::logic::routing::Routing;
+
+/// Why a transition did not happen.
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum StoreError {
+    #[error("{0} already exists")]
+    AlreadyExists(String),
+    #[error("{0} not found")]
+    NotFound(String),
+    /// The precondition no longer holds (the offer closed, the request moved on…).
+    #[error("conflict: {0}")]
+    Conflict(Conflict),
+    #[error("store backend failed: {0}")]
+    Backend(String),
+    /// The store did not answer in time, or cannot be reached: nothing was decided here
+    /// (though a command sent before a timeout may still apply when the store answers).
+    #[error("store unavailable: {0}")]
+    Unavailable(String),
+}
+
+/// Which precondition failed, so that the API can say what to do.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Conflict {
+    OfferClosed(Box<Offer>),
+    OfferNotYours,
+    RequestState(RequestState),
+    InterpreterBusy,
+    InterpreterInSession(RequestId),
+    InterpreterNotFree,
+    /// An exclusive offer was asked for a request that already has an open one.
+    RequestBusy,
+    /// A profile edit was made from a revision that is no longer the current one.
+    StaleProfile,
+    /// A chat message was numbered for another place: the conversation's next number.
+    ChatSeq(u64),
+}
+
+impl std::fmt::Display for Conflict {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Conflict::OfferClosed(o) => write!(f, "offer {} is closed", o.id),
+            Conflict::OfferNotYours => write!(f, "offer belongs to another interpreter"),
+            Conflict::RequestState(s) => write!(f, "request is {}", s.as_str()),
+            Conflict::InterpreterBusy => write!(f, "interpreter already holds an open offer"),
+            Conflict::InterpreterInSession(r) => write!(f, "interpreter is connected to {r}"),
+            Conflict::InterpreterNotFree => write!(f, "interpreter is not available"),
+            Conflict::RequestBusy => write!(f, "request already has an open offer"),
+            Conflict::StaleProfile => write!(f, "the profile changed since it was read"),
+            Conflict::ChatSeq(next) => write!(f, "the conversation's next message is {next}"),
+        }
+    }
+}
+
+pub type Result<T> = std::result::Result<T, StoreError>;
+
+/// Why an interpreter's availability changed, for the event log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Reason {
+    /// The interpreter or a coordinator asked for it.
+    Requested,
+    /// Too many offers in a row were let expire.
+    MissedOffers,
+    /// An on-call window started or ended (or a dated exception did).
+    Schedule,
+}
+
+impl Reason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Reason::Requested => "requested",
+            Reason::MissedOffers => "missed_offers",
+            Reason::Schedule => "schedule",
+        }
+    }
+}
+
+/// What one transition changed: the new versions of everything it touched.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Change {
+    pub requests: Vec<Request>,
+    pub offers: Vec<Offer>,
+    pub interpreters: Vec<(Interpreter, Reason)>,
+    /// A new routing configuration (every instance starts using it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub routing: Option<Routing>,
+    /// Alerts for coordinators (every instance's live streams carry them).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub alerts: Vec<crate::domain::alert::Alert>,
+    /// Interpreters taken off the roster.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub removed: Vec<InterpreterId>,
+    /// Chat messages (their text sealed).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub messages: Vec<crate::domain::chat::ChatMessage>,
+    /// No request was waiting after this change: it gives the dispatchers nothing to do (a
+    /// hint; false when unknown).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub nothing_waits: bool,
+}
+
+impl Change {
+    pub fn is_empty(&self) -> bool {
+        self.requests.is_empty()
+            && self.offers.is_empty()
+            && self.interpreters.is_empty()
+            && self.routing.is_none()
+            && self.alerts.is_empty()
+            && self.removed.is_empty()
+            && self.messages.is_empty()
+    }
+
+    pub fn merge(&mut self, other: Change) {
+        self.requests.extend(other.requests);
+        self.offers.extend(other.offers);
+        self.interpreters.extend(other.interpreters);
+        if other.routing.is_some() {
+            self.routing = other.routing;
+        }
+        self.alerts.extend(other.alerts);
+        self.removed.extend(other.removed);
+        self.messages.extend(other.messages);
+        self.nothing_waits = self.nothing_waits && other.nothing_waits;
+    }
+}
+
+/// Where a new request stands when it is queued.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Placement {
+    /// 1-based place among waiting requests of its language (urgent first, then oldest).
+    pub position: usize,
+    /// Interpreters of its language on call (available, in a session or not).
+    pub on_call: usize,
+}
+
+/// Which free interpreters a snapshot carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    /// None: only requests and offers (for queue positions).
+    Requests,
+    /// Enough of the best per waiting language for the sequential policy: as many as
+    /// there are waiting requests of the language plus everyone they were offered to,
+    /// plus a margin. A backend may give more.
+    Best,
+    /// Every free interpreter who speaks a waiting language (the parallel policy).
+    Everyone,
+}
+
+/// How a request ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Finish {
+    Complete,
+    Cancel,
+    GiveUp,
+    /// The call was lost with the instance that held it: a connected request is
+    /// completed, a waiting one cancelled, both with `EndReason::BridgeLost`; a finished
+    /// one stays as it is.
+    Lost,
+}
+
+impl Finish {
+    /// The state a request in `from` ends in.
+    pub fn state(self, from: RequestState) -> RequestState {
+        match self {
+            Finish::Complete => RequestState::Completed,
+            Finish::Cancel => RequestState::Cancelled,
+            Finish::GiveUp => RequestState::Unfilled,
+            Finish::Lost if from == RequestState::Connected => RequestState::Completed,
+            Finish::Lost if from.is_final() => from,
+            Finish::Lost => RequestState::Cancelled,
+        }
+    }
+}
+
+/// Rules the store applies inside transitions, from configuration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rules {
+    /// Offers an interpreter may let expire in a row before being set offline.
+    pub max_missed_offers: u32,
+    /// Time after a session before the interpreter is offered anything.
+    pub wrap_up: jiff::SignedDuration,
+}
+
+impl Rules {
+    /// When an interpreter whose session ends at `now` may be offered something again
+    /// (`None`: at once).
+    pub fn ready_at(&self, now: Timestamp) -> Option<Timestamp> {
+        (self.wrap_up > jiff::SignedDuration::ZERO).then(|| now + self.wrap_up)
+    }
+}
+
+impl Default for Rules {
+    fn default() -> Rules {
+        Rules {
+            max_missed_offers: 3,
+            wrap_up: jiff::SignedDuration::ZERO,
+        }
+    }
+}
+
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Whether the store answers now (readiness).
+    async fn ping(&self) -> Result<()>;
+
+    // Roster.
+    async fn insert_interpreter(&self, it: Interpreter, token: Option<TokenHash>) -> Result<()>;
+    async fn interpreter(&self, id: &InterpreterId) -> Result<Option<Interpreter>>;
+    async fn interpreters(&self) -> Result<Vec<Interpreter>>;
+    async fn interpreter_for_token(&self, token: &TokenHash) -> Result<Option<InterpreterId>>;
+    /// Replace an interpreter's profile; keeps availability and session. With `expected`,
+    /// only if the profile's revision is still that one (`Conflict::StaleProfile`
+    /// otherwise); the revision goes up by one. Open offers in a language the interpreter
+    /// no longer lists are withdrawn.
+    async fn update_interpreter(
+        &self,
+        id: &InterpreterId,
+        profile: Profile,
+        expected: Option<u64>,
+        now: Timestamp,
+    ) -> Result<Change>;
+    /// Add time off to an interpreter's schedule in one step (the revision goes up) (a schedule in the default
+    /// time zone, without windows, is made when there is none). Nothing else of the
+    /// profile is written, so a profile edit or time off added at the same moment is kept.
+    async fn add_time_off(
+        &self,
+        id: &InterpreterId,
+        off: crate::domain::schedule::Exception,
+        now: Timestamp,
+    ) -> Result<Change>;
+    /// Remove an interpreter not in a session; withdraws their open offers.
+    async fn remove_interpreter(&self, id: &InterpreterId, now: Timestamp) -> Result<Change>;
+    /// Going offline withdraws the interpreter's open offers at once.
+    async fn set_availability(
+        &self,
+        id: &InterpreterId,
+        availability: Availability,
+        now: Timestamp,
+        reason: Reason,
+    ) -> Result<Change>;
+
+    // Requests.
+    async fn insert_request(&self, req: Request) -> Result<Placement>;
+    async fn request(&self, id: &RequestId) -> Result<Option<Request>>;
+    /// Most recent first, optionally only one state.
+    async fn requests(&self, state: Option<RequestState>) -> Result<Vec<Request>>;
+    /// Complete, cancel, give up, or settle a lost call. Repeating the same finish is a
+    /// no-op (empty change).
+    async fn finish_request(
+        &self,
+        id: &RequestId,
+        how: Finish,
+        now: Timestamp,
+        rules: &Rules,
+    ) -> Result<Change>;
+
+    /// Calls: an instance that holds callers' calls keeps a lease, renewed while it lives.
+    async fn renew_lease(
+        &self,
+        instance: &str,
+        now: Timestamp,
+        ttl: std::time::Duration,
+    ) -> Result<()>;
+    /// End an instance's lease now (it is stopping): its calls are lost at once.
+    async fn drop_lease(&self, instance: &str) -> Result<()>;
+    /// Unfinished requests whose call is held by an instance without a live lease.
+    async fn lapsed_calls(&self, now: Timestamp) -> Result<Vec<RequestId>>;
+
+    // Offers.
+    async fn offer(&self, id: &OfferId) -> Result<Option<Offer>>;
+    async fn offers_for(&self, interpreter: &InterpreterId, open_only: bool) -> Result<Vec<Offer>>;
+    /// Atomically: the request is still waiting (and, if `exclusive`, has no open offer:
+    /// the sequential policy, which several dispatchers must not break by racing), the
+    /// interpreter is available, free, and holds no open offer → the offer opens and the
+    /// request is `offered`.
+    async fn open_offer(&self, offer: Offer, exclusive: bool) -> Result<Change>;
+    /// Atomically: the offer is open, belongs to `by`, and its deadline has not passed →
+    /// the request is `connected` to `by`, and every other open offer of the request or of
+    /// the interpreter is withdrawn.
+    async fn accept_offer(
+        &self,
+        id: &OfferId,
+        by: &InterpreterId,
+        now: Timestamp,
+    ) -> Result<Change>;
+    /// Close an open offer as declined or expired. The request goes back to `queued` when it
+    /// has no open offer left. An expiry counts as a miss; too many in a row set the
+    /// interpreter offline.
+    async fn close_offer(
+        &self,
+        id: &OfferId,
+        outcome: crate::domain::offer::Outcome,
+        now: Timestamp,
+        rules: &Rules,
+    ) -> Result<Change>;
+
+    /// Interpreters on call (available, in a session or not) whom a request for `language`
+    /// (in agrupación `group`) may reach at its widest.
+    async fn on_call(
+        &self,
+        language: &crate::domain::language::LanguageTag,
+        group: Option<&crate::domain::language::LanguageTag>,
+    ) -> Result<usize>;
+
+    /// What the matcher needs to decide: every waiting request (with the offers made for
+    /// it), every open offer, and free interpreters (available, not in a session) whom a
+    /// waiting request may reach at its widest (its language, the variants `routing` lists
+    /// as intelligible with it, its agrupación), as many as `scope` asks per reach.
+    /// Interpreters nobody is waiting for are left out, so the cost follows the queue, not
+    /// the roster.
+    async fn snapshot(&self, scope: Scope, routing: &Routing) -> Result<Snapshot>;
+
+    /// True for the first caller (of any instance) to claim `key` before `until`: what
+    /// makes an alert go out once, not once per instance or per check.
+    /// A memo set only if none is there (see [`Store::memo_swap`]).
+    async fn claim_once(&self, key: &str, until: Timestamp) -> Result<bool> {
+        self.memo_swap(key, None, "1", until).await
+    }
+
+    /// A small value kept until its expiry (WhatsApp conversations: which request a caller
+    /// is in, where to reply for a request).
+    async fn memo(&self, key: &str) -> Result<Option<String>>;
+
+    /// Atomically: if `key` holds `expected` (`None`: nothing, or expired), set it to `value`
+    /// until `until` and answer true; otherwise change nothing and answer false.
+    async fn memo_swap(
+        &self,
+        key: &str,
+        expected: Option<&str>,
+        value: &str,
+        until: Timestamp,
+    ) -> Result<bool>;
+
+    /// Append a message to its request's conversation if its `seq` is the next number
+    /// (its text is sealed bound to that number): `Conflict::ChatSeq(next)` otherwise, and
+    /// the caller seals again for `next`. The conversation is kept until `until` (each
+    /// message renews it).
+    async fn append_chat(
+        &self,
+        msg: crate::domain::chat::ChatMessage,
+        until: Timestamp,
+    ) -> Result<Change>;
+
+    /// A request's conversation, in order (empty once expired).
+    async fn chat(&self, request: &RequestId) -> Result<Vec<crate::domain::chat::ChatMessage>>;
+
+    /// The conversations not expired yet, most recently renewed first.
+    async fn conversations(&self) -> Result<Vec<RequestId>>;
+
+    /// Hand an alert to every instance (as a change that only carries it).
+    async fn broadcast_alert(&self, alert: &crate::domain::alert::Alert) -> Result<Change>;
+
+    /// The routing configuration coordinators last set, if any.
+    async fn routing(&self) -> Result<Option<Routing>>;
+
+    /// Replace the routing configuration (checked by the caller).
+    async fn set_routing(&self, routing: &Routing) -> Result<Change>;
+
+    /// The manual bridge's outcome for a connected request: `connected` records that the
+    /// interpreter is on the call; otherwise the request waits again (first in its queue
+    /// by its creation time) and the interpreter is free. Refused once confirmed.
+    async fn bridge(&self, req: &Request, connected: bool, now: Timestamp) -> Result<Change>;
+
+    /// Record that a waiting request's routing reached `tier` (only forwards: an older
+    /// or equal tier, or a request no longer waiting, changes nothing).
+    async fn widen(&self, id: &RequestId, tier: u8, now: Timestamp) -> Result<Change>;
+}
