@@ -22,7 +22,6 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use puente::adapters::store::redis::ROUND_TRIPS;
-use puente::app::auth::Principal;
 use puente::app::service::{Clock, NewInterpreter, Notice, Service};
 use puente::domain::ids::InterpreterId;
 use puente::domain::ids::RequestId;
@@ -156,6 +155,7 @@ async fn run(url: &str, secs: u64, n_interpreters: usize, full: bool) {
     let seen: Arc<Mutex<HashMap<String, Instant>>> = Arc::default();
     let mut rx = a.svc.bus.subscribe();
     let (seen2, svc) = (seen.clone(), a.svc.clone());
+    let operator = Arc::new(svc.authenticate(Some("bench-operator")).await.unwrap());
     let watcher = tokio::spawn(async move {
         while let Ok(n) = rx.recv().await {
             if let Notice::Offer(o) = &*n {
@@ -165,12 +165,12 @@ async fn run(url: &str, secs: u64, n_interpreters: usize, full: bool) {
                         .unwrap()
                         .entry(o.request.to_string())
                         .or_insert_with(Instant::now);
-                    let svc = svc.clone();
+                    let (svc, operator) = (svc.clone(), operator.clone());
                     let id = o.request.clone();
                     tokio::spawn(async move {
                         let _ = svc
                             .cancel_request(
-                                &Principal::Operator,
+                                operator.operator().unwrap(),
                                 &RequestId::from_path(id.as_str()),
                             )
                             .await;

@@ -191,7 +191,6 @@ fn matcher_bench(n_interpreters: usize, n_requests: usize, iters: usize) {
 }
 
 async fn end_to_end(n_interpreters: usize, samples: usize) {
-    use puente::app::auth::Principal;
     use puente::app::service::{Clock, NewInterpreter};
     use puente::domain::roster::{Availability, LanguageSkill, PhoneNumber};
     use puente::setup::config::Config;
@@ -247,6 +246,7 @@ async fn end_to_end(n_interpreters: usize, samples: usize) {
         .send()
         .await
         .unwrap();
+    let operator = svc.authenticate(Some("bench-operator")).await.unwrap();
     let mut buf = String::new();
     let mut times = Vec::with_capacity(samples);
     for i in 0..samples + 20 {
@@ -277,7 +277,7 @@ async fn end_to_end(n_interpreters: usize, samples: usize) {
         // Free the interpreter for the next sample.
         let id = req["id"].as_str().unwrap();
         svc.cancel_request(
-            &Principal::Operator,
+            operator.operator().unwrap(),
             &puente::domain::ids::RequestId::from_path(id),
         )
         .await

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use puente::app::auth::Principal;
+use puente::app::auth::{Coordinator, Operator, Principal};
 use puente::app::service::{Clock, NewInterpreter, Service};
 use puente::domain::ids::InterpreterId;
 use puente::domain::offer::Offer;
@@ -14,10 +14,20 @@ use puente::setup::config::Config;
 
 struct Harness {
     svc: Arc<Service>,
+    /// The operators' and the coordinators' tokens, as the service knows them.
+    operator: Principal,
+    coordinator: Coordinator,
 }
 
+const OPERATOR_TOKEN: &str = "test-operator-token-1";
+const COORDINATOR_TOKEN: &str = "test-coordinator-token-1";
+
 async fn harness(vars: &[(&str, &str)]) -> Harness {
-    let mut all = vec![("PUENTE_ROSTER", "none")];
+    let mut all = vec![
+        ("PUENTE_ROSTER", "none"),
+        ("PUENTE_OPERATOR_TOKENS", OPERATOR_TOKEN),
+        ("PUENTE_COORDINATOR_TOKENS", COORDINATOR_TOKEN),
+    ];
     all.extend_from_slice(vars);
     let config = Config::from_vars(all).unwrap();
     let svc = puente::setup::startup::build(&config, Clock::new())
@@ -28,7 +38,14 @@ async fn harness(vars: &[(&str, &str)]) -> Harness {
         std::future::pending(),
     ));
     settle().await;
-    Harness { svc }
+    let operator = svc.authenticate(Some(OPERATOR_TOKEN)).await.unwrap();
+    let coordinator = svc.authenticate(Some(COORDINATOR_TOKEN)).await.unwrap();
+    let coordinator = coordinator.coordinator().unwrap().clone();
+    Harness {
+        svc,
+        operator,
+        coordinator,
+    }
 }
 
 /// Let the dispatcher run everything that is due now.
@@ -63,19 +80,23 @@ impl Harness {
             schedule: None,
             certification: None,
         };
-        let (it, _token) = self
+        let (_, token) = self
             .svc
-            .create_interpreter(&Principal::Coordinator, new)
+            .create_interpreter(&self.coordinator, new)
             .await
             .unwrap();
         settle().await;
-        Principal::Interpreter(it.id)
+        self.svc.authenticate(Some(&token)).await.unwrap()
+    }
+
+    fn operator(&self) -> &Operator {
+        self.operator.operator().unwrap()
     }
 
     async fn request(&self, lang: &str) -> Request {
         let r = self
             .svc
-            .create_request(&Principal::Operator, lang, Priority::Normal, Channel::Phone)
+            .create_request(self.operator(), lang, Priority::Normal, Channel::Phone)
             .await
             .unwrap();
         settle().await;
@@ -83,18 +104,13 @@ impl Harness {
     }
 
     async fn offers(&self, who: &Principal) -> Vec<Offer> {
-        let Principal::Interpreter(id) = who else {
-            unreachable!()
-        };
-        self.svc.open_offers(who, id).await.unwrap()
+        let me = who.me().unwrap();
+        let mine = who.for_interpreter(me.id()).unwrap();
+        self.svc.open_offers(&mine).await.unwrap()
     }
 
     async fn state(&self, r: &Request) -> RequestState {
-        self.svc
-            .request(&Principal::Operator, &r.id)
-            .await
-            .unwrap()
-            .state
+        self.svc.request(&self.operator, &r.id).await.unwrap().state
     }
 }
 
@@ -151,7 +167,7 @@ async fn no_request_is_unfilled_in_its_first_five_minutes_whatever_happens() {
     let r = h.request("nah").await;
     for _ in 0..30 {
         for o in h.offers(&ana).await {
-            h.svc.decline_offer(&ana, &o.id).await.unwrap();
+            h.svc.decline_offer(ana.me().unwrap(), &o.id).await.unwrap();
         }
         advance(10).await;
     }
@@ -170,11 +186,8 @@ async fn wrap_up_time_delays_the_next_offer() {
     let r2 = h.request("tzo").await;
     let o = h.offers(&ana).await.pop().unwrap();
     assert_eq!(o.request, r1.id);
-    h.svc.accept_offer(&ana, &o.id).await.unwrap();
-    h.svc
-        .complete_request(&Principal::Operator, &r1.id)
-        .await
-        .unwrap();
+    h.svc.accept_offer(ana.me().unwrap(), &o.id).await.unwrap();
+    h.svc.complete_request(&h.operator, &r1.id).await.unwrap();
     settle().await;
     assert!(h.offers(&ana).await.is_empty(), "wrapping up");
     advance(59).await;
@@ -196,12 +209,10 @@ async fn missing_three_offers_in_a_row_sets_offline_with_an_event() {
     advance(10).await;
     advance(10).await;
     advance(10).await;
-    let Principal::Interpreter(id) = &ana else {
-        unreachable!()
-    };
+    let id = ana.me().unwrap().id();
     let it = h
         .svc
-        .interpreter(&Principal::Coordinator, id)
+        .interpreter(&h.coordinator.for_interpreter(id))
         .await
         .unwrap();
     assert_eq!(it.availability, Availability::Offline);
@@ -225,10 +236,7 @@ async fn a_variant_request_widens_to_an_intelligible_variant_after_the_first_tie
         "zap-x-planicie-costera".parse().unwrap(),
         vec!["zap-x-montana-istmo-alto".parse().unwrap()],
     );
-    h.svc
-        .set_routing(&Principal::Coordinator, routing)
-        .await
-        .unwrap();
+    h.svc.set_routing(&h.coordinator, routing).await.unwrap();
     let montana = h.add("montana", "zap-x-montana-istmo-alto").await;
     let sierra = h.add("sierra", "zap-x-sierra-sur-noroeste-bajo").await;
     let maya = h.add("maya", "yua").await;
@@ -244,12 +252,16 @@ async fn a_variant_request_widens_to_an_intelligible_variant_after_the_first_tie
     advance(1).await;
     let offer = h.offers(&montana).await.pop().expect("offered at 30 s");
     assert!(h.offers(&sierra).await.is_empty() && h.offers(&maya).await.is_empty());
-    let widened = h.svc.request(&Principal::Operator, &r.id).await.unwrap();
+    let widened = h.svc.request(&h.operator, &r.id).await.unwrap();
     assert_eq!(
         widened.tier, 1,
         "the widening is recorded (and was an event)"
     );
-    let connected = h.svc.accept_offer(&montana, &offer.id).await.unwrap();
+    let connected = h
+        .svc
+        .accept_offer(montana.me().unwrap(), &offer.id)
+        .await
+        .unwrap();
     assert_eq!(connected.state, RequestState::Connected);
     assert_eq!(
         connected.interpreter.as_ref().map(|i| i.as_str()),
@@ -281,10 +293,7 @@ async fn a_last_tier_with_a_duration_ends_in_unfilled() {
         "tiers": [{"reach": "exact", "secs": 10}, {"reach": "agrupacion", "secs": 20}]
     }))
     .unwrap();
-    h.svc
-        .set_routing(&Principal::Coordinator, routing)
-        .await
-        .unwrap();
+    h.svc.set_routing(&h.coordinator, routing).await.unwrap();
     let r = h.request("tsotsil del centro").await;
     advance(29).await;
     assert_eq!(h.state(&r).await, RequestState::Queued);

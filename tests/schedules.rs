@@ -8,7 +8,7 @@ use jiff::civil::DateTime;
 use jiff::tz::TimeZone;
 use jiff::Timestamp;
 use puente::adapters::store::Reason;
-use puente::app::auth::Principal;
+use puente::app::auth::{Coordinator, Principal};
 use puente::app::service::{Clock, NewInterpreter, Notice, Service};
 use puente::domain::ids::InterpreterId;
 use puente::domain::request::{Channel, Priority, RequestState};
@@ -25,7 +25,12 @@ fn mx(civil: &str) -> Timestamp {
 }
 
 async fn service_at(start: Timestamp) -> Arc<Service> {
-    let config = Config::from_vars([("PUENTE_ROSTER", "none")]).unwrap();
+    let config = Config::from_vars([
+        ("PUENTE_ROSTER", "none"),
+        ("PUENTE_OPERATOR_TOKENS", OPERATOR_TOKEN),
+        ("PUENTE_COORDINATOR_TOKENS", COORDINATOR_TOKEN),
+    ])
+    .unwrap();
     let svc = puente::setup::startup::build(&config, Clock::starting_at(start))
         .await
         .unwrap();
@@ -39,6 +44,18 @@ async fn service_at(start: Timestamp) -> Arc<Service> {
     ));
     settle().await;
     svc
+}
+
+const OPERATOR_TOKEN: &str = "test-operator-token-1";
+const COORDINATOR_TOKEN: &str = "test-coordinator-token-1";
+
+async fn operator(svc: &Service) -> Principal {
+    svc.authenticate(Some(OPERATOR_TOKEN)).await.unwrap()
+}
+
+async fn coordinator(svc: &Service) -> Coordinator {
+    let who = svc.authenticate(Some(COORDINATOR_TOKEN)).await.unwrap();
+    who.coordinator().unwrap().clone()
 }
 
 async fn settle() {
@@ -67,7 +84,8 @@ fn weekdays_8_to_16() -> Schedule {
     .unwrap()
 }
 
-async fn add(svc: &Service, id: &str, schedule: Schedule) -> InterpreterId {
+/// Add an interpreter; returns their id and who they are, by their token.
+async fn add(svc: &Service, id: &str, schedule: Schedule) -> (InterpreterId, Principal) {
     let new = NewInterpreter {
         id: InterpreterId::parse(id).unwrap(),
         name: id.into(),
@@ -82,16 +100,16 @@ async fn add(svc: &Service, id: &str, schedule: Schedule) -> InterpreterId {
         schedule: Some(schedule),
         certification: None,
     };
-    let (it, _) = svc
-        .create_interpreter(&Principal::Coordinator, new)
+    let (it, token) = svc
+        .create_interpreter(&coordinator(svc).await, new)
         .await
         .unwrap();
     settle().await;
-    it.id
+    (it.id, svc.authenticate(Some(&token)).await.unwrap())
 }
 
 async fn availability(svc: &Service, id: &InterpreterId) -> Availability {
-    svc.interpreter(&Principal::Coordinator, id)
+    svc.interpreter(&coordinator(svc).await.for_interpreter(id))
         .await
         .unwrap()
         .availability
@@ -102,7 +120,8 @@ async fn availability_follows_the_windows_and_not_now_holds_until_the_next_one()
     // Monday 2026-11-30, 07:59 in Mexico City.
     let svc = service_at(mx("2026-11-30T07:59")).await;
     let mut events = svc.bus.subscribe();
-    let ana = add(&svc, "ana", weekdays_8_to_16()).await;
+    let (ana, me) = add(&svc, "ana", weekdays_8_to_16()).await;
+    let me = me.for_interpreter(&ana).unwrap();
     assert_eq!(
         availability(&svc, &ana).await,
         Availability::Offline,
@@ -124,8 +143,7 @@ async fn availability_follows_the_windows_and_not_now_holds_until_the_next_one()
 
     // "Not now" at 09:00: holds through the end of the window and the night...
     until(&svc, mx("2026-11-30T09:00")).await;
-    let me = Principal::Interpreter(ana.clone());
-    svc.set_availability(&me, &ana, Availability::Offline)
+    svc.set_availability(&me, Availability::Offline)
         .await
         .unwrap();
     until(&svc, mx("2026-12-01T07:59")).await;
@@ -137,7 +155,7 @@ async fn availability_follows_the_windows_and_not_now_holds_until_the_next_one()
     // On call outside any window holds until the next window's end.
     until(&svc, mx("2026-12-01T16:00")).await;
     assert_eq!(availability(&svc, &ana).await, Availability::Offline);
-    svc.set_availability(&me, &ana, Availability::Available)
+    svc.set_availability(&me, Availability::Available)
         .await
         .unwrap();
     until(&svc, mx("2026-12-02T15:59")).await;
@@ -154,11 +172,12 @@ async fn a_window_end_closes_open_offers_and_time_off_overrides_a_window() {
         {"kind": "off", "from": "2026-12-01T00:00", "to": "2026-12-02T00:00"}
     ]))
     .unwrap();
-    let ana = add(&svc, "ana", s).await;
+    let (ana, me) = add(&svc, "ana", s).await;
+    let me = me.for_interpreter(&ana).unwrap();
     assert_eq!(availability(&svc, &ana).await, Availability::Available);
     let r = svc
         .create_request(
-            &Principal::Operator,
+            operator(&svc).await.operator().unwrap(),
             "tzo",
             Priority::Normal,
             Channel::Phone,
@@ -166,17 +185,16 @@ async fn a_window_end_closes_open_offers_and_time_off_overrides_a_window() {
         .await
         .unwrap();
     settle().await;
-    let me = Principal::Interpreter(ana.clone());
-    assert_eq!(svc.open_offers(&me, &ana).await.unwrap().len(), 1);
+    assert_eq!(svc.open_offers(&me).await.unwrap().len(), 1);
 
     until(&svc, mx("2026-11-30T16:00")).await;
     assert_eq!(availability(&svc, &ana).await, Availability::Offline);
     assert!(
-        svc.open_offers(&me, &ana).await.unwrap().is_empty(),
+        svc.open_offers(&me).await.unwrap().is_empty(),
         "closed at the end"
     );
     let state = svc
-        .request(&Principal::Operator, &r.id)
+        .request(&operator(&svc).await, &r.id)
         .await
         .unwrap()
         .state;

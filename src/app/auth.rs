@@ -10,6 +10,7 @@ use std::collections::HashMap;
 use crate::domain::ids::{random_hex, TokenHash};
 
 use crate::domain::ids::InterpreterId;
+use crate::domain::request::Request;
 
 /// Whether a token is printed somewhere a reader of the project finds it: a word of the
 /// README or of the demo roster (the demo's tokens). Such a token must never guard a
@@ -94,25 +95,188 @@ pub enum Role {
     Interpreter,
 }
 
-/// An authenticated caller.
+// Proofs of a role. A service method that needs a role takes its proof, and a proof can
+// only be made in the application layer: by authentication, or by the hotline's own
+// controllers acting for a role (the PBX and the chat intake act for the operators, a
+// PBX accept for the interpreter on the line). The HTTP edge and the tests get proofs
+// only by presenting a token, so an endpoint that forgets its check does not compile.
+
+/// Proof that the caller is an operator.
+///
+/// Outside the application layer, a proof comes only from a token:
+///
+/// ```compile_fail
+/// let forged = puente::app::auth::Operator::system();
+/// ```
+///
+/// ```compile_fail
+/// let forged = puente::app::auth::Principal::Coordinator(puente::app::auth::Coordinator(()));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Principal {
-    Operator,
-    Coordinator,
-    Interpreter(InterpreterId),
+pub struct Operator(());
+
+/// Proof that the caller is a coordinator.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Coordinator(());
+
+/// Proof that the caller is this interpreter.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Me(InterpreterId);
+
+/// Proof that the caller is staff: an operator or a coordinator.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Staff(());
+
+/// Proof that the caller may read and change one interpreter: a coordinator, or that
+/// interpreter.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ForInterpreter(InterpreterId);
+
+impl Operator {
+    /// The hotline itself, acting for the operators (a call the PBX queued, a chat the
+    /// intake opened).
+    pub(in crate::app) fn system() -> Operator {
+        Operator(())
+    }
 }
 
+impl Coordinator {
+    /// A coordinator may read and change every interpreter.
+    pub fn for_interpreter(&self, id: &InterpreterId) -> ForInterpreter {
+        ForInterpreter(id.clone())
+    }
+}
+
+impl Me {
+    /// The interpreter who answered an offer on the phone.
+    pub(in crate::app) fn on_the_line(id: InterpreterId) -> Me {
+        Me(id)
+    }
+
+    pub fn id(&self) -> &InterpreterId {
+        &self.0
+    }
+}
+
+impl ForInterpreter {
+    pub fn id(&self) -> &InterpreterId {
+        &self.0
+    }
+}
+
+/// An authenticated caller: one of the three roles, with its proof.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Principal {
+    Operator(Operator),
+    Coordinator(Coordinator),
+    Interpreter(Me),
+}
+
+/// The caller has not the role an action needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Forbidden;
+
 impl Principal {
+    /// A principal of a static token from configuration.
+    pub(in crate::app) fn configured(role: Role) -> Option<Principal> {
+        match role {
+            Role::Operator => Some(Principal::Operator(Operator(()))),
+            Role::Coordinator => Some(Principal::Coordinator(Coordinator(()))),
+            Role::Interpreter => None,
+        }
+    }
+
+    /// The principal of an interpreter's token.
+    pub(in crate::app) fn interpreter(id: InterpreterId) -> Principal {
+        Principal::Interpreter(Me(id))
+    }
+
     pub fn role(&self) -> Role {
         match self {
-            Principal::Operator => Role::Operator,
-            Principal::Coordinator => Role::Coordinator,
+            Principal::Operator(_) => Role::Operator,
+            Principal::Coordinator(_) => Role::Coordinator,
             Principal::Interpreter(_) => Role::Interpreter,
         }
     }
 
+    pub fn operator(&self) -> Result<&Operator, Forbidden> {
+        match self {
+            Principal::Operator(p) => Ok(p),
+            _ => Err(Forbidden),
+        }
+    }
+
+    pub fn coordinator(&self) -> Result<&Coordinator, Forbidden> {
+        match self {
+            Principal::Coordinator(p) => Ok(p),
+            _ => Err(Forbidden),
+        }
+    }
+
+    pub fn me(&self) -> Result<&Me, Forbidden> {
+        match self {
+            Principal::Interpreter(p) => Ok(p),
+            _ => Err(Forbidden),
+        }
+    }
+
+    pub fn staff(&self) -> Result<Staff, Forbidden> {
+        match self {
+            Principal::Operator(_) | Principal::Coordinator(_) => Ok(Staff(())),
+            Principal::Interpreter(_) => Err(Forbidden),
+        }
+    }
+
+    /// A coordinator, or interpreter `id` themselves.
+    pub fn for_interpreter(&self, id: &InterpreterId) -> Result<ForInterpreter, Forbidden> {
+        match self {
+            Principal::Coordinator(_) => Ok(ForInterpreter(id.clone())),
+            Principal::Interpreter(me) if &me.0 == id => Ok(ForInterpreter(id.clone())),
+            _ => Err(Forbidden),
+        }
+    }
+
+    /// Whether this is interpreter `id`.
     pub fn is_interpreter(&self, id: &InterpreterId) -> bool {
-        matches!(self, Principal::Interpreter(me) if me == id)
+        matches!(self, Principal::Interpreter(me) if &me.0 == id)
+    }
+}
+
+// Rules that depend on a record as well as on the role.
+
+/// Who may read a request: staff, and the interpreter it was given to.
+pub fn may_read_request(who: &Principal, req: &Request) -> Result<(), Forbidden> {
+    let theirs = req
+        .interpreter
+        .as_ref()
+        .is_some_and(|i| who.is_interpreter(i));
+    if who.staff().is_ok() || theirs {
+        Ok(())
+    } else {
+        Err(Forbidden)
+    }
+}
+
+/// Who may say a call is over: operators, and the interpreter it was given to.
+pub fn may_complete_request(who: &Principal, req: &Request) -> Result<(), Forbidden> {
+    let theirs = req
+        .interpreter
+        .as_ref()
+        .is_some_and(|i| who.is_interpreter(i));
+    if who.operator().is_ok() || theirs {
+        Ok(())
+    } else {
+        Err(Forbidden)
+    }
+}
+
+/// Who may read and write a conversation: operators, and the interpreter in session with
+/// the caller (access ends with the session).
+pub fn may_chat(who: &Principal, in_session: Option<&InterpreterId>) -> Result<(), Forbidden> {
+    if who.operator().is_ok() || in_session.is_some_and(|i| who.is_interpreter(i)) {
+        Ok(())
+    } else {
+        Err(Forbidden)
     }
 }
 
@@ -134,6 +298,64 @@ mod tests {
         assert!(!t.blocked(other, start), "only that address");
         let later = start + std::time::Duration::from_secs(61);
         assert!(!t.blocked(ip, later), "a new minute");
+    }
+
+    #[test]
+    fn each_role_proves_only_what_it_may() {
+        let ana = InterpreterId::parse("ana").unwrap();
+        let beto = InterpreterId::parse("beto").unwrap();
+        let op = Principal::configured(Role::Operator).unwrap();
+        let coord = Principal::configured(Role::Coordinator).unwrap();
+        let me = Principal::interpreter(ana.clone());
+        assert!(Principal::configured(Role::Interpreter).is_none());
+
+        assert!(op.operator().is_ok() && op.coordinator().is_err() && op.me().is_err());
+        assert!(coord.coordinator().is_ok() && coord.operator().is_err());
+        assert_eq!(me.me().map(Me::id), Ok(&ana));
+        assert!(op.staff().is_ok() && coord.staff().is_ok() && me.staff().is_err());
+
+        assert_eq!(coord.for_interpreter(&beto).map(|f| f.0), Ok(beto.clone()));
+        assert_eq!(me.for_interpreter(&ana).map(|f| f.0), Ok(ana.clone()));
+        assert_eq!(me.for_interpreter(&beto), Err(Forbidden), "not another one");
+        assert_eq!(
+            op.for_interpreter(&ana),
+            Err(Forbidden),
+            "operators do not edit"
+        );
+    }
+
+    #[test]
+    fn a_request_is_read_by_staff_and_its_interpreter_and_finished_by_operators_and_them() {
+        let ana = InterpreterId::parse("ana").unwrap();
+        let beto = InterpreterId::parse("beto").unwrap();
+        let mut req = Request::new(
+            "tzo".parse().unwrap(),
+            crate::domain::request::Priority::Normal,
+            crate::domain::request::Channel::Phone,
+            jiff::Timestamp::UNIX_EPOCH,
+        );
+        req.interpreter = Some(ana.clone());
+        let op = Principal::configured(Role::Operator).unwrap();
+        let coord = Principal::configured(Role::Coordinator).unwrap();
+        let (theirs, other) = (
+            Principal::interpreter(ana.clone()),
+            Principal::interpreter(beto),
+        );
+
+        for who in [&op, &coord, &theirs] {
+            assert_eq!(may_read_request(who, &req), Ok(()));
+        }
+        assert_eq!(may_read_request(&other, &req), Err(Forbidden));
+
+        assert_eq!(may_complete_request(&op, &req), Ok(()));
+        assert_eq!(may_complete_request(&theirs, &req), Ok(()));
+        assert_eq!(may_complete_request(&coord, &req), Err(Forbidden));
+        assert_eq!(may_complete_request(&other, &req), Err(Forbidden));
+
+        assert_eq!(may_chat(&op, None), Ok(()));
+        assert_eq!(may_chat(&theirs, Some(&ana)), Ok(()));
+        assert_eq!(may_chat(&theirs, None), Err(Forbidden), "the session ended");
+        assert_eq!(may_chat(&coord, Some(&ana)), Err(Forbidden));
     }
 
     #[test]

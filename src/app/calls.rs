@@ -23,7 +23,7 @@ use tokio::sync::broadcast::error::RecvError;
 use tokio::sync::mpsc;
 
 use crate::adapters::bridge::{CallBridge, CallId, LegEnd, LegEvent, LegId, PlaybackId};
-use crate::app::auth::Principal;
+use crate::app::auth::{Me, Operator, Principal};
 use crate::app::service::{Notice, Service};
 use crate::domain::ids::InterpreterId;
 use crate::domain::ids::OfferId;
@@ -415,11 +415,11 @@ impl Controller {
         };
         let finished = match state {
             RequestState::Queued | RequestState::Offered => {
-                Some(self.service.cancel_request(&Principal::Operator, &id).await)
+                Some(self.service.cancel_request(&Operator::system(), &id).await)
             }
             RequestState::Connected => Some(
                 self.service
-                    .complete_request(&Principal::Operator, &id)
+                    .complete_request(&Principal::Operator(Operator::system()), &id)
                     .await,
             ),
             _ => None,
@@ -486,7 +486,7 @@ impl Controller {
         };
         let (offer, who, call) = (
             offer.clone(),
-            Principal::Interpreter(interpreter.clone()),
+            Me::on_the_line(interpreter.clone()),
             call.clone(),
         );
         // The first digit silences the prompt, so that joining is not held until it ends.
@@ -505,7 +505,7 @@ impl Controller {
                     self.join(&call, leg).await;
                     if let Err(e) = self
                         .service
-                        .bridge(&Principal::Operator, &req.id, true)
+                        .bridge(&Operator::system(), &req.id, true)
                         .await
                     {
                         tracing::warn!(request_id = %req.id, error = %e, "cannot record the bridge");
@@ -567,11 +567,12 @@ impl Controller {
             }
             return;
         };
-        let who = Principal::Interpreter(interpreter);
+        let me = Me::on_the_line(interpreter);
         if l.joined {
             // The interpreter hung up: the interpretation is over.
             if let Some(id) = self.calls.requests.get(&l.call).cloned() {
                 tracing::info!(request_id = %id, "interpreter hung up");
+                let who = Principal::Interpreter(me);
                 if let Err(e) = self.service.complete_request(&who, &id).await {
                     tracing::warn!(request_id = %id, error = %e, "cannot complete the request");
                 }
@@ -582,7 +583,7 @@ impl Controller {
         let closed = match why {
             LegEnd::NoAnswer => self.service.lapse_offer(&offer).await,
             LegEnd::Busy | LegEnd::Failed | LegEnd::HungUp => {
-                self.service.decline_offer(&who, &offer).await.map(|_| ())
+                self.service.decline_offer(&me, &offer).await.map(|_| ())
             }
         };
         if let Err(e) = closed {

@@ -18,7 +18,7 @@
 use jiff::SignedDuration;
 
 use crate::adapters::store::{Conflict, StoreError};
-use crate::app::auth::Principal;
+use crate::app::auth::{self, Operator, Principal, Role};
 use crate::app::service::{Result, Service, ServiceError};
 use crate::domain::chat::{Author, ChatMessage, MAX_TEXT};
 use crate::domain::ids::RequestId;
@@ -154,7 +154,7 @@ impl Service {
         req.id = id.clone();
         req.group = self.catalogue.group_of(&req.language).cloned();
         // The intake acts for the operators: a request like any other, channel `chat`.
-        let req = self.queue(&Principal::Operator, req).await?.0;
+        let req = self.queue(&Operator::system(), req).await?.0;
         self.tell_caller(&req, "chat-waiting").await;
         Ok(req)
     }
@@ -163,14 +163,11 @@ impl Service {
     /// was unsure, or the caller wrote in Spanish and then in their language).
     pub async fn ask_interpreter(
         &self,
-        who: &Principal,
+        _: &Operator,
         id: &RequestId,
         language: &str,
         priority: Priority,
     ) -> Result<Request> {
-        if !matches!(who, Principal::Operator) {
-            return Err(ServiceError::Forbidden);
-        }
         self.conversation_exists(id).await?;
         let tag = self.resolve_language(language)?;
         if self.store.request(id).await?.is_some() {
@@ -191,11 +188,8 @@ impl Service {
     /// and its messages.
     pub async fn conversations(
         &self,
-        who: &Principal,
+        _: &Operator,
     ) -> Result<Vec<(RequestId, Option<Request>, Vec<Readable>)>> {
-        if !matches!(who, Principal::Operator) {
-            return Err(ServiceError::Forbidden);
-        }
         let sealer = self.sealer()?;
         let mut out = Vec::new();
         for id in self.store.conversations().await? {
@@ -273,18 +267,11 @@ impl Service {
     async fn chat_request(&self, who: &Principal, id: &RequestId) -> Result<Option<Request>> {
         let Some(req) = self.store.request(id).await? else {
             // A conversation without a request yet: the operators'.
-            if !matches!(who, Principal::Operator) {
-                return Err(ServiceError::Forbidden);
-            }
+            who.operator()?;
             self.conversation_exists(id).await?;
             return Ok(None);
         };
-        // An interpreter reads only while in the session: access ends with it.
-        let mine =
-            matches!(who, Principal::Interpreter(me) if in_session(&req).as_ref() == Some(me));
-        if !(matches!(who, Principal::Operator) || mine) {
-            return Err(ServiceError::Forbidden);
-        }
+        auth::may_chat(who, in_session(&req).as_ref())?;
         if req.channel != Channel::Chat {
             return Err(ServiceError::NotAChat(req.id));
         }
@@ -335,8 +322,8 @@ impl Service {
             });
         }
         let state = req.as_ref().map(|r| r.state);
-        let from = match who {
-            Principal::Interpreter(_) => {
+        let from = match who.role() {
+            Role::Interpreter => {
                 if state != Some(RequestState::Connected) {
                     return Err(ServiceError::InvalidState(
                         state.unwrap_or(RequestState::Queued),

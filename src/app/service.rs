@@ -12,7 +12,7 @@ use jiff::{SignedDuration, Timestamp};
 use tokio::sync::{broadcast, Notify};
 
 use crate::adapters::store::{Change, Conflict, Finish, Reason, Rules, Store, StoreError};
-use crate::app::auth::{self, Principal};
+use crate::app::auth::{self, Coordinator, ForInterpreter, Me, Operator, Principal, Role, Staff};
 use crate::domain::ids::InterpreterId;
 use crate::domain::ids::OfferId;
 use crate::domain::ids::RequestId;
@@ -249,13 +249,18 @@ impl Drop for StreamSlot {
 impl Service {
     pub fn new(config: &Config, store: Arc<dyn Store>, clock: Clock) -> Service {
         let mut static_tokens = HashMap::new();
-        let tagged = |ts: &[SecretString], p: Principal| {
+        let tagged = |ts: &[SecretString], role: Role| {
             ts.iter()
-                .map(|t| (TokenHash::of(t.expose_secret()), p.clone()))
+                .filter_map(|t| {
+                    Some((
+                        TokenHash::of(t.expose_secret()),
+                        Principal::configured(role)?,
+                    ))
+                })
                 .collect::<Vec<_>>()
         };
-        static_tokens.extend(tagged(&config.operator_tokens, Principal::Operator));
-        static_tokens.extend(tagged(&config.coordinator_tokens, Principal::Coordinator));
+        static_tokens.extend(tagged(&config.operator_tokens, Role::Operator));
+        static_tokens.extend(tagged(&config.coordinator_tokens, Role::Coordinator));
         let (bus, _) = broadcast::channel(1024);
         Service {
             store,
@@ -441,8 +446,7 @@ impl Service {
     }
 
     /// Replace the widening search (coordinators only); every instance follows.
-    pub async fn set_routing(&self, who: &Principal, routing: Routing) -> Result<Routing> {
-        require(matches!(who, Principal::Coordinator))?;
+    pub async fn set_routing(&self, _: &Coordinator, routing: Routing) -> Result<Routing> {
         routing
             .check(&self.catalogue)
             .map_err(|detail| ServiceError::InvalidField {
@@ -492,7 +496,7 @@ impl Service {
         let Principal::Interpreter(me) = who else {
             return Ok(false);
         };
-        Ok(self.store.interpreter_for_token(token).await?.as_ref() == Some(me))
+        Ok(self.store.interpreter_for_token(token).await?.as_ref() == Some(me.id()))
     }
 
     pub async fn authenticate(&self, token: Option<&str>) -> Result<Principal> {
@@ -505,7 +509,7 @@ impl Service {
             return Ok(p.clone());
         }
         match self.store.interpreter_for_token(hash).await? {
-            Some(id) => Ok(Principal::Interpreter(id)),
+            Some(id) => Ok(Principal::interpreter(id)),
             None => Err(ServiceError::Unauthorized),
         }
     }
@@ -515,10 +519,9 @@ impl Service {
     /// Add an interpreter; returns it with its new token (shown once, stored hashed).
     pub async fn create_interpreter(
         &self,
-        who: &Principal,
+        _: &Coordinator,
         new: NewInterpreter,
     ) -> Result<(Interpreter, String)> {
-        require(matches!(who, Principal::Coordinator))?;
         let token = auth::new_token();
         let it = self.build_interpreter(new);
         self.store
@@ -577,16 +580,15 @@ impl Service {
         }
     }
 
-    pub async fn interpreter(&self, who: &Principal, id: &InterpreterId) -> Result<Interpreter> {
-        require(matches!(who, Principal::Coordinator) || who.is_interpreter(id))?;
+    pub async fn interpreter(&self, who: &ForInterpreter) -> Result<Interpreter> {
+        let id = who.id();
         self.store
             .interpreter(id)
             .await?
             .ok_or_else(|| ServiceError::NotFound(format!("interpreter {id}")))
     }
 
-    pub async fn interpreters(&self, who: &Principal) -> Result<Vec<Interpreter>> {
-        require(matches!(who, Principal::Coordinator))?;
+    pub async fn interpreters(&self, _: &Coordinator) -> Result<Vec<Interpreter>> {
         Ok(self.store.interpreters().await?)
     }
 
@@ -594,12 +596,11 @@ impl Service {
     /// profile is still at that revision (else [`ServiceError::StaleProfile`]).
     pub async fn update_interpreter(
         &self,
-        who: &Principal,
+        _: &Coordinator,
         id: &InterpreterId,
         mut profile: Profile,
         expected: Option<u64>,
     ) -> Result<Interpreter> {
-        require(matches!(who, Principal::Coordinator))?;
         profile.languages = self.grouped(profile.languages);
         let change = self
             .store
@@ -615,10 +616,9 @@ impl Service {
     /// of languages in demand (coordinators).
     pub async fn schedule_grid(
         &self,
-        who: &Principal,
+        _: &Coordinator,
         days: u32,
     ) -> Result<crate::logic::coverage::Grid> {
-        require(matches!(who, Principal::Coordinator))?;
         Ok(self.grid(days as usize * 24).await?)
     }
 
@@ -664,12 +664,11 @@ impl Service {
     /// (default time zone, no windows).
     pub async fn add_time_off(
         &self,
-        who: &Principal,
-        id: &InterpreterId,
+        who: &ForInterpreter,
         from: jiff::civil::DateTime,
         to: jiff::civil::DateTime,
     ) -> Result<Interpreter> {
-        require(matches!(who, Principal::Coordinator) || who.is_interpreter(id))?;
+        let id = who.id();
         let it = self
             .store
             .interpreter(id)
@@ -712,8 +711,7 @@ impl Service {
     }
 
     /// Supply and demand per language, for coordinators.
-    pub async fn coverage(&self, who: &Principal) -> Result<Vec<LanguageCoverage>> {
-        require(matches!(who, Principal::Coordinator))?;
+    pub async fn coverage(&self, _: &Coordinator) -> Result<Vec<LanguageCoverage>> {
         let interpreters = self.store.interpreters().await?;
         let requests = self.store.requests(None).await?;
         Ok(crate::logic::coverage::coverage(
@@ -723,8 +721,7 @@ impl Service {
         ))
     }
 
-    pub async fn remove_interpreter(&self, who: &Principal, id: &InterpreterId) -> Result<()> {
-        require(matches!(who, Principal::Coordinator))?;
+    pub async fn remove_interpreter(&self, _: &Coordinator, id: &InterpreterId) -> Result<()> {
         let change = self.store.remove_interpreter(id, self.now()).await?;
         tracing::info!(interpreter_id = %id, "interpreter removed");
         self.publish(change);
@@ -733,11 +730,10 @@ impl Service {
 
     pub async fn set_availability(
         &self,
-        who: &Principal,
-        id: &InterpreterId,
+        who: &ForInterpreter,
         availability: Availability,
     ) -> Result<Interpreter> {
-        require(matches!(who, Principal::Coordinator) || who.is_interpreter(id))?;
+        let id = who.id();
         let change = self
             .store
             .set_availability(id, availability, self.now(), Reason::Requested)
@@ -749,8 +745,8 @@ impl Service {
             .ok_or_else(|| ServiceError::NotFound(format!("interpreter {id}")))
     }
 
-    pub async fn open_offers(&self, who: &Principal, id: &InterpreterId) -> Result<Vec<Offer>> {
-        require(matches!(who, Principal::Coordinator) || who.is_interpreter(id))?;
+    pub async fn open_offers(&self, who: &ForInterpreter) -> Result<Vec<Offer>> {
+        let id = who.id();
         if self.store.interpreter(id).await?.is_none() {
             return Err(ServiceError::NotFound(format!("interpreter {id}")));
         }
@@ -763,10 +759,8 @@ impl Service {
 
     // --- Offers ---------------------------------------------------------------------------
 
-    async fn own_offer(&self, who: &Principal, id: &OfferId) -> Result<(Offer, InterpreterId)> {
-        let Principal::Interpreter(me) = who else {
-            return Err(ServiceError::Forbidden);
-        };
+    async fn own_offer(&self, me: &Me, id: &OfferId) -> Result<(Offer, InterpreterId)> {
+        let me = me.id();
         let offer = self
             .store
             .offer(id)
@@ -778,7 +772,7 @@ impl Service {
         Ok((offer, me.clone()))
     }
 
-    pub async fn accept_offer(&self, who: &Principal, id: &OfferId) -> Result<Request> {
+    pub async fn accept_offer(&self, who: &Me, id: &OfferId) -> Result<Request> {
         let (offer, me) = self.own_offer(who, id).await?;
         let change = self.store.accept_offer(id, &me, self.now()).await?;
         let req = self.publish_and_read(change, &offer.request).await?;
@@ -788,7 +782,7 @@ impl Service {
         Ok(req)
     }
 
-    pub async fn decline_offer(&self, who: &Principal, id: &OfferId) -> Result<Offer> {
+    pub async fn decline_offer(&self, who: &Me, id: &OfferId) -> Result<Offer> {
         let (offer, _) = self.own_offer(who, id).await?;
         if offer.outcome == Some(Outcome::Declined) {
             return Ok(offer); // Declining twice is harmless.
@@ -860,7 +854,7 @@ impl Service {
 
     pub async fn create_request(
         &self,
-        who: &Principal,
+        who: &Operator,
         language: &str,
         priority: Priority,
         channel: Channel,
@@ -874,7 +868,7 @@ impl Service {
 
     pub async fn create_request_for(
         &self,
-        who: &Principal,
+        who: &Operator,
         tag: LanguageTag,
         priority: Priority,
         channel: Channel,
@@ -887,10 +881,9 @@ impl Service {
     /// Queue a new request (made with its `group`).
     pub(crate) async fn queue(
         &self,
-        who: &Principal,
+        _: &Operator,
         req: Request,
     ) -> Result<(Request, crate::adapters::store::Placement)> {
-        require(matches!(who, Principal::Operator))?;
         let placement = self.store.insert_request(req.clone()).await?;
         self.publish(Change {
             requests: vec![req.clone()],
@@ -908,35 +901,21 @@ impl Service {
 
     pub async fn request(&self, who: &Principal, id: &RequestId) -> Result<Request> {
         let req = self.request_by_id(id).await?;
-        let mine =
-            matches!(who, Principal::Interpreter(me) if req.interpreter.as_ref() == Some(me));
-        require(matches!(who, Principal::Operator | Principal::Coordinator) || mine)?;
+        auth::may_read_request(who, &req)?;
         Ok(req)
     }
 
-    pub async fn requests(
-        &self,
-        who: &Principal,
-        state: Option<RequestState>,
-    ) -> Result<Vec<Request>> {
-        require(matches!(who, Principal::Operator | Principal::Coordinator))?;
+    pub async fn requests(&self, _: &Staff, state: Option<RequestState>) -> Result<Vec<Request>> {
         Ok(self.store.requests(state).await?)
     }
 
-    pub async fn cancel_request(&self, who: &Principal, id: &RequestId) -> Result<Request> {
-        require(matches!(who, Principal::Operator))?;
+    pub async fn cancel_request(&self, _: &Operator, id: &RequestId) -> Result<Request> {
         self.finish(id, Finish::Cancel).await
     }
 
     /// The manual bridge's outcome (operators): the interpreter is on the call, or could
     /// not be joined and the request waits again.
-    pub async fn bridge(
-        &self,
-        who: &Principal,
-        id: &RequestId,
-        connected: bool,
-    ) -> Result<Request> {
-        require(matches!(who, Principal::Operator))?;
+    pub async fn bridge(&self, _: &Operator, id: &RequestId, connected: bool) -> Result<Request> {
         let req = self.request_by_id(id).await?;
         let change = self.store.bridge(&req, connected, self.now()).await?;
         tracing::info!(request_id = %id, connected, "manual bridge");
@@ -945,9 +924,7 @@ impl Service {
 
     pub async fn complete_request(&self, who: &Principal, id: &RequestId) -> Result<Request> {
         let req = self.request_by_id(id).await?;
-        let connected_here =
-            matches!(who, Principal::Interpreter(me) if req.interpreter.as_ref() == Some(me));
-        require(matches!(who, Principal::Operator) || connected_here)?;
+        auth::may_complete_request(who, &req)?;
         self.finish(id, Finish::Complete).await
     }
 
@@ -977,7 +954,7 @@ impl Service {
         let mut req = Request::new(tag, priority, Channel::Phone, self.now());
         req.group = self.catalogue.group_of(&req.language).cloned();
         req.held_by = Some(self.instance.clone());
-        Ok(self.queue(&Principal::Operator, req).await?.0)
+        Ok(self.queue(&Operator::system(), req).await?.0)
     }
 
     /// Renew this instance's hold on its calls.
@@ -1052,10 +1029,8 @@ impl Service {
     }
 }
 
-fn require(allowed: bool) -> Result<()> {
-    if allowed {
-        Ok(())
-    } else {
-        Err(ServiceError::Forbidden)
+impl From<auth::Forbidden> for ServiceError {
+    fn from(_: auth::Forbidden) -> ServiceError {
+        ServiceError::Forbidden
     }
 }

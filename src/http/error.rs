@@ -77,6 +77,12 @@ impl AppError {
     }
 }
 
+impl From<crate::app::auth::Forbidden> for AppError {
+    fn from(_: crate::app::auth::Forbidden) -> AppError {
+        ServiceError::Forbidden.into()
+    }
+}
+
 impl From<ServiceError> for AppError {
     fn from(e: ServiceError) -> AppError {
         use StatusCode as S;

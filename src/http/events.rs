@@ -115,12 +115,12 @@ async fn render(svc: &Service, who: &Principal, notice: &Notice, locale: Locale)
     let event =
         |kind: &str, data: serde_json::Value| Event::default().event(kind).data(data.to_string());
     let (kind, data) = match (notice, who) {
-        (Notice::Routing(routing), Principal::Coordinator) => ("routing", json!(routing)),
-        (Notice::Alert(alert), Principal::Coordinator) => ("alert", json!(alert)),
-        (Notice::Removed(id), Principal::Coordinator) => {
+        (Notice::Routing(routing), Principal::Coordinator(_)) => ("routing", json!(routing)),
+        (Notice::Alert(alert), Principal::Coordinator(_)) => ("alert", json!(alert)),
+        (Notice::Removed(id), Principal::Coordinator(_)) => {
             ("interpreter_removed", json!({ "id": id }))
         }
-        (Notice::Request(r), Principal::Operator | Principal::Coordinator) => {
+        (Notice::Request(r), Principal::Operator(_) | Principal::Coordinator(_)) => {
             // Only a waiting request has a place in the queue to show.
             let queue = match r.state.is_pending() {
                 true => svc.queue_info().await.ok(),
@@ -128,23 +128,25 @@ async fn render(svc: &Service, who: &Principal, notice: &Notice, locale: Locale)
             };
             let view =
                 views::request(svc, r, queue.as_ref().and_then(|q| q.get(&r.id)), locale).await;
-            if matches!(who, Principal::Coordinator) && r.state == RequestState::Unfilled {
+            if matches!(who, Principal::Coordinator(_)) && r.state == RequestState::Unfilled {
                 let alert = json!({"kind": "unfilled", "request": view});
                 return vec![event("request", view), event("alert", alert)];
             }
             ("request", view)
         }
-        (Notice::Request(r), Principal::Interpreter(me)) if r.interpreter.as_ref() == Some(me) => {
+        (Notice::Request(r), Principal::Interpreter(me))
+            if r.interpreter.as_ref() == Some(me.id()) =>
+        {
             ("request", views::request(svc, r, None, locale).await)
         }
-        (Notice::Offer(o), Principal::Interpreter(me)) if &o.interpreter == me => {
+        (Notice::Offer(o), Principal::Interpreter(me)) if &o.interpreter == me.id() => {
             ("offer", views::offer(svc, o, locale))
         }
-        (Notice::Offer(o), Principal::Coordinator) => ("offer", views::offer(svc, o, locale)),
+        (Notice::Offer(o), Principal::Coordinator(_)) => ("offer", views::offer(svc, o, locale)),
         // Operators read every conversation; an interpreter the one of their session.
         (Notice::Chat(m), _)
-            if matches!(who, Principal::Operator)
-                || matches!(who, Principal::Interpreter(me) if m.interpreter.as_ref() == Some(me)) =>
+            if matches!(who, Principal::Operator(_))
+                || matches!(who, Principal::Interpreter(me) if m.interpreter.as_ref() == Some(me.id())) =>
         {
             match svc.readable_message(m.clone()) {
                 Some(r) => ("message", views::chat_message(&r)),
@@ -152,7 +154,7 @@ async fn render(svc: &Service, who: &Principal, notice: &Notice, locale: Locale)
             }
         }
         (Notice::Interpreter(it, reason), _)
-            if matches!(who, Principal::Coordinator) || who.is_interpreter(&it.id) =>
+            if matches!(who, Principal::Coordinator(_)) || who.is_interpreter(&it.id) =>
         {
             let mut v = views::interpreter(svc, it, locale);
             v["reason"] = json!(reason);

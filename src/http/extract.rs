@@ -11,7 +11,7 @@ use serde::de::DeserializeOwned;
 
 use super::error::AppError;
 use super::BODY_LIMIT;
-use crate::app::auth::Principal;
+use crate::app::auth::{Coordinator, Operator, Principal};
 use crate::app::service::{Service, ServiceError};
 use crate::logic::prompts::Locale;
 
@@ -179,23 +179,10 @@ impl FromRequestParts<Arc<Service>> for Lang {
 }
 
 /// A caller who must be an operator: `403` before the body is even read otherwise.
-pub struct OperatorCaller(pub Principal);
+pub struct OperatorCaller(pub Operator);
 
 /// A caller who must be a coordinator: `403` before the body is even read otherwise.
-pub struct CoordinatorCaller(pub Principal);
-
-async fn caller_with_role(
-    parts: &mut Parts,
-    service: &Arc<Service>,
-    role: crate::app::auth::Role,
-) -> Result<Principal, AppError> {
-    let Caller(who) = Caller::from_request_parts(parts, service).await?;
-    if who.role() == role {
-        Ok(who)
-    } else {
-        Err(ServiceError::Forbidden.into())
-    }
-}
+pub struct CoordinatorCaller(pub Coordinator);
 
 impl FromRequestParts<Arc<Service>> for OperatorCaller {
     type Rejection = AppError;
@@ -204,9 +191,8 @@ impl FromRequestParts<Arc<Service>> for OperatorCaller {
         parts: &mut Parts,
         service: &Arc<Service>,
     ) -> Result<Self, Self::Rejection> {
-        caller_with_role(parts, service, crate::app::auth::Role::Operator)
-            .await
-            .map(OperatorCaller)
+        let Caller(who) = Caller::from_request_parts(parts, service).await?;
+        Ok(OperatorCaller(who.operator()?.clone()))
     }
 }
 
@@ -217,8 +203,7 @@ impl FromRequestParts<Arc<Service>> for CoordinatorCaller {
         parts: &mut Parts,
         service: &Arc<Service>,
     ) -> Result<Self, Self::Rejection> {
-        caller_with_role(parts, service, crate::app::auth::Role::Coordinator)
-            .await
-            .map(CoordinatorCaller)
+        let Caller(who) = Caller::from_request_parts(parts, service).await?;
+        Ok(CoordinatorCaller(who.coordinator()?.clone()))
     }
 }

@@ -39,8 +39,8 @@ pub async fn readyz(State(svc): S) -> ApiResult {
 /// `GET /api/v1/me`: who the token belongs to, so that a console can show the right page.
 pub async fn me(State(svc): S, Caller(who): Caller, Lang(locale): Lang) -> ApiResult {
     let mut v = json!({ "role": who.role() });
-    if let Principal::Interpreter(id) = &who {
-        let it = svc.interpreter(&who, id).await?;
+    if let Principal::Interpreter(me) = &who {
+        let it = svc.interpreter(&who.for_interpreter(me.id())?).await?;
         v["interpreter"] = views::interpreter(&svc, &it, locale);
     }
     Ok(axum::Json(v).into_response())
@@ -245,7 +245,9 @@ pub async fn add_time_off(
     Json(body): Json<TimeOffBody>,
 ) -> ApiResult {
     let id = interpreter_id(&id)?;
-    let it = svc.add_time_off(&who, &id, body.from, body.to).await?;
+    let it = svc
+        .add_time_off(&who.for_interpreter(&id)?, body.from, body.to)
+        .await?;
     Ok(axum::Json(views::interpreter(&svc, &it, locale)).into_response())
 }
 
@@ -253,9 +255,7 @@ pub async fn add_time_off(
 
 /// `GET /api/v1/routing` (operator, coordinator): the widening search in force.
 pub async fn routing(State(svc): S, Caller(who): Caller) -> ApiResult {
-    if matches!(who, Principal::Interpreter(_)) {
-        return Err(crate::app::service::ServiceError::Forbidden.into());
-    }
+    who.staff()?;
     Ok(axum::Json(json!(*svc.routing())).into_response())
 }
 
@@ -408,7 +408,7 @@ pub async fn list_interpreters(
     Caller(who): Caller,
     Lang(locale): Lang,
 ) -> ApiResult {
-    let all = svc.interpreters(&who).await?;
+    let all = svc.interpreters(who.coordinator()?).await?;
     let list: Vec<Value> = all
         .iter()
         .map(|it| views::interpreter(&svc, it, locale))
@@ -423,7 +423,7 @@ pub async fn get_interpreter(
     Path(id): Path<String>,
 ) -> ApiResult {
     let id = interpreter_id(&id)?;
-    let it = svc.interpreter(&who, &id).await?;
+    let it = svc.interpreter(&who.for_interpreter(&id)?).await?;
     Ok(profile_response(&svc, &it, locale))
 }
 
@@ -577,7 +577,7 @@ pub async fn patch_interpreter(
     // Without If-Match, the patch applies to the profile as it is: if someone else saves
     // between our read and our write, read again and re-apply rather than overwrite them.
     for _ in 0..5 {
-        let current = svc.interpreter(&who, &id).await?;
+        let current = svc.interpreter(&who.for_interpreter(&id)).await?;
         if asked.is_some_and(|r| r != current.revision) {
             return Err(crate::app::service::ServiceError::StaleProfile.into());
         }
@@ -622,7 +622,7 @@ pub async fn delete_interpreter(
     Path(id): Path<String>,
 ) -> ApiResult {
     let id = interpreter_id(&id)?;
-    svc.remove_interpreter(&who, &id).await?;
+    svc.remove_interpreter(who.coordinator()?, &id).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
@@ -640,7 +640,9 @@ pub async fn set_availability(
 ) -> ApiResult {
     let id = interpreter_id(&id)?;
     let availability = parse_availability("status", &body.status)?;
-    let it = svc.set_availability(&who, &id, availability).await?;
+    let it = svc
+        .set_availability(&who.for_interpreter(&id)?, availability)
+        .await?;
     let mut v = views::interpreter(&svc, &it, locale);
     // The answer echoes what was asked; `session` says if a call is still going on.
     v["status"] = json!(availability);
@@ -654,7 +656,7 @@ pub async fn interpreter_offers(
     Path(id): Path<String>,
 ) -> ApiResult {
     let id = interpreter_id(&id)?;
-    let offers = svc.open_offers(&who, &id).await?;
+    let offers = svc.open_offers(&who.for_interpreter(&id)?).await?;
     let list: Vec<Value> = offers
         .iter()
         .map(|o| views::offer(&svc, o, locale))
@@ -670,7 +672,9 @@ pub async fn accept_offer(
     Lang(locale): Lang,
     Path(id): Path<String>,
 ) -> ApiResult {
-    let req = svc.accept_offer(&who, &OfferId::from_path(&id)).await?;
+    let req = svc
+        .accept_offer(who.me()?, &OfferId::from_path(&id))
+        .await?;
     Ok(axum::Json(json!({
         "offer": {"id": id, "state": "accepted"},
         "request": views::request(&svc, &req, None, locale).await,
@@ -684,7 +688,9 @@ pub async fn decline_offer(
     Lang(locale): Lang,
     Path(id): Path<String>,
 ) -> ApiResult {
-    let offer = svc.decline_offer(&who, &OfferId::from_path(&id)).await?;
+    let offer = svc
+        .decline_offer(who.me()?, &OfferId::from_path(&id))
+        .await?;
     Ok(axum::Json(json!({ "offer": views::offer(&svc, &offer, locale) })).into_response())
 }
 
@@ -762,7 +768,7 @@ pub async fn list_requests(
             )
         })?),
     };
-    let reqs = svc.requests(&who, state).await?;
+    let reqs = svc.requests(&who.staff()?, state).await?;
     let queue = svc.queue_info().await?;
     let mut list = Vec::with_capacity(reqs.len());
     for r in &reqs {
@@ -788,7 +794,9 @@ pub async fn cancel_request(
     Lang(locale): Lang,
     Path(id): Path<String>,
 ) -> ApiResult {
-    let req = svc.cancel_request(&who, &RequestId::from_path(&id)).await?;
+    let req = svc
+        .cancel_request(who.operator()?, &RequestId::from_path(&id))
+        .await?;
     Ok(axum::Json(views::request(&svc, &req, None, locale).await).into_response())
 }
 
@@ -868,7 +876,7 @@ fn with_named_candidates(
 /// yet) and its messages.
 pub async fn conversations(State(svc): S, Caller(who): Caller, Lang(locale): Lang) -> ApiResult {
     let mut list = Vec::new();
-    for (id, req, messages) in svc.conversations(&who).await? {
+    for (id, req, messages) in svc.conversations(who.operator()?).await? {
         let request = match &req {
             Some(r) => views::request(&svc, r, None, locale).await,
             None => Value::Null,
