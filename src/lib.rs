@@ -3,20 +3,20 @@
 //!
 //! # Layout
 //!
-//! Five layers, each depending only on those above it in this list:
+//! Six layers, each depending only on those before it in this list:
 //!
 //! - [`domain`]: the words of the hotline as types (ids, languages and the catalogue,
-//!   interpreters, requests, offers, schedules, chat messages). No I/O.
+//!   interpreters, requests, offers, schedules, chat messages, alerts). No I/O.
 //! - [`logic`]: the pure core: matching, routing tiers, coverage, language identification,
 //!   prompts. Functions of their inputs; no clock, no tokio, no store.
-//! - [`app`]: what users can do ([`app::service`]), who they are ([`app::auth`]), and the
-//!   loops that act on their own (dispatcher, scheduler, call controller, leases).
-//! - [`adapters`]: the world outside behind traits the application owns: the store
-//!   (memory, Redis), telephone and chat bridges (Asterisk ARI, WhatsApp), alert webhooks.
+//! - [`adapters`]: the world outside behind traits: the store (memory, Redis), telephone
+//!   and chat bridges (Asterisk ARI, WhatsApp), alert webhooks.
+//! - [`app`]: what users can do ([`app::service`], the only holder of the store), who they
+//!   are ([`app::auth`], proofs of a role), and the loops that act on their own
+//!   (dispatcher, scheduler, call controller, leases).
 //! - [`http`]: the API of API.md, the consoles, errors, live event streams.
-//!
-//! [`setup`] reads configuration and files once, into typed values, and assembles the
-//! layers into a running server.
+//! - [`setup`]: configuration and files read once, into typed values, and the one path
+//!   that assembles the layers into a running server.
 
 pub mod adapters;
 pub mod app;

@@ -7,7 +7,8 @@ use std::time::Duration;
 use jiff::civil::DateTime;
 use jiff::tz::TimeZone;
 use jiff::Timestamp;
-use puente::adapters::store::Reason;
+use puente::adapters::store::memory::MemoryStore;
+use puente::adapters::store::{Reason, Store};
 use puente::app::auth::{Coordinator, Principal};
 use puente::app::service::{Clock, NewInterpreter, Notice, Service};
 use puente::domain::ids::InterpreterId;
@@ -25,15 +26,19 @@ fn mx(civil: &str) -> Timestamp {
 }
 
 async fn service_at(start: Timestamp) -> Arc<Service> {
+    service_on(start, Arc::new(MemoryStore::new())).await
+}
+
+/// The service on `store`, which the test keeps to write history into, as another
+/// instance would.
+async fn service_on(start: Timestamp, store: Arc<MemoryStore>) -> Arc<Service> {
     let config = Config::from_vars([
         ("PUENTE_ROSTER", "none"),
         ("PUENTE_OPERATOR_TOKENS", OPERATOR_TOKEN),
         ("PUENTE_COORDINATOR_TOKENS", COORDINATOR_TOKEN),
     ])
     .unwrap();
-    let svc = puente::setup::startup::build(&config, Clock::starting_at(start))
-        .await
-        .unwrap();
+    let svc = Arc::new(Service::new(&config, store, Clock::starting_at(start)));
     tokio::spawn(puente::app::dispatch::run(
         svc.clone(),
         std::future::pending(),
@@ -210,8 +215,6 @@ async fn a_window_end_closes_open_offers_and_time_off_overrides_a_window() {
 #[tokio::test(start_paused = true)]
 async fn a_coverage_gap_of_a_language_in_demand_is_announced_once() {
     use puente::domain::request::Request;
-    let svc = service_at(mx("2026-11-30T07:30")).await;
-    let mut events = svc.bus.subscribe();
     // Tsotsil was asked for last week; its one interpreter is on call 08:00–16:00.
     let mut past = Request::new(
         "tzo".parse().unwrap(),
@@ -220,7 +223,10 @@ async fn a_coverage_gap_of_a_language_in_demand_is_announced_once() {
         mx("2026-11-23T10:00"),
     );
     past.state = RequestState::Unfilled;
-    svc.store.insert_request(past).await.unwrap();
+    let store = Arc::new(MemoryStore::new());
+    let svc = service_on(mx("2026-11-30T07:30"), store.clone()).await;
+    let mut events = svc.bus.subscribe();
+    store.insert_request(past).await.unwrap();
     add(&svc, "ana", weekdays_8_to_16()).await;
     let alerts = |events: &mut tokio::sync::broadcast::Receiver<Arc<Notice>>| {
         let mut out = Vec::new();

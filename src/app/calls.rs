@@ -258,7 +258,7 @@ impl Controller {
     async fn reread(&mut self) {
         let ids: Vec<RequestId> = self.calls.by_request.keys().cloned().collect();
         for id in ids {
-            if let Ok(Some(r)) = self.service.store.request(&id).await {
+            if let Ok(Some(r)) = self.service.call_request(&id).await {
                 self.on_request(&r).await;
             }
         }
@@ -282,7 +282,7 @@ impl Controller {
 
     /// Ring the interpreter of an open offer until its deadline.
     async fn ring(&mut self, call: &CallId, o: &Offer) {
-        let it = match self.service.store.interpreter(&o.interpreter).await {
+        let it = match self.service.call_interpreter(&o.interpreter).await {
             Ok(Some(it)) => it,
             Ok(None) => return,
             Err(e) => {
@@ -409,7 +409,7 @@ impl Controller {
             return;
         };
         tracing::info!(request_id = %id, "caller hung up");
-        let state = match self.service.store.request(&id).await {
+        let state = match self.service.call_request(&id).await {
             Ok(Some(r)) => r.state,
             _ => RequestState::Cancelled,
         };
@@ -447,7 +447,7 @@ impl Controller {
             }
             LegRole::Interpreter { offer, .. } => offer.clone(),
         };
-        match self.service.store.offer(&offer).await {
+        match self.service.call_offer(&offer).await {
             Ok(Some(o)) if o.is_open() => {
                 let language = self.service.prompts.negotiate(None).sound_language();
                 match self

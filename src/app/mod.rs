@@ -5,8 +5,7 @@
 
 pub mod auth;
 pub mod calls;
-pub mod dispatch;
 pub mod leases;
-pub mod relay;
-pub mod scheduler;
 pub mod service;
+
+pub use service::{dispatch, scheduler};

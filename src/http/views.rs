@@ -35,7 +35,7 @@ pub async fn request(
     // number is never in a request.
     let interpreter = match &req.interpreter {
         Some(id) => {
-            let (name, phone) = match service.store.interpreter(id).await {
+            let (name, phone) = match service.interpreter_of(req).await {
                 Ok(Some(it)) => (it.name, Some(it.phone)),
                 _ => (id.to_string(), None),
             };
@@ -214,7 +214,7 @@ pub fn interpreter(service: &Service, it: &Interpreter, locale: Locale) -> Value
 }
 
 /// A chat message as its readers see it: who wrote it, never a number.
-pub fn chat_message(r: &crate::app::relay::Readable) -> Value {
+pub fn chat_message(r: &crate::app::service::chat::Readable) -> Value {
     json!({
         "request": r.message.request,
         "seq": r.message.seq,

@@ -13,15 +13,11 @@ use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use jiff::SignedDuration;
 use serde_json::json;
 
 use super::error::AppError;
 use crate::adapters::whatsapp::{caller_key, signature_ok, text_messages};
 use crate::app::service::{Service, ServiceError};
-
-/// A retried delivery is recognised for this long.
-const MESSAGE_MEMORY: SignedDuration = SignedDuration::from_hours(7 * 24);
 
 fn not_configured() -> AppError {
     AppError::not_found(
@@ -92,19 +88,13 @@ pub async fn deliver(
         )
         .arg("detail", detail)
     })?;
-    let now = svc.now();
+    let _now = svc.now();
     let mut requests = Vec::new();
     let mut handled = 0;
     for m in messages {
         // Claimed for as long as WhatsApp may retry it; released if handling it fails, so
         // that the retry (after our error status) is handled rather than dropped.
-        let claim = format!("wa:msg:{}", m.id);
-        if !svc
-            .store
-            .memo_swap(&claim, None, "1", now + MESSAGE_MEMORY)
-            .await
-            .map_err(AppError::internal)?
-        {
+        if !svc.claim_delivery(&m.id).await? {
             continue; // a retried delivery
         }
         handled += 1;
@@ -113,8 +103,7 @@ pub async fn deliver(
             Ok(Some(req)) => requests.push(req.id.to_string()),
             Ok(None) => {}
             Err(e) => {
-                let gone = now - SignedDuration::from_secs(1);
-                if let Err(release) = svc.store.memo_swap(&claim, Some("1"), "1", gone).await {
+                if let Err(release) = svc.release_delivery(&m.id).await {
                     tracing::error!(error = %release, "cannot release a WhatsApp message for its retry");
                 }
                 return Err(e.into());

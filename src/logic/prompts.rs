@@ -224,15 +224,23 @@ mod tests {
         let reference = messages(&SOURCES[0].1.concat());
         let code = [
             include_str!("prompts.rs"),
-            include_str!("../app/service.rs"),
+            include_str!("../app/service/mod.rs"),
+            include_str!("../app/service/access.rs"),
+            include_str!("../app/service/calls.rs"),
+            include_str!("../app/service/chat.rs"),
+            include_str!("../app/service/coverage.rs"),
+            include_str!("../app/service/requests.rs"),
+            include_str!("../app/service/roster.rs"),
             include_str!("../http/error.rs"),
             include_str!("../http/views.rs"),
         ]
         .concat();
-        for id in code
-            .split('"')
-            .filter(|s| s.starts_with("status-") || s.starts_with("error-") || *s == "offer-text")
-        {
+        for id in code.split('"').filter(|s| {
+            ["status-", "error-", "chat-"]
+                .iter()
+                .any(|p| s.starts_with(p))
+                || *s == "offer-text"
+        }) {
             if id.ends_with('-') {
                 continue;
             }

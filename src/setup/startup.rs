@@ -87,27 +87,13 @@ pub async fn build(config: &Config, clock: Clock) -> anyhow::Result<Arc<Service>
 /// The widening search: the roster file's `[routing]` wins at start (and is stored, so
 /// every instance follows); without one, what coordinators last set; else the default.
 async fn load_routing(service: &Service, from_file: Option<Routing>) -> anyhow::Result<()> {
-    match from_file {
-        Some(routing) => {
-            let change = service
-                .store
-                .set_routing(&routing)
-                .await
-                .map_err(|e| anyhow::anyhow!("cannot store the routing: {e}"))?;
-            service.use_routing(routing);
-            service.publish(change);
-            tracing::info!("routing loaded from the roster file");
-        }
-        None => {
-            if let Some(stored) = service
-                .store
-                .routing()
-                .await
-                .map_err(|e| anyhow::anyhow!("cannot read the routing: {e}"))?
-            {
-                service.use_routing(stored);
-            }
-        }
+    let from_file_given = from_file.is_some();
+    service
+        .load_routing(from_file)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot load the routing: {e}"))?;
+    if from_file_given {
+        tracing::info!("routing loaded from the roster file");
     }
     Ok(())
 }

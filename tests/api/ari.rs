@@ -9,7 +9,7 @@ use puente::domain::offer::Outcome;
 use serde_json::Value;
 
 use crate::common::ari::{AriDouble, Phone, CALLER_NUMBER};
-use crate::helpers::{spawn_app, TestApp, OPERATOR};
+use crate::helpers::{spawn_app, TestApp, COORDINATOR, OPERATOR};
 
 async fn start(extra: &[(&str, &str)]) -> (AriDouble, TestApp) {
     start_on(AriDouble::start().await, extra).await
@@ -78,7 +78,12 @@ async fn wait_state(app: &TestApp, id: &str, state: &str) -> Value {
 async fn outcomes(app: &TestApp, id: &str) -> Vec<Option<Outcome>> {
     let service = &app.app.as_ref().unwrap().service;
     let id = InterpreterId::parse(id).unwrap();
-    let mut offers = service.store.offers_for(&id, false).await.unwrap();
+    let who = service.authenticate(Some(COORDINATOR)).await.unwrap();
+    let coordinator = who.coordinator().unwrap();
+    let mut offers = service
+        .offer_history(&coordinator.for_interpreter(&id))
+        .await
+        .unwrap();
     offers.sort_by_key(|o| o.created_at);
     offers.into_iter().map(|o| o.outcome).collect()
 }

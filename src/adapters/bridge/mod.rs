@@ -8,7 +8,7 @@
 //! the operator dials the interpreter and confirms through the API ([`crate::app::service::Service::bridge`]).
 //!
 //! Chats are the other kind of bridge: [`ChatBridge`] is how puente writes to a chat caller
-//! (WhatsApp's Cloud API in [`crate::adapters::whatsapp::Sender`]); [`crate::app::relay`] holds the
+//! (WhatsApp's Cloud API in [`crate::adapters::whatsapp::Sender`]); [`crate::app::service::chat`] holds the
 //! conversations and uses it.
 
 pub mod ari;

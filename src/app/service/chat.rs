@@ -17,9 +17,9 @@
 
 use jiff::SignedDuration;
 
+use super::{Result, Service, ServiceError};
 use crate::adapters::store::{Conflict, StoreError};
 use crate::app::auth::{self, Operator, Principal, Role};
-use crate::app::service::{Result, Service, ServiceError};
 use crate::domain::chat::{Author, ChatMessage, MAX_TEXT};
 use crate::domain::ids::RequestId;
 use crate::domain::request::{Channel, Priority, Request, RequestState};
@@ -422,5 +422,27 @@ impl Service {
                 false
             }
         }
+    }
+}
+
+/// How long a WhatsApp message id is remembered: longer than Meta retries a delivery.
+const MESSAGE_MEMORY: SignedDuration = SignedDuration::from_hours(7 * 24);
+
+impl Service {
+    /// Claim a delivered WhatsApp message for handling: false if it was handled already
+    /// (Meta delivers again when unsure). Claimed for as long as WhatsApp may retry it.
+    pub async fn claim_delivery(&self, message_id: &str) -> Result<bool> {
+        let claim = format!("wa:msg:{message_id}");
+        let keep = self.now() + MESSAGE_MEMORY;
+        Ok(self.store.memo_swap(&claim, None, "1", keep).await?)
+    }
+
+    /// Give a claimed message back because handling it failed, so that WhatsApp's retry
+    /// (after our error status) is handled rather than dropped.
+    pub async fn release_delivery(&self, message_id: &str) -> Result<()> {
+        let claim = format!("wa:msg:{message_id}");
+        let gone = self.now() - SignedDuration::from_secs(1);
+        self.store.memo_swap(&claim, Some("1"), "1", gone).await?;
+        Ok(())
     }
 }
