@@ -79,7 +79,7 @@ async fn instance(url: &str, ns: &str) -> Instance {
         .await
         .unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let app = puente::setup::startup::serve(svc.clone(), listener).unwrap();
+    let app = puente::setup::startup::serve(svc.clone(), &config, listener).unwrap();
     Instance {
         base: format!("http://{}", app.addr),
         svc,

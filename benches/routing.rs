@@ -237,7 +237,7 @@ async fn end_to_end(n_interpreters: usize, samples: usize) {
         svc.load_interpreter(new, token).await.unwrap();
     }
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let app = puente::setup::startup::serve(svc.clone(), listener).unwrap();
+    let app = puente::setup::startup::serve(svc.clone(), &config, listener).unwrap();
     let base = format!("http://{}", app.addr);
     let client = reqwest::Client::new();
     let mut stream = client

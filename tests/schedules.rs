@@ -38,7 +38,8 @@ async fn service_on(start: Timestamp, store: Arc<MemoryStore>) -> Arc<Service> {
         ("PUENTE_COORDINATOR_TOKENS", COORDINATOR_TOKEN),
     ])
     .unwrap();
-    let svc = Arc::new(Service::new(&config, store, Clock::starting_at(start)));
+    let parts = puente::setup::startup::parts(&config, store, Clock::starting_at(start));
+    let svc = Arc::new(Service::new(parts));
     tokio::spawn(puente::app::dispatch::run(
         svc.clone(),
         std::future::pending(),

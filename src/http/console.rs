@@ -233,11 +233,11 @@ mod tests {
 
     fn service() -> Service {
         let config = Config::from_vars(Vec::<(String, String)>::new()).unwrap();
-        Service::new(
+        Service::new(crate::setup::startup::parts(
             &config,
             Arc::new(MemoryStore::new()),
             crate::app::service::Clock::new(),
-        )
+        ))
     }
 
     #[test]

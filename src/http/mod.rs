@@ -24,7 +24,28 @@ use crate::app::service::Service;
 /// The largest request body accepted, in bytes.
 pub const BODY_LIMIT: usize = 64 * 1024;
 
-pub fn router(service: Arc<Service>) -> Router {
+/// Limits on what one client may hold of the HTTP server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// A request's head must arrive within this (slow clients are closed).
+    pub header_read_timeout: std::time::Duration,
+    /// A non-streaming request must be answered within this.
+    pub request_timeout: std::time::Duration,
+    /// Open connections at most (also kept below the process's descriptor limit).
+    pub max_connections: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits {
+            header_read_timeout: std::time::Duration::from_secs(10),
+            request_timeout: std::time::Duration::from_secs(30),
+            max_connections: 10_000,
+        }
+    }
+}
+
+pub fn router(service: Arc<Service>, limits: &Limits) -> Router {
     use handlers as h;
     let api = Router::new()
         .route("/me", get(h::me))
@@ -80,7 +101,7 @@ pub fn router(service: Arc<Service>) -> Router {
         // A response must start within the limit; an event stream's body is not timed.
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(
             axum::http::StatusCode::REQUEST_TIMEOUT,
-            service.limits.request_timeout,
+            limits.request_timeout,
         ))
         .layer(axum::middleware::from_fn_with_state(
             service.clone(),

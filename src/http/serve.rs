@@ -29,8 +29,6 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Notify;
 
-use crate::setup::config::HttpLimits;
-
 /// The address of the client that sent a request (a request extension).
 #[derive(Debug, Clone, Copy)]
 pub struct Peer(pub SocketAddr);
@@ -194,7 +192,7 @@ impl AsyncWrite for Held {
 pub async fn run(
     listener: TcpListener,
     router: Router,
-    limits: HttpLimits,
+    limits: super::Limits,
     shutdown: impl std::future::Future<Output = ()>,
 ) -> io::Result<()> {
     let cap = connection_cap(limits.max_connections);

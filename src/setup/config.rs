@@ -39,7 +39,7 @@ pub struct Config {
     pub policy: Policy,
     pub rules: Rules,
     /// The hotline's time zone (IANA), for the coverage grid.
-    pub time_zone: String,
+    pub time_zone: jiff::tz::TimeZone,
     /// How far ahead a coverage gap of a language in demand is announced.
     pub gap_alert_hours: u32,
     /// Where coverage alerts are also POSTed (JSON), if anywhere: an `http://` URL.
@@ -53,35 +53,10 @@ pub struct Config {
     /// How long an instance's hold on its callers' calls lasts without renewal: after a
     /// crash, its calls are settled within this.
     pub call_lease: std::time::Duration,
-    /// Limits that keep one client from holding the server.
-    pub limits: HttpLimits,
-}
-
-/// Limits on what one client may hold of the HTTP server.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct HttpLimits {
-    /// A request's head must arrive within this (slow clients are closed).
-    pub header_read_timeout: std::time::Duration,
-    /// A non-streaming request must be answered within this.
-    pub request_timeout: std::time::Duration,
-    /// Open connections at most (also kept below the process's descriptor limit).
-    pub max_connections: usize,
-    /// Live event streams per token at most.
-    pub streams_per_token: usize,
-    /// Failed authentications per client address and minute before `429`.
-    pub auth_failures_per_minute: u32,
-}
-
-impl Default for HttpLimits {
-    fn default() -> HttpLimits {
-        HttpLimits {
-            header_read_timeout: std::time::Duration::from_secs(10),
-            request_timeout: std::time::Duration::from_secs(30),
-            max_connections: 10_000,
-            streams_per_token: 20,
-            auth_failures_per_minute: 20,
-        }
-    }
+    /// Limits that keep one client from holding the HTTP server.
+    pub http: crate::http::Limits,
+    /// Limits on what one token or address may hold of the service.
+    pub access: crate::app::service::AccessLimits,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -102,14 +77,16 @@ impl Default for Config {
             coordinator_tokens: Vec::new(),
             policy: Policy::default(),
             rules: Rules::default(),
-            time_zone: crate::domain::schedule::DEFAULT_TIME_ZONE.into(),
+            time_zone: jiff::tz::TimeZone::get(crate::domain::schedule::DEFAULT_TIME_ZONE)
+                .unwrap_or(jiff::tz::TimeZone::UTC),
             gap_alert_hours: 12,
             alert_webhook: None,
             whatsapp: None,
             ari: None,
             store_timeout: std::time::Duration::from_secs(2),
             call_lease: std::time::Duration::from_secs(15),
-            limits: HttpLimits::default(),
+            http: crate::http::Limits::default(),
+            access: crate::app::service::AccessLimits::default(),
         }
     }
 }
@@ -255,21 +232,21 @@ impl Config {
                     c.call_lease = secs("PUENTE_CALL_LEASE_SECS", v, 2, 600)?.unsigned_abs()
                 }
                 "PUENTE_MAX_CONNECTIONS" => {
-                    c.limits.max_connections = count("PUENTE_MAX_CONNECTIONS", v, 16, 1_000_000, 10_000)?
+                    c.http.max_connections = count("PUENTE_MAX_CONNECTIONS", v, 16, 1_000_000, 10_000)?
                 }
                 "PUENTE_STREAMS_PER_TOKEN" => {
-                    c.limits.streams_per_token = count("PUENTE_STREAMS_PER_TOKEN", v, 1, 10_000, 20)?
+                    c.access.streams_per_token = count("PUENTE_STREAMS_PER_TOKEN", v, 1, 10_000, 20)?
                 }
                 "PUENTE_AUTH_FAILURES_PER_MINUTE" => {
-                    c.limits.auth_failures_per_minute =
+                    c.access.auth_failures_per_minute =
                         count("PUENTE_AUTH_FAILURES_PER_MINUTE", v, 1, 1_000_000, 20)? as u32
                 }
                 "PUENTE_HEADER_TIMEOUT_SECS" => {
-                    c.limits.header_read_timeout =
+                    c.http.header_read_timeout =
                         secs("PUENTE_HEADER_TIMEOUT_SECS", v, 1, 300)?.unsigned_abs()
                 }
                 "PUENTE_REQUEST_TIMEOUT_SECS" => {
-                    c.limits.request_timeout =
+                    c.http.request_timeout =
                         secs("PUENTE_REQUEST_TIMEOUT_SECS", v, 1, 600)?.unsigned_abs()
                 }
                 "PUENTE_OPERATOR_TOKENS" => c.operator_tokens = tokens("PUENTE_OPERATOR_TOKENS", v)?,
@@ -287,13 +264,10 @@ impl Config {
                 }
                 "PUENTE_TIME_ZONE" => {
                     let tz = v.trim();
-                    if jiff::tz::TimeZone::get(tz).is_err() {
-                        return Err(ConfigError {
-                            var: "PUENTE_TIME_ZONE",
-                            message: format!("`{tz}` is not an IANA time zone (e.g. America/Mexico_City)"),
-                        });
-                    }
-                    c.time_zone = tz.to_string();
+                    c.time_zone = jiff::tz::TimeZone::get(tz).map_err(|_| ConfigError {
+                        var: "PUENTE_TIME_ZONE",
+                        message: format!("`{tz}` is not an IANA time zone (e.g. America/Mexico_City)"),
+                    })?;
                 }
                 "PUENTE_GAP_ALERT_HOURS" => {
                     c.gap_alert_hours = match v.trim().parse::<u32>() {

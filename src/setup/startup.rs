@@ -14,8 +14,10 @@ use tokio::sync::watch;
 
 use crate::adapters::store::memory::MemoryStore;
 use crate::adapters::store::redis::RedisStore;
+use crate::adapters::store::Store;
+use crate::app::auth::Role;
 use crate::app::dispatch;
-use crate::app::service::{Clock, NewInterpreter, Service};
+use crate::app::service::{ChatParts, Clock, NewInterpreter, Parts, Service};
 use crate::domain::ids::TokenHash;
 use crate::http;
 use crate::logic::routing::Routing;
@@ -53,7 +55,11 @@ impl App {
 /// this also subscribes to the changes of every instance before returning.
 pub async fn build(config: &Config, clock: Clock) -> anyhow::Result<Arc<Service>> {
     let service = match &config.redis_url {
-        None => Arc::new(Service::new(config, Arc::new(MemoryStore::new()), clock)),
+        None => Arc::new(Service::new(parts(
+            config,
+            Arc::new(MemoryStore::new()),
+            clock,
+        ))),
         Some(url) => {
             let redis = RedisStore::connect(
                 url.expose_secret(),
@@ -66,7 +72,7 @@ pub async fn build(config: &Config, clock: Clock) -> anyhow::Result<Arc<Service>
             let subscription = subscribe(&redis)
                 .await
                 .map_err(|e| anyhow::anyhow!("PUENTE_REDIS_URL: cannot subscribe: {e}"))?;
-            let mut service = Service::new(config, redis.clone(), clock);
+            let mut service = Service::new(parts(config, redis.clone(), clock));
             service.set_store_publishes();
             let service = Arc::new(service);
             tokio::spawn(receive_changes(redis, service.clone(), subscription));
@@ -275,8 +281,44 @@ async fn load_roster(service: &Service, source: &RosterSource, shared: bool) -> 
     Ok(())
 }
 
-/// Serve `service` on `listener` and run its dispatcher, until [`App::shutdown`].
-pub fn serve(service: Arc<Service>, listener: TcpListener) -> std::io::Result<App> {
+/// The service's parts for `config`, on `store`: what the configuration says, parsed
+/// already, and the adapters it asks for (WhatsApp's sealer and sender).
+pub fn parts(config: &Config, store: Arc<dyn Store>, clock: Clock) -> Parts {
+    let hashed = |ts: &[secrecy::SecretString], role: Role| {
+        ts.iter()
+            .map(move |t| (TokenHash::of(t.expose_secret()), role))
+            .collect::<Vec<_>>()
+    };
+    let mut staff_tokens = hashed(&config.operator_tokens, Role::Operator);
+    staff_tokens.extend(hashed(&config.coordinator_tokens, Role::Coordinator));
+    let chat = config.whatsapp.as_ref().map(|w| ChatParts {
+        whatsapp: w.clone(),
+        sealer: crate::domain::chat::Sealer::from_secret(&w.app_secret),
+        out: crate::adapters::whatsapp::Sender::new(w)
+            .map(|s| Arc::new(s) as Arc<dyn crate::adapters::bridge::ChatBridge>),
+    });
+    Parts {
+        store,
+        clock,
+        policy: config.policy.clone(),
+        rules: config.rules,
+        time_zone: config.time_zone.clone(),
+        gap_alert_hours: config.gap_alert_hours,
+        alert_webhook: config.alert_webhook.clone(),
+        staff_tokens,
+        limits: config.access,
+        call_lease: config.call_lease,
+        chat,
+    }
+}
+
+/// Serve `service` on `listener` and run its dispatcher, scheduler, leases and (with a
+/// PBX in `config`) its call controller, until [`App::shutdown`].
+pub fn serve(
+    service: Arc<Service>,
+    config: &Config,
+    listener: TcpListener,
+) -> std::io::Result<App> {
     let addr = listener.local_addr()?;
     let (stop, stopped) = watch::channel(false);
     let until = |mut rx: watch::Receiver<bool>| async move {
@@ -291,7 +333,7 @@ pub fn serve(service: Arc<Service>, listener: TcpListener) -> std::io::Result<Ap
         service.clone(),
         until(stopped.clone()),
     ));
-    let calls = service.ari.clone().map(|ari| {
+    let calls = config.ari.clone().map(|ari| {
         let dialling = crate::app::calls::Dialling {
             endpoint: ari.endpoint.clone(),
             operator_endpoint: ari.operator_endpoint.clone(),
@@ -305,9 +347,8 @@ pub fn serve(service: Arc<Service>, listener: TcpListener) -> std::io::Result<Ap
             bridge.shut_down();
         })
     });
-    let app = http::router(service.clone());
-    let limits = service.limits;
-    let server = tokio::spawn(http::serve::run(listener, app, limits, until(stopped)));
+    let app = http::router(service.clone(), &config.http);
+    let server = tokio::spawn(http::serve::run(listener, app, config.http, until(stopped)));
     Ok(App {
         service,
         addr,
@@ -322,5 +363,5 @@ pub fn serve(service: Arc<Service>, listener: TcpListener) -> std::io::Result<Ap
 /// Build and serve in one go (what `puente serve` and the black-box tests do).
 pub async fn start(config: &Config, listener: TcpListener) -> anyhow::Result<App> {
     let service = build(config, Clock::new()).await?;
-    Ok(serve(service, listener)?)
+    Ok(serve(service, config, listener)?)
 }

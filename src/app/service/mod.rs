@@ -40,8 +40,6 @@ use crate::domain::roster::{Availability, Interpreter, LanguageSkill, PhoneNumbe
 use crate::logic::matcher::Policy;
 use crate::logic::prompts::Prompts;
 use crate::logic::routing::Routing;
-use crate::setup::config::Config;
-use secrecy::{ExposeSecret, SecretString};
 
 /// Wall-clock time that follows tokio's clock, so tests can pause and advance it.
 #[derive(Debug, Clone, Copy)]
@@ -198,6 +196,54 @@ pub struct QueueInfo {
     pub open_offers: usize,
 }
 
+/// Limits on what one token or one address may hold of the service.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AccessLimits {
+    /// Live event streams per token at most.
+    pub streams_per_token: usize,
+    /// Failed authentications per client address and minute before `429`.
+    pub auth_failures_per_minute: u32,
+}
+
+impl Default for AccessLimits {
+    fn default() -> AccessLimits {
+        AccessLimits {
+            streams_per_token: 20,
+            auth_failures_per_minute: 20,
+        }
+    }
+}
+
+/// What a service is made of. Start-up assembles it from the configuration (which the
+/// service never reads) and the adapters it built.
+pub struct Parts {
+    pub store: Arc<dyn Store>,
+    pub clock: Clock,
+    pub policy: Policy,
+    pub rules: Rules,
+    /// The hotline's time zone, for the coverage grid.
+    pub time_zone: jiff::tz::TimeZone,
+    /// How far ahead a coverage gap is announced.
+    pub gap_alert_hours: u32,
+    /// Where alerts are also POSTed, if anywhere.
+    pub alert_webhook: Option<String>,
+    /// Operators' and coordinators' tokens, hashed.
+    pub staff_tokens: Vec<(TokenHash, Role)>,
+    pub limits: AccessLimits,
+    /// How long this instance's hold on its calls lasts without renewal.
+    pub call_lease: std::time::Duration,
+    /// WhatsApp, when the deployment has it.
+    pub chat: Option<ChatParts>,
+}
+
+/// What the chat relay needs: WhatsApp's settings, the sealer of what is stored, and the
+/// way to write to callers (none without an access token).
+pub struct ChatParts {
+    pub whatsapp: crate::adapters::whatsapp::WhatsAppConfig,
+    pub sealer: crate::domain::chat::Sealer,
+    pub out: Option<Arc<dyn crate::adapters::bridge::ChatBridge>>,
+}
+
 pub struct Service {
     store: Arc<dyn Store>,
     pub catalogue: Catalogue,
@@ -219,8 +265,6 @@ pub struct Service {
     pub sealer: Option<crate::domain::chat::Sealer>,
     /// Writes to chat callers (WhatsApp, with an access token and a phone number id).
     pub chat_out: Option<Arc<dyn crate::adapters::bridge::ChatBridge>>,
-    /// Asterisk ARI settings, if calls are bridged by the PBX.
-    pub ari: Option<crate::adapters::bridge::ari::AriConfig>,
     pub bus: Bus,
     wake: Notify,
     /// Interpreters changed (a schedule may have): the scheduler reads them again.
@@ -231,8 +275,8 @@ pub struct Service {
     /// Set when the server stops, so that endless responses (event streams) end too.
     stopping: tokio::sync::watch::Sender<bool>,
     static_tokens: HashMap<TokenHash, Principal>,
-    /// What one client may hold of the HTTP server.
-    pub limits: crate::setup::config::HttpLimits,
+    /// What one token or address may hold.
+    pub limits: AccessLimits,
     /// Failed authentications per client address.
     pub throttle: auth::FailureThrottle,
     /// This process, as the holder of callers' calls (a new id at every start).
@@ -244,55 +288,42 @@ pub struct Service {
 }
 
 impl Service {
-    pub fn new(config: &Config, store: Arc<dyn Store>, clock: Clock) -> Service {
-        let mut static_tokens = HashMap::new();
-        let tagged = |ts: &[SecretString], role: Role| {
-            ts.iter()
-                .filter_map(|t| {
-                    Some((
-                        TokenHash::of(t.expose_secret()),
-                        Principal::configured(role)?,
-                    ))
-                })
-                .collect::<Vec<_>>()
+    pub fn new(parts: Parts) -> Service {
+        let static_tokens = parts
+            .staff_tokens
+            .into_iter()
+            .filter_map(|(hash, role)| Some((hash, Principal::configured(role)?)))
+            .collect();
+        let (whatsapp, sealer, chat_out) = match parts.chat {
+            Some(c) => (Some(c.whatsapp), Some(c.sealer), c.out),
+            None => (None, None, None),
         };
-        static_tokens.extend(tagged(&config.operator_tokens, Role::Operator));
-        static_tokens.extend(tagged(&config.coordinator_tokens, Role::Coordinator));
         let (bus, _) = broadcast::channel(1024);
         Service {
-            store,
+            store: parts.store,
             catalogue: Catalogue::embedded(),
             prompts: Prompts::embedded(),
             lid: crate::logic::lid::Model::embedded(),
-            clock,
-            routing: std::sync::RwLock::new(config.policy.routing.clone()),
-            base_policy: config.policy.clone(),
-            rules: config.rules,
-            time_zone: jiff::tz::TimeZone::get(&config.time_zone)
-                .unwrap_or(jiff::tz::TimeZone::UTC),
-            gap_alert_hours: config.gap_alert_hours,
-            alert_webhook: config.alert_webhook.clone(),
-            whatsapp: config.whatsapp.clone(),
-            sealer: config
-                .whatsapp
-                .as_ref()
-                .map(|w| crate::domain::chat::Sealer::from_secret(&w.app_secret)),
-            chat_out: config
-                .whatsapp
-                .as_ref()
-                .and_then(crate::adapters::whatsapp::Sender::new)
-                .map(|s| Arc::new(s) as Arc<dyn crate::adapters::bridge::ChatBridge>),
-            ari: config.ari.clone(),
+            clock: parts.clock,
+            routing: std::sync::RwLock::new(parts.policy.routing.clone()),
+            base_policy: parts.policy,
+            rules: parts.rules,
+            time_zone: parts.time_zone,
+            gap_alert_hours: parts.gap_alert_hours,
+            alert_webhook: parts.alert_webhook,
+            whatsapp,
+            sealer,
+            chat_out,
             bus,
             wake: Notify::new(),
             roster_wake: Notify::new(),
             store_publishes: false,
             stopping: tokio::sync::watch::Sender::new(false),
             static_tokens,
-            limits: config.limits,
-            throttle: auth::FailureThrottle::new(config.limits.auth_failures_per_minute),
+            limits: parts.limits,
+            throttle: auth::FailureThrottle::new(parts.limits.auth_failures_per_minute),
             instance: crate::domain::ids::random_hex(8),
-            call_lease: config.call_lease,
+            call_lease: parts.call_lease,
             streams: std::sync::Mutex::new(HashMap::new()),
         }
     }
