@@ -28,6 +28,7 @@ use crate::app::service::{Notice, Service};
 use crate::domain::ids::InterpreterId;
 use crate::domain::ids::OfferId;
 use crate::domain::ids::RequestId;
+use crate::domain::named::Named;
 use crate::domain::offer::{Offer, Outcome};
 use crate::domain::request::{Priority, Request, RequestState};
 use crate::domain::roster::Interpreter;
@@ -325,7 +326,7 @@ impl Controller {
             RequestState::Cancelled | RequestState::Unfilled => self.bridge.hand_back(&call).await,
             RequestState::Queued | RequestState::Offered | RequestState::Connected => return,
         };
-        tracing::info!(request_id = %r.id, state = r.state.as_str(), "call ended by its request");
+        tracing::info!(request_id = %r.id, state = r.state.name(), "call ended by its request");
         if let Err(e) = outcome {
             tracing::warn!(request_id = %r.id, error = %e, "cannot end the call cleanly");
         }

@@ -5,6 +5,7 @@ pub mod alert;
 pub mod chat;
 pub mod ids;
 pub mod language;
+pub mod named;
 pub mod offer;
 pub mod request;
 pub mod roster;

@@ -38,16 +38,20 @@ pub enum RequestState {
     Unfilled,
 }
 
-impl RequestState {
-    pub const ALL: [RequestState; 6] = [
-        RequestState::Queued,
-        RequestState::Offered,
-        RequestState::Connected,
-        RequestState::Completed,
-        RequestState::Cancelled,
-        RequestState::Unfilled,
-    ];
+crate::domain::named::named!(Priority, "priority", Urgent => "urgent", Normal => "normal");
+crate::domain::named::named!(Channel, "channel", Phone => "phone", Chat => "chat");
+crate::domain::named::named!(
+    RequestState,
+    "state",
+    Queued => "queued",
+    Offered => "offered",
+    Connected => "connected",
+    Completed => "completed",
+    Cancelled => "cancelled",
+    Unfilled => "unfilled",
+);
 
+impl RequestState {
     /// Waiting for an interpreter (the matcher's business).
     pub fn is_pending(self) -> bool {
         matches!(self, RequestState::Queued | RequestState::Offered)
@@ -59,21 +63,6 @@ impl RequestState {
             self,
             RequestState::Completed | RequestState::Cancelled | RequestState::Unfilled
         )
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            RequestState::Queued => "queued",
-            RequestState::Offered => "offered",
-            RequestState::Connected => "connected",
-            RequestState::Completed => "completed",
-            RequestState::Cancelled => "cancelled",
-            RequestState::Unfilled => "unfilled",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<RequestState> {
-        RequestState::ALL.into_iter().find(|st| st.as_str() == s)
     }
 }
 

@@ -117,6 +117,8 @@ pub enum Availability {
     Offline,
 }
 
+crate::domain::named::named!(Availability, "status", Available => "available", Offline => "offline");
+
 /// What an interpreter is doing right now, as the API reports it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]

@@ -18,6 +18,7 @@ use serde_json::{json, Map, Value};
 
 use crate::adapters::store::StoreError;
 use crate::app::service::{Service, ServiceError};
+use crate::domain::named::Named;
 
 /// An error on its way to the client.
 #[derive(Debug, Clone)]
@@ -124,8 +125,8 @@ impl From<ServiceError> for AppError {
             }
             ServiceError::InvalidState(st) => {
                 AppError::new(S::CONFLICT, "invalid_state", "error-invalid-state")
-                    .arg("state", st.as_str())
-                    .field("state", json!(st.as_str()))
+                    .arg("state", st.name())
+                    .field("state", json!(st.name()))
             }
             ServiceError::UncertainText(candidates) => with_candidates(
                 AppError::new(

@@ -18,6 +18,7 @@ use crate::domain::ids::InterpreterId;
 use crate::domain::ids::OfferId;
 use crate::domain::ids::RequestId;
 use crate::domain::language::LanguageTag;
+use crate::domain::named::Named;
 use crate::domain::request::{Channel, Priority, RequestState};
 use crate::domain::roster::{self, Availability, LanguageSkill, PhoneNumber, Proficiency, Profile};
 use crate::domain::schedule::Schedule;
@@ -293,14 +294,11 @@ pub struct NewInterpreterBody {
     certification: Option<String>,
 }
 
-fn parse_availability(field: &str, s: &str) -> Result<Availability, AppError> {
-    match s {
-        "available" => Ok(Availability::Available),
-        "offline" => Ok(Availability::Offline),
-        other => Err(AppError::invalid_field(
-            field,
-            format!("`{other}` is not a status; use `available` or `offline`"),
-        )),
+/// One of a closed set of values, from body field `field` (`None`: not given).
+fn named<T: Named>(field: &str, given: Option<&str>, default: T) -> Result<T, AppError> {
+    match given {
+        None => Ok(default),
+        Some(s) => T::parse(s).ok_or_else(|| AppError::invalid_field(field, T::refusal(s))),
     }
 }
 
@@ -387,10 +385,7 @@ pub async fn create_interpreter(
         languages: profile.languages,
         schedule: profile.schedule,
         certification: profile.certification,
-        availability: match body.status.as_deref() {
-            None => Availability::Offline,
-            Some(s) => parse_availability("status", s)?,
-        },
+        availability: named("status", body.status.as_deref(), Availability::Offline)?,
     };
     let (it, token) = svc.create_interpreter(&who, new).await?;
     let mut v = views::interpreter(&svc, &it, locale);
@@ -639,7 +634,7 @@ pub async fn set_availability(
     Json(body): Json<AvailabilityBody>,
 ) -> ApiResult {
     let id = interpreter_id(&id)?;
-    let availability = parse_availability("status", &body.status)?;
+    let availability = named("status", Some(&body.status), Availability::Offline)?;
     let it = svc
         .set_availability(&who.for_interpreter(&id)?, availability)
         .await?;
@@ -722,17 +717,8 @@ pub async fn create_request(
         ));
     }
     let text = body.text.filter(|t| !t.trim().is_empty());
-    let priority = priority(body.priority.as_deref())?;
-    let channel = match body.channel.as_deref() {
-        None | Some("phone") => Channel::Phone,
-        Some("chat") => Channel::Chat,
-        Some(other) => {
-            return Err(AppError::invalid_field(
-                "channel",
-                format!("`{other}` is not a channel; use `phone` or `chat`"),
-            ))
-        }
-    };
+    let priority = named("priority", body.priority.as_deref(), Priority::Normal)?;
+    let channel = named("channel", body.channel.as_deref(), Channel::Phone)?;
     let created = match svc.request_language(language.as_deref(), text.as_deref()) {
         Ok(tag) => svc.create_request_for(&who, tag, priority, channel).await,
         Err(e) => Err(e),
@@ -762,10 +748,12 @@ pub async fn list_requests(
     let state = match params.state.as_deref() {
         None | Some("") => None,
         Some(s) => Some(RequestState::parse(s).ok_or_else(|| {
-            AppError::new(StatusCode::BAD_REQUEST, "invalid_query", "error-invalid-query").arg(
-                "detail",
-                format!("`{s}` is not a state; use one of queued, offered, connected, completed, cancelled, unfilled"),
+            AppError::new(
+                StatusCode::BAD_REQUEST,
+                "invalid_query",
+                "error-invalid-query",
             )
+            .arg("detail", RequestState::refusal(s))
         })?),
     };
     let reqs = svc.requests(&who.staff()?, state).await?;
@@ -844,17 +832,6 @@ pub async fn chat_messages(
     Ok(axum::Json(json!({ "messages": messages })).into_response())
 }
 
-fn priority(given: Option<&str>) -> Result<Priority, AppError> {
-    match given {
-        None | Some("normal") => Ok(Priority::Normal),
-        Some("urgent") => Ok(Priority::Urgent),
-        Some(other) => Err(AppError::invalid_field(
-            "priority",
-            format!("`{other}` is not a priority; use `urgent` or `normal`"),
-        )),
-    }
-}
-
 /// A service error, with any candidate languages named in the caller's language.
 fn with_named_candidates(
     svc: &Service,
@@ -904,7 +881,7 @@ pub async fn ask_interpreter(
     Path(id): Path<String>,
     Json(body): Json<AskBody>,
 ) -> ApiResult {
-    let priority = priority(body.priority.as_deref())?;
+    let priority = named("priority", body.priority.as_deref(), Priority::Normal)?;
     let req = svc
         .ask_interpreter(&who, &RequestId::from_path(&id), &body.language, priority)
         .await

@@ -6,6 +6,7 @@ use serde_json::{json, Value};
 
 use crate::app::service::{QueueInfo, Service};
 use crate::domain::language::LanguageTag;
+use crate::domain::named::Named;
 use crate::domain::offer::Offer;
 use crate::domain::request::{Request, RequestState};
 use crate::domain::roster::Interpreter;
@@ -43,10 +44,7 @@ pub async fn request(
         }
         None => None,
     };
-    let channel = match req.channel {
-        crate::domain::request::Channel::Phone => "phone",
-        crate::domain::request::Channel::Chat => "chat",
-    };
+    let channel = req.channel.name();
     let mut args: Vec<(&str, FluentValue<'_>)> = vec![
         ("language", FluentValue::from(lang.as_str())),
         ("channel", FluentValue::from(channel)),
@@ -107,7 +105,7 @@ pub async fn request(
     });
     json!({
         "id": req.id,
-        "state": req.state.as_str(),
+        "state": req.state.name(),
         "group": req.group,
         "routing": routing,
         "language": language(service, &req.language, locale),

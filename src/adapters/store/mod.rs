@@ -19,6 +19,7 @@ use crate::domain::ids::InterpreterId;
 use crate::domain::ids::OfferId;
 use crate::domain::ids::RequestId;
 use crate::domain::ids::TokenHash;
+use crate::domain::named::Named;
 use crate::domain::offer::Offer;
 use crate::domain::request::{Request, RequestState};
 use crate::domain::roster::{Availability, Interpreter, Profile};
@@ -65,7 +66,7 @@ impl std::fmt::Display for Conflict {
         match self {
             Conflict::OfferClosed(o) => write!(f, "offer {} is closed", o.id),
             Conflict::OfferNotYours => write!(f, "offer belongs to another interpreter"),
-            Conflict::RequestState(s) => write!(f, "request is {}", s.as_str()),
+            Conflict::RequestState(s) => write!(f, "request is {}", s.name()),
             Conflict::InterpreterBusy => write!(f, "interpreter already holds an open offer"),
             Conflict::InterpreterInSession(r) => write!(f, "interpreter is connected to {r}"),
             Conflict::InterpreterNotFree => write!(f, "interpreter is not available"),

@@ -31,6 +31,7 @@ use crate::domain::ids::OfferId;
 use crate::domain::ids::RequestId;
 use crate::domain::ids::TokenHash;
 use crate::domain::language::LanguageTag;
+use crate::domain::named::Named;
 use crate::domain::offer::{Offer, Outcome};
 use crate::domain::request::{Request, RequestState};
 use crate::domain::roster::{Availability, Interpreter, Profile};
@@ -456,10 +457,7 @@ impl Store for RedisStore {
         now: Timestamp,
         reason: Reason,
     ) -> Result<Change> {
-        let a = match availability {
-            Availability::Available => "available",
-            Availability::Offline => "offline",
-        };
+        let a = availability.name();
         let args = [
             id.to_string(),
             a.to_string(),

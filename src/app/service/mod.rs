@@ -34,6 +34,7 @@ use crate::domain::ids::InterpreterId;
 use crate::domain::ids::RequestId;
 use crate::domain::ids::TokenHash;
 use crate::domain::language::{Catalogue, LanguageTag};
+use crate::domain::named::Named;
 use crate::domain::offer::Offer;
 use crate::domain::request::{Request, RequestState};
 use crate::domain::roster::{Availability, Interpreter, LanguageSkill, PhoneNumber};
@@ -398,7 +399,7 @@ impl Service {
         let nothing_waits = change.nothing_waits;
         // Logged once, by the instance that made the change.
         for r in &change.requests {
-            tracing::info!(request_id = %r.id, state = r.state.as_str(), "request changed");
+            tracing::info!(request_id = %r.id, state = r.state.name(), "request changed");
         }
         for o in &change.offers {
             tracing::info!(offer_id = %o.id, request_id = %o.request, interpreter_id = %o.interpreter, outcome = ?o.outcome, "offer changed");
