@@ -413,7 +413,7 @@ async fn cancel_withdraws_offers_and_leaves_the_queue(store: &dyn Store) {
         Some(Outcome::Withdrawn)
     );
     assert!(store
-        .snapshot(Scope::Everyone, &Routing::default())
+        .snapshot(Scope::Everyone, &Routing::default(), t(0))
         .await
         .unwrap()
         .requests()
@@ -490,13 +490,13 @@ async fn snapshots_carry_the_best_free_interpreters_of_waiting_languages(store: 
         v
     };
     let none = store
-        .snapshot(Scope::Requests, &Routing::default())
+        .snapshot(Scope::Requests, &Routing::default(), t(0))
         .await
         .unwrap();
     assert_eq!(none.requests().len(), 1);
     assert!(ids(&none).is_empty());
     let all = store
-        .snapshot(Scope::Everyone, &Routing::default())
+        .snapshot(Scope::Everyone, &Routing::default(), t(0))
         .await
         .unwrap();
     assert_eq!(
@@ -505,7 +505,7 @@ async fn snapshots_carry_the_best_free_interpreters_of_waiting_languages(store: 
         "every free tzo speaker, nobody offline, no yua"
     );
     let best = ids(&store
-        .snapshot(Scope::Best, &Routing::default())
+        .snapshot(Scope::Best, &Routing::default(), t(0))
         .await
         .unwrap());
     // The most proficient, longest idle: i04 (proficiency 5, idle since t(4)).
@@ -544,7 +544,7 @@ async fn interpreters_busy_with_other_offers_do_not_hide_a_free_one(store: &dyn 
     let r = request("tzo", 50);
     store.insert_request(r.clone()).await.unwrap();
     let snap = store
-        .snapshot(Scope::Best, &Routing::default())
+        .snapshot(Scope::Best, &Routing::default(), t(0))
         .await
         .unwrap();
     let plan = decide(&snap, t(60), &Policy::default());
@@ -683,7 +683,7 @@ async fn updating_a_profile_reindexes_languages_and_keeps_live_state(store: &dyn
     let placed = store.insert_request(yua.clone()).await.unwrap();
     assert_eq!(placed.on_call, 1);
     let snap = store
-        .snapshot(Scope::Everyone, &Routing::default())
+        .snapshot(Scope::Everyone, &Routing::default(), t(0))
         .await
         .unwrap();
     let free: Vec<_> = snap.free_interpreters().map(|i| i.id.to_string()).collect();
@@ -830,7 +830,7 @@ async fn agrupaciones_and_intelligible_variants_widen_what_a_snapshot_carries(st
         vec![LanguageTag::parse(montana).unwrap()],
     );
     for scope in [Scope::Best, Scope::Everyone] {
-        let snap = store.snapshot(scope, &routing).await.unwrap();
+        let snap = store.snapshot(scope, &routing, t(0)).await.unwrap();
         let mut ids: Vec<String> = snap.free_interpreters().map(|i| i.id.to_string()).collect();
         ids.sort();
         assert_eq!(ids, ["group", "montana", "nogroup", "sierra"], "{scope:?}");
@@ -878,7 +878,7 @@ async fn a_failed_manual_bridge_requeues_and_frees_a_confirmed_one_stays(store: 
     assert_eq!(back.state, RequestState::Queued);
     assert_eq!(back.interpreter, None);
     let snap = store
-        .snapshot(Scope::Everyone, &Routing::default())
+        .snapshot(Scope::Everyone, &Routing::default(), t(0))
         .await
         .unwrap();
     assert_eq!(snap.requests().len(), 1);
@@ -914,43 +914,44 @@ async fn a_failed_manual_bridge_requeues_and_frees_a_confirmed_one_stays(store: 
 }
 
 async fn memos_swap_only_from_what_the_caller_expects(store: &dyn Store) {
-    let later = Timestamp::now() + SignedDuration::from_hours(1);
-    assert_eq!(store.memo("wa:conv:x").await.unwrap(), None);
+    let now = Timestamp::now();
+    let later = now + SignedDuration::from_hours(1);
+    assert_eq!(store.memo("wa:conv:x", now).await.unwrap(), None);
     // Two deliveries race to open a conversation: one wins.
     assert!(store
-        .memo_swap("wa:conv:x", None, "req_a", later)
+        .memo_swap("wa:conv:x", None, "req_a", later, now)
         .await
         .unwrap());
     assert!(!store
-        .memo_swap("wa:conv:x", None, "req_b", later)
+        .memo_swap("wa:conv:x", None, "req_b", later, now)
         .await
         .unwrap());
     assert_eq!(
-        store.memo("wa:conv:x").await.unwrap().as_deref(),
+        store.memo("wa:conv:x", now).await.unwrap().as_deref(),
         Some("req_a")
     );
     // Replacing needs the current value.
     assert!(!store
-        .memo_swap("wa:conv:x", Some("req_b"), "req_c", later)
+        .memo_swap("wa:conv:x", Some("req_b"), "req_c", later, now)
         .await
         .unwrap());
     assert!(store
-        .memo_swap("wa:conv:x", Some("req_a"), "req_c", later)
+        .memo_swap("wa:conv:x", Some("req_a"), "req_c", later, now)
         .await
         .unwrap());
     assert_eq!(
-        store.memo("wa:conv:x").await.unwrap().as_deref(),
+        store.memo("wa:conv:x", now).await.unwrap().as_deref(),
         Some("req_c")
     );
     // An expired memo is gone.
-    let past = Timestamp::now() - SignedDuration::from_secs(1);
+    let past = now - SignedDuration::from_secs(1);
     assert!(store
-        .memo_swap("wa:conv:x", Some("req_c"), "req_d", past)
+        .memo_swap("wa:conv:x", Some("req_c"), "req_d", past, now)
         .await
         .unwrap());
-    assert_eq!(store.memo("wa:conv:x").await.unwrap(), None);
+    assert_eq!(store.memo("wa:conv:x", now).await.unwrap(), None);
     assert!(store
-        .memo_swap("wa:conv:x", None, "req_e", later)
+        .memo_swap("wa:conv:x", None, "req_e", later, now)
         .await
         .unwrap());
 }
@@ -958,7 +959,8 @@ async fn memos_swap_only_from_what_the_caller_expects(store: &dyn Store) {
 async fn chat_messages_are_numbered_in_order_and_expire(store: &dyn Store) {
     use puente::domain::chat::{Author, ChatMessage};
     let r = request("yua", 0);
-    let later = Timestamp::now() + SignedDuration::from_hours(1);
+    let now = Timestamp::now();
+    let later = now + SignedDuration::from_hours(1);
     let msg = |from, sealed: &str, seq| ChatMessage {
         request: r.id.clone(),
         seq,
@@ -968,7 +970,7 @@ async fn chat_messages_are_numbered_in_order_and_expire(store: &dyn Store) {
         sealed: sealed.to_string(),
     };
     let first = store
-        .append_chat(msg(Author::Caller, "c2VhbGVkMQ", 1), later)
+        .append_chat(msg(Author::Caller, "c2VhbGVkMQ", 1), later, now)
         .await
         .unwrap();
     assert_eq!(first.messages.len(), 1);
@@ -977,22 +979,26 @@ async fn chat_messages_are_numbered_in_order_and_expire(store: &dyn Store) {
     // with the next number, and nothing is stored.
     assert!(matches!(
         store
-            .append_chat(msg(Author::Operator, "c2VhbGVkMg", 1), later)
+            .append_chat(msg(Author::Operator, "c2VhbGVkMg", 1), later, now)
             .await,
         Err(StoreError::Conflict(Conflict::ChatSeq(2)))
     ));
     let second = store
-        .append_chat(msg(Author::Operator, "c2VhbGVkMg", 2), later)
+        .append_chat(msg(Author::Operator, "c2VhbGVkMg", 2), later, now)
         .await
         .unwrap();
     assert_eq!(second.messages[0].seq, 2);
-    let all = store.chat(&r.id).await.unwrap();
+    let all = store.chat(&r.id, now).await.unwrap();
     assert_eq!(
         all.iter().map(|m| (m.seq, m.from)).collect::<Vec<_>>(),
         vec![(1, Author::Caller), (2, Author::Operator)]
     );
     assert_eq!(all[1].sealed, "c2VhbGVkMg");
-    assert!(store.chat(&request("yua", 0).id).await.unwrap().is_empty());
+    assert!(store
+        .chat(&request("yua", 0).id, now)
+        .await
+        .unwrap()
+        .is_empty());
     // Live conversations, most recently renewed first.
     let other = request("tzo", 0);
     store
@@ -1002,21 +1008,55 @@ async fn chat_messages_are_numbered_in_order_and_expire(store: &dyn Store) {
                 ..msg(Author::Caller, "c2VhbGVkNA", 1)
             },
             later + SignedDuration::from_secs(1),
+            now,
         )
         .await
         .unwrap();
     assert_eq!(
-        store.conversations().await.unwrap(),
+        store.conversations(now).await.unwrap(),
         vec![other.id.clone(), r.id.clone()]
     );
     // Each message renews the conversation's expiry; one already past ends it.
-    let past = Timestamp::now() - SignedDuration::from_secs(1);
+    let past = now - SignedDuration::from_secs(1);
     store
-        .append_chat(msg(Author::Caller, "c2VhbGVkMw", 3), past)
+        .append_chat(msg(Author::Caller, "c2VhbGVkMw", 3), past, now)
         .await
         .unwrap();
-    assert!(store.chat(&r.id).await.unwrap().is_empty());
-    assert_eq!(store.conversations().await.unwrap(), vec![other.id]);
+    assert!(store.chat(&r.id, now).await.unwrap().is_empty());
+    assert_eq!(store.conversations(now).await.unwrap(), vec![other.id]);
+}
+
+/// Memos and conversations last as long as the caller's clock says, however far that
+/// clock is from the wall clock (a paused test clock, a skewed host): the store never
+/// reads the time itself.
+async fn memos_and_chats_follow_the_callers_clock(store: &dyn Store) {
+    use puente::domain::chat::{Author, ChatMessage};
+    let now: Timestamp = "2020-03-01T12:00:00Z".parse().unwrap();
+    let later = now + SignedDuration::from_hours(1);
+    assert!(store
+        .memo_swap("wa:msg:1", None, "1", later, now)
+        .await
+        .unwrap());
+    assert_eq!(
+        store.memo("wa:msg:1", now).await.unwrap().as_deref(),
+        Some("1")
+    );
+    assert!(
+        !store.claim_once("wa:msg:1", later, now).await.unwrap(),
+        "claimed already"
+    );
+    let r = request("yua", 0);
+    let msg = ChatMessage {
+        request: r.id.clone(),
+        seq: 1,
+        from: Author::Caller,
+        at: now,
+        interpreter: None,
+        sealed: "c2VhbGVkMQ".into(),
+    };
+    store.append_chat(msg, later, now).await.unwrap();
+    assert_eq!(store.chat(&r.id, now).await.unwrap().len(), 1);
+    assert_eq!(store.conversations(now).await.unwrap(), vec![r.id]);
 }
 
 async fn matching_sees_the_head_of_a_long_queue_and_positions_see_all_of_it(store: &dyn Store) {
@@ -1031,9 +1071,12 @@ async fn matching_sees_the_head_of_a_long_queue_and_positions_see_all_of_it(stor
         made.push(r.id);
     }
     let routing = Routing::default();
-    let all = store.snapshot(Scope::Requests, &routing).await.unwrap();
+    let all = store
+        .snapshot(Scope::Requests, &routing, t(0))
+        .await
+        .unwrap();
     assert_eq!(all.requests().len(), 250);
-    let best = store.snapshot(Scope::Best, &routing).await.unwrap();
+    let best = store.snapshot(Scope::Best, &routing, t(0)).await.unwrap();
     let seen: Vec<_> = best.requests().iter().map(|r| r.id.clone()).collect();
     // Served urgent first, then oldest: matching sees those (at least a few), and is told
     // when there are more behind them.
@@ -1072,6 +1115,7 @@ where
     time_off_is_appended_without_losing_what_lands_meanwhile(&*make().await).await;
     agrupaciones_and_intelligible_variants_widen_what_a_snapshot_carries(&*make().await).await;
     a_failed_manual_bridge_requeues_and_frees_a_confirmed_one_stays(&*make().await).await;
+    memos_and_chats_follow_the_callers_clock(&*make().await).await;
     memos_swap_only_from_what_the_caller_expects(&*make().await).await;
     chat_messages_are_numbered_in_order_and_expire(&*make().await).await;
     matching_sees_the_head_of_a_long_queue_and_positions_see_all_of_it(&*make().await).await;
@@ -1233,7 +1277,7 @@ mod model {
                     now += dt;
                     let plan = decide(
                         &store
-                            .snapshot(Scope::Best, &Routing::default())
+                            .snapshot(Scope::Best, &Routing::default(), t(0))
                             .await
                             .unwrap(),
                         t(now),

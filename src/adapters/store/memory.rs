@@ -590,9 +590,8 @@ impl Store for MemoryStore {
         Ok(self.lock().on_call(language, group))
     }
 
-    async fn memo(&self, key: &str) -> Result<Option<String>> {
+    async fn memo(&self, key: &str, now: Timestamp) -> Result<Option<String>> {
         let s = self.lock();
-        let now = Timestamp::now();
         Ok(s.memos
             .get(key)
             .filter(|(_, until)| *until > now)
@@ -605,9 +604,9 @@ impl Store for MemoryStore {
         expected: Option<&str>,
         value: &str,
         until: Timestamp,
+        now: Timestamp,
     ) -> Result<bool> {
         let mut s = self.lock();
-        let now = Timestamp::now();
         s.memos.retain(|_, (_, t)| *t > now);
         let current = s.memos.get(key).map(|(v, _)| v.as_str());
         if current != expected {
@@ -621,9 +620,9 @@ impl Store for MemoryStore {
         &self,
         msg: crate::domain::chat::ChatMessage,
         until: Timestamp,
+        now: Timestamp,
     ) -> Result<Change> {
         let mut s = self.lock();
-        let now = Timestamp::now();
         s.chats.retain(|_, (_, t)| *t > now);
         let (list, expiry) = s.chats.entry(msg.request.clone()).or_default();
         let next = list.len() as u64 + 1;
@@ -638,9 +637,12 @@ impl Store for MemoryStore {
         })
     }
 
-    async fn chat(&self, request: &RequestId) -> Result<Vec<crate::domain::chat::ChatMessage>> {
+    async fn chat(
+        &self,
+        request: &RequestId,
+        now: Timestamp,
+    ) -> Result<Vec<crate::domain::chat::ChatMessage>> {
         let s = self.lock();
-        let now = Timestamp::now();
         Ok(s.chats
             .get(request)
             .filter(|(_, t)| *t > now)
@@ -648,9 +650,8 @@ impl Store for MemoryStore {
             .unwrap_or_default())
     }
 
-    async fn conversations(&self) -> Result<Vec<RequestId>> {
+    async fn conversations(&self, now: Timestamp) -> Result<Vec<RequestId>> {
         let s = self.lock();
-        let now = Timestamp::now();
         let mut live: Vec<(&Timestamp, &RequestId)> = s
             .chats
             .iter()
@@ -724,7 +725,7 @@ impl Store for MemoryStore {
         Ok(change)
     }
 
-    async fn snapshot(&self, scope: Scope, routing: &Routing) -> Result<Snapshot> {
+    async fn snapshot(&self, scope: Scope, routing: &Routing, _now: Timestamp) -> Result<Snapshot> {
         let s = self.lock();
         let mut requests = Vec::with_capacity(s.pending.len());
         for id in &s.pending {

@@ -334,18 +334,18 @@ pub trait Store: Send + Sync + 'static {
     /// as intelligible with it, its agrupación), as many as `scope` asks per reach.
     /// Interpreters nobody is waiting for are left out, so the cost follows the queue, not
     /// the roster.
-    async fn snapshot(&self, scope: Scope, routing: &Routing) -> Result<Snapshot>;
+    async fn snapshot(&self, scope: Scope, routing: &Routing, now: Timestamp) -> Result<Snapshot>;
 
     /// True for the first caller (of any instance) to claim `key` before `until`: what
     /// makes an alert go out once, not once per instance or per check.
     /// A memo set only if none is there (see [`Store::memo_swap`]).
-    async fn claim_once(&self, key: &str, until: Timestamp) -> Result<bool> {
-        self.memo_swap(key, None, "1", until).await
+    async fn claim_once(&self, key: &str, until: Timestamp, now: Timestamp) -> Result<bool> {
+        self.memo_swap(key, None, "1", until, now).await
     }
 
     /// A small value kept until its expiry (WhatsApp conversations: which request a caller
     /// is in, where to reply for a request).
-    async fn memo(&self, key: &str) -> Result<Option<String>>;
+    async fn memo(&self, key: &str, now: Timestamp) -> Result<Option<String>>;
 
     /// Atomically: if `key` holds `expected` (`None`: nothing, or expired), set it to `value`
     /// until `until` and answer true; otherwise change nothing and answer false.
@@ -355,6 +355,7 @@ pub trait Store: Send + Sync + 'static {
         expected: Option<&str>,
         value: &str,
         until: Timestamp,
+        now: Timestamp,
     ) -> Result<bool>;
 
     /// Append a message to its request's conversation if its `seq` is the next number
@@ -365,13 +366,18 @@ pub trait Store: Send + Sync + 'static {
         &self,
         msg: crate::domain::chat::ChatMessage,
         until: Timestamp,
+        now: Timestamp,
     ) -> Result<Change>;
 
     /// A request's conversation, in order (empty once expired).
-    async fn chat(&self, request: &RequestId) -> Result<Vec<crate::domain::chat::ChatMessage>>;
+    async fn chat(
+        &self,
+        request: &RequestId,
+        now: Timestamp,
+    ) -> Result<Vec<crate::domain::chat::ChatMessage>>;
 
     /// The conversations not expired yet, most recently renewed first.
-    async fn conversations(&self) -> Result<Vec<RequestId>>;
+    async fn conversations(&self, now: Timestamp) -> Result<Vec<RequestId>>;
 
     /// Hand an alert to every instance (as a change that only carries it).
     async fn broadcast_alert(&self, alert: &crate::domain::alert::Alert) -> Result<Change>;

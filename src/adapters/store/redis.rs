@@ -177,6 +177,16 @@ fn redis_failed(e: ::redis::RedisError) -> StoreError {
     }
 }
 
+/// Milliseconds from `now` to `until`; 0 when `until` has passed (the scripts delete then:
+/// `PEXPIRE` with 0 does, `SET … PX 0` would be refused).
+fn lifetime_ms(until: Timestamp, now: Timestamp) -> String {
+    until
+        .duration_since(now)
+        .as_millis()
+        .clamp(0, i64::MAX as i128)
+        .to_string()
+}
+
 fn backend(e: impl std::fmt::Display) -> StoreError {
     StoreError::Backend(e.to_string())
 }
@@ -661,7 +671,10 @@ impl Store for RedisStore {
         }
     }
 
-    async fn memo(&self, key: &str) -> Result<Option<String>> {
+    // Memos and chats expire by Redis itself, after the lifetime the service's clock
+    // gives them (`until - now`), so a skewed or paused service clock does not shorten
+    // or stretch them.
+    async fn memo(&self, key: &str, _now: Timestamp) -> Result<Option<String>> {
         let mut conn = self.conn.clone();
         conn.get(self.key(&format!("memo:{key}")))
             .await
@@ -674,13 +687,14 @@ impl Store for RedisStore {
         expected: Option<&str>,
         value: &str,
         until: Timestamp,
+        now: Timestamp,
     ) -> Result<bool> {
         let args = [
             key.to_string(),
             if expected.is_some() { "1" } else { "0" }.to_string(),
             expected.unwrap_or("").to_string(),
             value.to_string(),
-            until.as_millisecond().max(1).to_string(),
+            lifetime_ms(until, now),
         ];
         let reply = self.run(&self.scripts.memo_swap, &args).await?;
         Ok(reply.first().map(String::as_str) == Some("1"))
@@ -690,12 +704,21 @@ impl Store for RedisStore {
         &self,
         msg: crate::domain::chat::ChatMessage,
         until: Timestamp,
+        now: Timestamp,
     ) -> Result<Change> {
-        let args = [encode(&msg), until.as_millisecond().max(1).to_string()];
+        let args = [
+            encode(&msg),
+            until.as_millisecond().to_string(),
+            lifetime_ms(until, now),
+        ];
         self.transition(&self.scripts.append_chat, &args).await
     }
 
-    async fn chat(&self, request: &RequestId) -> Result<Vec<crate::domain::chat::ChatMessage>> {
+    async fn chat(
+        &self,
+        request: &RequestId,
+        _now: Timestamp,
+    ) -> Result<Vec<crate::domain::chat::ChatMessage>> {
         let mut conn = self.conn.clone();
         let raw: Vec<String> = conn
             .lrange(self.key(&format!("chat:{request}")), 0, -1)
@@ -704,9 +727,9 @@ impl Store for RedisStore {
         raw.iter().map(|r| decode(r)).collect()
     }
 
-    async fn conversations(&self) -> Result<Vec<RequestId>> {
+    async fn conversations(&self, now: Timestamp) -> Result<Vec<RequestId>> {
         let mut conn = self.conn.clone();
-        let now = Timestamp::now().as_millisecond();
+        let now = now.as_millisecond();
         let key = self.key("chats");
         // Expired ones leave the index as it is read.
         let (ids,): (Vec<String>,) = ::redis::pipe()
@@ -756,15 +779,14 @@ impl Store for RedisStore {
         self.transition(&self.scripts.widen, &args).await
     }
 
-    async fn snapshot(&self, scope: Scope, routing: &Routing) -> Result<Snapshot> {
+    async fn snapshot(&self, scope: Scope, routing: &Routing, now: Timestamp) -> Result<Snapshot> {
         let scope = match scope {
             Scope::Requests => "requests",
             Scope::Best => "best",
             Scope::Everyone => "everyone",
         };
-        // Only sizes the `best` walk (who counts as able to take an offer now); the
-        // matcher decides with the service's clock.
-        let now = Timestamp::now().as_millisecond().to_string();
+        // Only sizes the `best` walk (who counts as able to take an offer now).
+        let now = now.as_millisecond().to_string();
         // An empty Lua table encodes as `{}`: an object either way.
         let intelligible = serde_json::to_string(&routing.intelligible).map_err(backend)?;
         let items = self

@@ -72,7 +72,7 @@ impl Service {
         let sealer = self.sealer()?;
         let now = self.now();
         let key = conversation_key(caller);
-        let current = self.store.memo(&key).await?;
+        let current = self.store.memo(&key, self.now()).await?;
         // The caller's conversation goes on unless its request is over.
         let mut going_on = None;
         if let Some(c) = &current {
@@ -85,7 +85,13 @@ impl Service {
         let (id, fresh) = match going_on {
             Some(id) => {
                 self.store
-                    .memo_swap(&key, Some(id.as_str()), id.as_str(), now + CONVERSATION)
+                    .memo_swap(
+                        &key,
+                        Some(id.as_str()),
+                        id.as_str(),
+                        now + CONVERSATION,
+                        self.now(),
+                    )
                     .await?;
                 (id, false)
             }
@@ -93,13 +99,19 @@ impl Service {
                 let id = RequestId::generate();
                 if self
                     .store
-                    .memo_swap(&key, current.as_deref(), id.as_str(), now + CONVERSATION)
+                    .memo_swap(
+                        &key,
+                        current.as_deref(),
+                        id.as_str(),
+                        now + CONVERSATION,
+                        self.now(),
+                    )
                     .await?
                 {
                     (id, true)
                 } else {
                     // Another delivery opened one meanwhile: this message joins it.
-                    let other = self.store.memo(&key).await?.ok_or_else(|| {
+                    let other = self.store.memo(&key, self.now()).await?.ok_or_else(|| {
                         ServiceError::Store(crate::adapters::store::StoreError::Backend(
                             "a conversation vanished while it was opened".into(),
                         ))
@@ -178,7 +190,7 @@ impl Service {
 
     async fn conversation_exists(&self, id: &RequestId) -> Result<()> {
         self.sealer()?;
-        if self.store.chat(id).await?.is_empty() {
+        if self.store.chat(id, self.now()).await?.is_empty() {
             return Err(ServiceError::NotFound(format!("conversation {id}")));
         }
         Ok(())
@@ -192,11 +204,11 @@ impl Service {
     ) -> Result<Vec<(RequestId, Option<Request>, Vec<Readable>)>> {
         let sealer = self.sealer()?;
         let mut out = Vec::new();
-        for id in self.store.conversations().await? {
+        for id in self.store.conversations(self.now()).await? {
             let req = self.store.request(&id).await?;
             let messages = self
                 .store
-                .chat(&id)
+                .chat(&id, self.now())
                 .await?
                 .into_iter()
                 .filter_map(|m| self.readable(sealer, m))
@@ -213,10 +225,16 @@ impl Service {
         number: &str,
     ) -> Result<()> {
         let key = reply_key(id);
-        let current = self.store.memo(&key).await?;
+        let current = self.store.memo(&key, self.now()).await?;
         let sealed = sealer.seal(&key, number);
         self.store
-            .memo_swap(&key, current.as_deref(), &sealed, self.now() + CONVERSATION)
+            .memo_swap(
+                &key,
+                current.as_deref(),
+                &sealed,
+                self.now() + CONVERSATION,
+                self.now(),
+            )
             .await?;
         Ok(())
     }
@@ -245,7 +263,7 @@ impl Service {
             };
             match self
                 .store
-                .append_chat(msg.clone(), self.now() + CONVERSATION)
+                .append_chat(msg.clone(), self.now() + CONVERSATION, self.now())
                 .await
             {
                 Ok(change) => {
@@ -282,7 +300,7 @@ impl Service {
     pub async fn chat_messages(&self, who: &Principal, id: &RequestId) -> Result<Vec<Readable>> {
         self.chat_request(who, id).await?;
         let sealer = self.sealer()?;
-        let messages = self.store.chat(id).await?;
+        let messages = self.store.chat(id, self.now()).await?;
         Ok(messages
             .into_iter()
             .filter_map(|m| self.readable(sealer, m))
@@ -401,7 +419,7 @@ impl Service {
 
     /// Where to reply for conversation `id`, unsealed (none once the conversation expired).
     async fn reply_address(&self, id: &RequestId) -> Option<String> {
-        let sealed = self.store.memo(&reply_key(id)).await.ok()??;
+        let sealed = self.store.memo(&reply_key(id), self.now()).await.ok()??;
         self.sealer().ok()?.open(&reply_key(id), &sealed)
     }
 
@@ -434,7 +452,10 @@ impl Service {
     pub async fn claim_delivery(&self, message_id: &str) -> Result<bool> {
         let claim = format!("wa:msg:{message_id}");
         let keep = self.now() + MESSAGE_MEMORY;
-        Ok(self.store.memo_swap(&claim, None, "1", keep).await?)
+        Ok(self
+            .store
+            .memo_swap(&claim, None, "1", keep, self.now())
+            .await?)
     }
 
     /// Give a claimed message back because handling it failed, so that WhatsApp's retry
@@ -442,7 +463,9 @@ impl Service {
     pub async fn release_delivery(&self, message_id: &str) -> Result<()> {
         let claim = format!("wa:msg:{message_id}");
         let gone = self.now() - SignedDuration::from_secs(1);
-        self.store.memo_swap(&claim, Some("1"), "1", gone).await?;
+        self.store
+            .memo_swap(&claim, Some("1"), "1", gone, self.now())
+            .await?;
         Ok(())
     }
 }

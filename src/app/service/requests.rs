@@ -205,7 +205,11 @@ impl Service {
         // The snapshot lists waiting requests in serving order (urgent, then oldest).
         let snap = self
             .store
-            .snapshot(crate::adapters::store::Scope::Requests, &self.routing())
+            .snapshot(
+                crate::adapters::store::Scope::Requests,
+                &self.routing(),
+                self.now(),
+            )
             .await?;
         let mut on_call: HashMap<&LanguageTag, usize> = HashMap::new();
         let mut positions: HashMap<&LanguageTag, usize> = HashMap::new();
