@@ -43,7 +43,7 @@ pub struct Config {
     /// How far ahead a coverage gap of a language in demand is announced.
     pub gap_alert_hours: u32,
     /// Where coverage alerts are also POSTed (JSON), if anywhere: an `http://` URL.
-    pub alert_webhook: Option<String>,
+    pub alert_webhook: Option<reqwest::Url>,
     /// WhatsApp Cloud API, when both the verify token and the app secret are set.
     pub whatsapp: Option<crate::adapters::whatsapp::WhatsAppConfig>,
     /// Asterisk ARI, when `PUENTE_ARI_URL` is set: calls are bridged by the PBX.
@@ -282,13 +282,15 @@ impl Config {
                 }
                 "PUENTE_ALERT_WEBHOOK_URL" => {
                     let url = v.trim();
-                    if !url.starts_with("http://") {
-                        return Err(ConfigError {
-                            var: "PUENTE_ALERT_WEBHOOK_URL",
-                            message: format!("`{url}` must be an http:// URL (a relay on the hotline's network)"),
-                        });
-                    }
-                    c.alert_webhook = Some(url.to_string());
+                    c.alert_webhook = match reqwest::Url::parse(url) {
+                        Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => Some(u),
+                        _ => {
+                            return Err(ConfigError {
+                                var: "PUENTE_ALERT_WEBHOOK_URL",
+                                message: format!("`{url}` is not an http:// or https:// URL"),
+                            })
+                        }
+                    };
                 }
                 "PUENTE_WHATSAPP_VERIFY_TOKEN" => wa.verify_token = Some(SecretString::from(v.trim())),
                 "PUENTE_WHATSAPP_APP_SECRET" => wa.app_secret = Some(SecretString::from(v.trim())),
@@ -502,6 +504,25 @@ mod tests {
         let shown = format!("{c:?}");
         assert!(!shown.contains("op-secret-123"));
         assert!(!shown.contains("ari-secret-456"));
+    }
+
+    #[test]
+    fn the_alert_webhook_is_an_http_or_https_url_parsed_once() {
+        let hook = |v: &str| Config::from_vars([("PUENTE_ALERT_WEBHOOK_URL", v)]);
+        let url = hook("https://relay.example/hooks/puente")
+            .unwrap()
+            .alert_webhook;
+        assert_eq!(url.unwrap().path(), "/hooks/puente");
+        assert!(hook("http://10.0.0.5:9000/").is_ok());
+        for bad in [
+            "ftp://relay.example/",
+            "http://",
+            "relay.example/hook",
+            "mailto:a@b.c",
+        ] {
+            let e = hook(bad).unwrap_err();
+            assert_eq!(e.var, "PUENTE_ALERT_WEBHOOK_URL", "{bad}");
+        }
     }
 
     #[test]

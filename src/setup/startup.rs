@@ -30,22 +30,18 @@ pub struct App {
     pub addr: std::net::SocketAddr,
     stop: watch::Sender<bool>,
     server: tokio::task::JoinHandle<std::io::Result<()>>,
-    dispatcher: tokio::task::JoinHandle<()>,
-    leases: tokio::task::JoinHandle<()>,
-    /// The call controller, when a telephone bridge is configured.
-    calls: Option<tokio::task::JoinHandle<()>>,
+    /// The loops that act on their own: dispatcher, scheduler, leases and (with a PBX)
+    /// the call controller. Shutdown waits for every one of them.
+    loops: tokio_util::task::TaskTracker,
 }
 
 impl App {
-    /// Stop serving and wait for in-flight requests and the dispatcher to finish.
+    /// Stop serving and wait for in-flight requests and every loop to finish.
     pub async fn shutdown(self) -> std::io::Result<()> {
         self.service.stop();
         let _ = self.stop.send(true);
-        let _ = self.dispatcher.await;
-        if let Some(calls) = self.calls {
-            let _ = calls.await;
-        }
-        let _ = self.leases.await;
+        self.loops.close();
+        self.loops.wait().await;
         crate::app::leases::release(&self.service).await;
         self.server.await.unwrap_or(Ok(()))
     }
@@ -304,7 +300,10 @@ pub fn parts(config: &Config, store: Arc<dyn Store>, clock: Clock) -> Parts {
         rules: config.rules,
         time_zone: config.time_zone.clone(),
         gap_alert_hours: config.gap_alert_hours,
-        alert_webhook: config.alert_webhook.clone(),
+        alert_webhook: config
+            .alert_webhook
+            .clone()
+            .map(crate::adapters::alerts::Webhook::new),
         staff_tokens,
         limits: config.access,
         call_lease: config.call_lease,
@@ -324,16 +323,17 @@ pub fn serve(
     let until = |mut rx: watch::Receiver<bool>| async move {
         let _ = rx.wait_for(|s| *s).await;
     };
-    let dispatcher = tokio::spawn(dispatch::run(service.clone(), until(stopped.clone())));
-    tokio::spawn(crate::app::scheduler::run(
+    let loops = tokio_util::task::TaskTracker::new();
+    loops.spawn(dispatch::run(service.clone(), until(stopped.clone())));
+    loops.spawn(crate::app::scheduler::run(
         service.clone(),
         until(stopped.clone()),
     ));
-    let leases = tokio::spawn(crate::app::leases::run(
+    loops.spawn(crate::app::leases::run(
         service.clone(),
         until(stopped.clone()),
     ));
-    let calls = config.ari.clone().map(|ari| {
+    if let Some(ari) = config.ari.clone() {
         let dialling = crate::app::calls::Dialling {
             endpoint: ari.endpoint.clone(),
             operator_endpoint: ari.operator_endpoint.clone(),
@@ -342,11 +342,11 @@ pub fn serve(
         let bridge = crate::adapters::bridge::ari::Ari::start(ari);
         let stopped = stopped.clone();
         let service = service.clone();
-        tokio::spawn(async move {
+        loops.spawn(async move {
             crate::app::calls::run(service, bridge.clone(), dialling, until(stopped)).await;
             bridge.shut_down();
-        })
-    });
+        });
+    }
     let app = http::router(service.clone(), &config.http);
     let server = tokio::spawn(http::serve::run(listener, app, config.http, until(stopped)));
     Ok(App {
@@ -354,9 +354,7 @@ pub fn serve(
         addr,
         stop,
         server,
-        dispatcher,
-        leases,
-        calls,
+        loops,
     })
 }
 
@@ -364,4 +362,27 @@ pub fn serve(
 pub async fn start(config: &Config, listener: TcpListener) -> anyhow::Result<App> {
     let service = build(config, Clock::new()).await?;
     Ok(serve(service, config, listener)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// After shutdown nothing of the server is still running: every task that held the
+    /// service (the scheduler too, whose handle used to be dropped) has ended.
+    #[tokio::test]
+    async fn shutdown_waits_for_every_loop() {
+        let config = Config::from_vars([("PUENTE_ROSTER", "none")]).unwrap();
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let app = start(&config, listener).await.unwrap();
+        let service = app.service.clone();
+        // Let every loop reach its first wait.
+        tokio::task::yield_now().await;
+        app.shutdown().await.unwrap();
+        assert_eq!(
+            Arc::strong_count(&service),
+            1,
+            "a task still holds the service"
+        );
+    }
 }

@@ -41,10 +41,10 @@ impl Service {
         tracing::warn!(kind = alert.kind(), "alert to coordinators");
         let change = self.store.broadcast_alert(&alert).await?;
         self.publish(change);
-        if let Some(url) = self.alert_webhook.clone() {
+        if let Some(hook) = self.alert_webhook.clone() {
             let body = serde_json::to_string(&alert).unwrap_or_default();
             tokio::spawn(async move {
-                match crate::adapters::alerts::post_json(&url, &body).await {
+                match hook.post_json(body).await {
                     Ok(status) if (200..300).contains(&status) => {}
                     Ok(status) => tracing::warn!(status, "alert webhook refused the alert"),
                     Err(e) => tracing::warn!(error = %e, "alert webhook unreachable"),

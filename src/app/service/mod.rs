@@ -227,7 +227,7 @@ pub struct Parts {
     /// How far ahead a coverage gap is announced.
     pub gap_alert_hours: u32,
     /// Where alerts are also POSTed, if anywhere.
-    pub alert_webhook: Option<String>,
+    pub alert_webhook: Option<crate::adapters::alerts::Webhook>,
     /// Operators' and coordinators' tokens, hashed.
     pub staff_tokens: Vec<(TokenHash, Role)>,
     pub limits: AccessLimits,
@@ -259,7 +259,7 @@ pub struct Service {
     /// The hotline's time zone, for the coverage grid.
     pub time_zone: jiff::tz::TimeZone,
     pub gap_alert_hours: u32,
-    alert_webhook: Option<String>,
+    alert_webhook: Option<crate::adapters::alerts::Webhook>,
     /// WhatsApp Cloud API settings, if the deployment has them.
     pub whatsapp: Option<crate::adapters::whatsapp::WhatsAppConfig>,
     /// Seals chat texts and callers' numbers for the store (with WhatsApp on).
