@@ -162,6 +162,9 @@ pub async fn run(
                 continue;
             }
             LegEvent::CallerArrived { call, .. } => {
+                // Unbounded on purpose: the router never waits for one call's task, so a
+                // call waiting on the PBX does not delay another; a call's events are few
+                // (its legs), and the bridge's own backlog bounds what comes in.
                 let (tx, rx) = mpsc::unbounded_channel();
                 // Subscribed before its request exists: it sees every change of it.
                 let notices = service.bus.subscribe();

@@ -86,14 +86,14 @@ pub struct Ari {
     base: String,
     config: AriConfig,
     state: Mutex<State>,
-    events: tokio::sync::Mutex<mpsc::UnboundedReceiver<LegEvent>>,
+    events: tokio::sync::Mutex<mpsc::Receiver<LegEvent>>,
     stop: watch::Sender<bool>,
 }
 
 impl Ari {
     /// Start the event connection (in the background, reconnecting) and return the bridge.
     pub fn start(config: AriConfig) -> Arc<Ari> {
-        let (tx, rx) = mpsc::unbounded_channel();
+        let (tx, rx) = mpsc::channel(EVENT_BACKLOG);
         let ari = Arc::new(Ari {
             http: reqwest::Client::builder()
                 .timeout(Duration::from_secs(10))
@@ -457,12 +457,31 @@ async fn stopped(rx: &mut watch::Receiver<bool>) {
     let _ = rx.wait_for(|s| *s).await;
 }
 
+/// Events read from Asterisk and not yet taken by the call controller, at most. Past it
+/// the reader waits (and Asterisk's WebSocket with it) rather than holding an unbounded
+/// backlog in memory; the controller hands each event to its call's task at once, so it
+/// takes them as fast as they come unless it is stuck.
+const EVENT_BACKLOG: usize = 1024;
+
+/// Hand `event` to the controller, waiting while the backlog is full; false when puente
+/// stops or nobody listens any more.
+async fn forward(
+    tx: &mpsc::Sender<LegEvent>,
+    event: LegEvent,
+    stop: &mut watch::Receiver<bool>,
+) -> bool {
+    tokio::select! {
+        sent = tx.send(event) => sent.is_ok(),
+        _ = stopped(stop) => false,
+    }
+}
+
 /// Keep the event WebSocket open until shut down, reconnecting with backoff, and turn
 /// events into [`LegEvent`]s.
 async fn listen(
     ari: std::sync::Weak<Ari>,
     mut stop: watch::Receiver<bool>,
-    tx: mpsc::UnboundedSender<LegEvent>,
+    tx: mpsc::Sender<LegEvent>,
 ) {
     let mut backoff = Duration::from_millis(100);
     let mut connected_before = false;
@@ -506,7 +525,9 @@ async fn listen(
                     let Some(a) = ari.upgrade() else { return };
                     match a.resync().await {
                         Ok(ev) => {
-                            let _ = tx.send(ev);
+                            if !forward(&tx, ev, &mut stop).await {
+                                return;
+                            }
                         }
                         Err(e) => tracing::warn!(error = %e, "cannot resynchronise with Asterisk"),
                     }
@@ -533,7 +554,10 @@ async fn listen(
                     match serde_json::from_str::<Event>(text.as_str()) {
                         Ok(ev) => {
                             if let Some(le) = a.translate(ev) {
-                                let _ = tx.send(le);
+                                drop(a);
+                                if !forward(&tx, le, &mut stop).await {
+                                    return;
+                                }
                             }
                         }
                         // Not logged whole: events carry callers' numbers.
@@ -706,7 +730,7 @@ mod tests {
 
     fn ari() -> Arc<Ari> {
         // Not started: translation only.
-        let (_tx, rx) = mpsc::unbounded_channel();
+        let (_tx, rx) = mpsc::channel(1);
         Arc::new(Ari {
             http: reqwest::Client::new(),
             base: "http://127.0.0.1:9/ari".into(),
