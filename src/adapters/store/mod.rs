@@ -37,11 +37,60 @@ pub enum StoreError {
     #[error("conflict: {0}")]
     Conflict(Conflict),
     #[error("store backend failed: {0}")]
-    Backend(String),
+    Backend(#[source] Failure),
     /// The store did not answer in time, or cannot be reached: nothing was decided here
     /// (though a command sent before a timeout may still apply when the store answers).
     #[error("store unavailable: {0}")]
-    Unavailable(String),
+    Unavailable(#[source] Failure),
+}
+
+/// What went wrong in a backend, with the backend's own error as its source when there
+/// is one (a Redis error, a JSON error), so that nothing of the cause is lost.
+#[derive(Debug, Clone)]
+pub struct Failure {
+    what: String,
+    cause: Option<std::sync::Arc<dyn std::error::Error + Send + Sync>>,
+}
+
+impl Failure {
+    /// A failure the store found itself (a truncated answer, an unknown kind).
+    pub fn new(what: impl Into<String>) -> Failure {
+        Failure {
+            what: what.into(),
+            cause: None,
+        }
+    }
+
+    /// A failure caused by `e`, which stays its source.
+    pub fn caused_by(e: impl std::error::Error + Send + Sync + 'static) -> Failure {
+        Failure {
+            what: e.to_string(),
+            cause: Some(std::sync::Arc::new(e)),
+        }
+    }
+}
+
+// The message includes the cause's own text: logs print errors with `%`, which shows no
+// sources.
+impl std::fmt::Display for Failure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.what)
+    }
+}
+
+impl std::error::Error for Failure {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.cause
+            .as_deref()
+            .map(|e| e as &(dyn std::error::Error + 'static))
+    }
+}
+
+/// Two failures are the same when they say the same (the cause is not comparable).
+impl PartialEq for Failure {
+    fn eq(&self, other: &Failure) -> bool {
+        self.what == other.what
+    }
 }
 
 /// Which precondition failed, so that the API can say what to do.
@@ -396,4 +445,24 @@ pub trait Store: Send + Sync + 'static {
     /// Record that a waiting request's routing reached `tier` (only forwards: an older
     /// or equal tier, or a request no longer waiting, changes nothing).
     async fn widen(&self, id: &RequestId, tier: u8, now: Timestamp) -> Result<Change>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::error::Error;
+
+    #[test]
+    fn a_backend_failure_keeps_its_cause_as_the_source() {
+        let io = std::io::Error::new(std::io::ErrorKind::TimedOut, "no answer within 2 s");
+        let e = StoreError::Unavailable(Failure::caused_by(io));
+        assert_eq!(e.to_string(), "store unavailable: no answer within 2 s");
+        let failure = e.source().expect("the failure");
+        let cause = failure.source().expect("the backend's own error");
+        let io = cause
+            .downcast_ref::<std::io::Error>()
+            .expect("an I/O error");
+        assert_eq!(io.kind(), std::io::ErrorKind::TimedOut);
+        assert!(Failure::new("truncated change").source().is_none());
+    }
 }

@@ -25,7 +25,9 @@ use ::redis::{AsyncCommands, Client, Cmd, Pipeline, RedisFuture, Script, Value};
 use async_trait::async_trait;
 use jiff::Timestamp;
 
-use super::{Change, Conflict, Finish, Placement, Reason, Result, Rules, Scope, Store, StoreError};
+use super::{
+    Change, Conflict, Failure, Finish, Placement, Reason, Result, Rules, Scope, Store, StoreError,
+};
 use crate::domain::ids::InterpreterId;
 use crate::domain::ids::OfferId;
 use crate::domain::ids::RequestId;
@@ -171,9 +173,9 @@ pub struct RedisStore {
 /// the operator can try again); anything else is a backend failure.
 fn redis_failed(e: ::redis::RedisError) -> StoreError {
     if e.is_timeout() || e.is_io_error() || e.is_connection_dropped() || e.is_connection_refusal() {
-        StoreError::Unavailable(e.to_string())
+        StoreError::Unavailable(Failure::caused_by(e))
     } else {
-        backend(e)
+        StoreError::Backend(Failure::caused_by(e))
     }
 }
 
@@ -187,12 +189,23 @@ fn lifetime_ms(until: Timestamp, now: Timestamp) -> String {
         .to_string()
 }
 
-fn backend(e: impl std::fmt::Display) -> StoreError {
-    StoreError::Backend(e.to_string())
+/// A failure the store found in what Redis answered.
+fn backend(what: impl std::fmt::Display) -> StoreError {
+    StoreError::Backend(Failure::new(what.to_string()))
+}
+
+/// A failure caused by another error, kept as its source.
+fn caused(e: impl std::error::Error + Send + Sync + 'static) -> StoreError {
+    StoreError::Backend(Failure::caused_by(e))
 }
 
 fn decode<T: serde::de::DeserializeOwned>(json: &str) -> Result<T> {
-    serde_json::from_str(json).map_err(|e| backend(format!("stored JSON does not parse: {e}")))
+    serde_json::from_str(json).map_err(|e| {
+        StoreError::Backend(Failure {
+            what: format!("stored JSON does not parse: {e}"),
+            cause: Some(std::sync::Arc::new(e)),
+        })
+    })
 }
 
 fn encode<T: serde::Serialize>(value: &T) -> String {
@@ -788,7 +801,7 @@ impl Store for RedisStore {
         // Only sizes the `best` walk (who counts as able to take an offer now).
         let now = now.as_millisecond().to_string();
         // An empty Lua table encodes as `{}`: an object either way.
-        let intelligible = serde_json::to_string(&routing.intelligible).map_err(backend)?;
+        let intelligible = serde_json::to_string(&routing.intelligible).map_err(caused)?;
         let items = self
             .run(
                 &self.scripts.snapshot,
@@ -826,7 +839,7 @@ impl Store for RedisStore {
                     let id = OfferId::from_path(next(&mut i)?);
                     let request = RequestId::from_path(next(&mut i)?);
                     let interpreter = InterpreterId::parse(next(&mut i)?).map_err(backend)?;
-                    let deadline: Timestamp = next(&mut i)?.parse().map_err(backend)?;
+                    let deadline: Timestamp = next(&mut i)?.parse().map_err(caused)?;
                     offers.push(OpenOffer {
                         id,
                         request,

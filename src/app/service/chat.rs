@@ -113,7 +113,9 @@ impl Service {
                     // Another delivery opened one meanwhile: this message joins it.
                     let other = self.store.memo(&key, self.now()).await?.ok_or_else(|| {
                         ServiceError::Store(crate::adapters::store::StoreError::Backend(
-                            "a conversation vanished while it was opened".into(),
+                            crate::adapters::store::Failure::new(
+                                "a conversation vanished while it was opened",
+                            ),
                         ))
                     })?;
                     (RequestId::from_path(&other), false)
@@ -275,9 +277,11 @@ impl Service {
                 Err(e) => return Err(e.into()),
             }
         }
-        Err(ServiceError::Store(StoreError::Backend(format!(
-            "conversation {id}: could not number a message"
-        ))))
+        Err(ServiceError::Store(StoreError::Backend(
+            crate::adapters::store::Failure::new(format!(
+                "conversation {id}: could not number a message"
+            )),
+        )))
     }
 
     /// Who may read and write a conversation: operators, and the interpreter connected to
