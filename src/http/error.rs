@@ -84,6 +84,8 @@ impl From<crate::app::auth::Forbidden> for AppError {
     }
 }
 
+// One piece on purpose: the table of every service error to its status, code and
+// message, the only place that maps them (an invariant of ARCHITECTURE.md).
 impl From<ServiceError> for AppError {
     fn from(e: ServiceError) -> AppError {
         use StatusCode as S;
