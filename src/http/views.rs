@@ -44,40 +44,8 @@ pub async fn request(
         }
         None => None,
     };
-    let channel = req.channel.name();
-    let mut args: Vec<(&str, FluentValue<'_>)> = vec![
-        ("language", FluentValue::from(lang.as_str())),
-        ("channel", FluentValue::from(channel)),
-    ];
-    let message_id = match req.state {
-        RequestState::Queued => {
-            let q = queue.copied().unwrap_or(QueueInfo {
-                position: 1,
-                on_call: 0,
-                open_offers: 0,
-            });
-            args.push(("position", FluentValue::from(q.position)));
-            args.push(("oncall", FluentValue::from(q.on_call)));
-            "status-queued"
-        }
-        RequestState::Offered => {
-            let n = queue.map_or(1, |q| q.open_offers.max(1));
-            args.push(("count", FluentValue::from(n)));
-            "status-offered"
-        }
-        RequestState::Connected => {
-            let name = interpreter.as_ref().map_or("", |(_, n, _)| n.as_str());
-            args.push(("interpreter", FluentValue::from(name)));
-            "status-connected"
-        }
-        _ if req.end_reason == Some(crate::domain::request::EndReason::BridgeLost) => {
-            "status-bridge-lost"
-        }
-        RequestState::Completed => "status-completed",
-        RequestState::Cancelled => "status-cancelled",
-        RequestState::Unfilled => "status-unfilled",
-    };
-    let message = service.prompts.render(locale, message_id, &args);
+    let interpreter_name = interpreter.as_ref().map_or("", |(_, n, _)| n.as_str());
+    let message = status_message(service, req, queue, &lang, interpreter_name, locale);
     let script = req.state.is_pending().then(|| {
         service.prompts.render(
             locale,
@@ -85,29 +53,11 @@ pub async fn request(
             &[("language", FluentValue::from(lang.as_str()))],
         )
     });
-    // Where the widening search stands (by the clock; `tier` may lag until the dispatcher
-    // records it).
-    let routing = req.state.is_pending().then(|| {
-        let policy = service.policy();
-        let stage = policy.routing.stage(
-            &req.language,
-            req.group.as_ref(),
-            req.created_at,
-            service.now(),
-            policy.give_up_after,
-        );
-        json!({
-            "tier": stage.tier,
-            "reach": stage.reach,
-            "widens_at": stage.widens_at,
-            "gives_up_at": stage.gives_up_at,
-        })
-    });
     json!({
         "id": req.id,
         "state": req.state.name(),
         "group": req.group,
-        "routing": routing,
+        "routing": req.state.is_pending().then(|| routing_stage(service, req)),
         "language": language(service, &req.language, locale),
         "priority": req.priority,
         "channel": req.channel,
@@ -126,6 +76,68 @@ pub async fn request(
         "updated_at": req.updated_at,
         "connected_at": req.connected_at,
         "finished_at": req.finished_at,
+    })
+}
+
+/// The operator's status line for a request, in words.
+fn status_message(
+    service: &Service,
+    req: &Request,
+    queue: Option<&QueueInfo>,
+    lang: &str,
+    interpreter: &str,
+    locale: Locale,
+) -> String {
+    let mut args: Vec<(&str, FluentValue<'_>)> = vec![
+        ("language", FluentValue::from(lang)),
+        ("channel", FluentValue::from(req.channel.name())),
+    ];
+    let message_id = match req.state {
+        RequestState::Queued => {
+            let q = queue.copied().unwrap_or(QueueInfo {
+                position: 1,
+                on_call: 0,
+                open_offers: 0,
+            });
+            args.push(("position", FluentValue::from(q.position)));
+            args.push(("oncall", FluentValue::from(q.on_call)));
+            "status-queued"
+        }
+        RequestState::Offered => {
+            let n = queue.map_or(1, |q| q.open_offers.max(1));
+            args.push(("count", FluentValue::from(n)));
+            "status-offered"
+        }
+        RequestState::Connected => {
+            args.push(("interpreter", FluentValue::from(interpreter)));
+            "status-connected"
+        }
+        _ if req.end_reason == Some(crate::domain::request::EndReason::BridgeLost) => {
+            "status-bridge-lost"
+        }
+        RequestState::Completed => "status-completed",
+        RequestState::Cancelled => "status-cancelled",
+        RequestState::Unfilled => "status-unfilled",
+    };
+    service.prompts.render(locale, message_id, &args)
+}
+
+/// Where the widening search of a waiting request stands (by the clock; `tier` may lag
+/// until the dispatcher records it).
+fn routing_stage(service: &Service, req: &Request) -> Value {
+    let policy = service.policy();
+    let stage = policy.routing.stage(
+        &req.language,
+        req.group.as_ref(),
+        req.created_at,
+        service.now(),
+        policy.give_up_after,
+    );
+    json!({
+        "tier": stage.tier,
+        "reach": stage.reach,
+        "widens_at": stage.widens_at,
+        "gives_up_at": stage.gives_up_at,
     })
 }
 

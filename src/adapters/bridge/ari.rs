@@ -476,6 +476,50 @@ async fn forward(
     }
 }
 
+/// Read events from an open WebSocket and hand them on until the connection ends
+/// (true: reconnect) or puente stops (false).
+async fn pump<S>(
+    ws: &mut tokio_tungstenite::WebSocketStream<S>,
+    ari: &std::sync::Weak<Ari>,
+    tx: &mpsc::Sender<LegEvent>,
+    stop: &mut watch::Receiver<bool>,
+) -> bool
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
+    loop {
+        let msg = tokio::select! {
+            m = ws.next() => m,
+            _ = stopped(stop) => {
+                let _ = ws.close(None).await;
+                return false;
+            }
+        };
+        let text = match msg {
+            Some(Ok(tungstenite::Message::Text(t))) => t,
+            Some(Ok(tungstenite::Message::Close(_))) | None => return true,
+            Some(Ok(_)) => continue,
+            Some(Err(e)) => {
+                tracing::warn!(error = %e, "ARI event connection failed");
+                return true;
+            }
+        };
+        let Some(a) = ari.upgrade() else { return false };
+        match serde_json::from_str::<Event>(text.as_str()) {
+            Ok(ev) => {
+                if let Some(le) = a.translate(ev) {
+                    drop(a);
+                    if !forward(tx, le, stop).await {
+                        return false;
+                    }
+                }
+            }
+            // Not logged whole: events carry callers' numbers.
+            Err(e) => tracing::warn!(error = %e, "unreadable ARI event"),
+        }
+    }
+}
+
 /// Keep the event WebSocket open until shut down, reconnecting with backoff, and turn
 /// events into [`LegEvent`]s.
 async fn listen(
@@ -533,36 +577,8 @@ async fn listen(
                     }
                 }
                 connected_before = true;
-                loop {
-                    let msg = tokio::select! {
-                        m = ws.next() => m,
-                        _ = stopped(&mut stop) => {
-                            let _ = ws.close(None).await;
-                            return;
-                        }
-                    };
-                    let text = match msg {
-                        Some(Ok(tungstenite::Message::Text(t))) => t,
-                        Some(Ok(tungstenite::Message::Close(_))) | None => break,
-                        Some(Ok(_)) => continue,
-                        Some(Err(e)) => {
-                            tracing::warn!(error = %e, "ARI event connection failed");
-                            break;
-                        }
-                    };
-                    let Some(a) = ari.upgrade() else { return };
-                    match serde_json::from_str::<Event>(text.as_str()) {
-                        Ok(ev) => {
-                            if let Some(le) = a.translate(ev) {
-                                drop(a);
-                                if !forward(&tx, le, &mut stop).await {
-                                    return;
-                                }
-                            }
-                        }
-                        // Not logged whole: events carry callers' numbers.
-                        Err(e) => tracing::warn!(error = %e, "unreadable ARI event"),
-                    }
+                if !pump(&mut ws, &ari, &tx, &mut stop).await {
+                    return;
                 }
                 tracing::warn!("ARI event connection lost; reconnecting");
             }
