@@ -83,6 +83,15 @@ async fn urgent_requests_are_offered_before_older_normal_ones() {
     app.shutdown().await;
 }
 
+/// Wait until matching has looked at every request made so far, instead of sleeping: a
+/// probe request, made now for a probe interpreter nobody else can take, is offered by
+/// a pass that saw every earlier request too (a pass reads every waiting request).
+async fn matching_passed(app: &crate::helpers::TestApp) {
+    let probe = app.add_interpreter("probe", &[("yua", 5)]).await;
+    app.post_request("yua", "urgent").await;
+    app.wait_offer("probe", &probe, 1).await;
+}
+
 #[tokio::test]
 async fn an_interpreter_who_becomes_available_is_offered_a_waiting_request() {
     let app = spawn_app(&[]).await;
@@ -91,7 +100,7 @@ async fn an_interpreter_who_becomes_available_is_offered_a_waiting_request() {
         .await
         .expect(200);
     let req = app.post_request("zapoteco", "normal").await;
-    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    matching_passed(&app).await;
     assert!(
         app.offers("ana", &ana).await.is_empty(),
         "offline interpreters get nothing"
@@ -208,7 +217,7 @@ async fn a_connected_interpreter_is_not_offered_anything_else() {
         .await
         .expect(200);
     let other = app.post_request("tseltal", "urgent").await;
-    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    matching_passed(&app).await;
     assert!(app.offers("ana", &ana).await.is_empty());
     assert_eq!(
         app.request(other["id"].as_str().unwrap()).await["state"],
