@@ -1,11 +1,11 @@
 //! The application: what users can do ([`service`]), who they are ([`auth`]), and the
 //! loops that act without being asked: the [`dispatch`]er that applies the matcher's
-//! plans, the [`scheduler`] that follows on-call schedules, the [`calls`] controller that
-//! drives a telephone bridge, and the [`leases`] that let an instance's calls outlive it.
+//! plans, the [`scheduler`] that follows on-call schedules, the `calls` controller that
+//! drives a telephone bridge, and the `leases` that let an instance's calls outlive it.
 
 pub mod auth;
-pub mod calls;
-pub mod leases;
+pub(crate) mod calls;
+pub(crate) mod leases;
 pub mod service;
 
 pub use service::{dispatch, scheduler};

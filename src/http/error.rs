@@ -246,15 +246,10 @@ async fn framework_error(res: &mut Response) -> Option<AppError> {
     Some(err)
 }
 
-/// The id of one HTTP request, for logs and for 5xx messages.
-#[derive(Debug, Clone)]
-pub struct RequestTag(pub String);
-
 /// Middleware: give every HTTP request an id and a log span, and write error bodies in the
 /// caller's language.
-pub async fn render(State(service): State<Arc<Service>>, mut req: Request, next: Next) -> Response {
+pub async fn render(State(service): State<Arc<Service>>, req: Request, next: Next) -> Response {
     let request_id = crate::domain::ids::random_hex(8);
-    req.extensions_mut().insert(RequestTag(request_id.clone()));
     let locale = service.prompts.negotiate(
         req.headers()
             .get(header::ACCEPT_LANGUAGE)

@@ -1,17 +1,17 @@
 //! The HTTP API of API.md (`/api/v1`), its error bodies, and the live event stream.
 //!
-//! Layout: [`handlers`] (one function per endpoint), [`extract`] (body, token and locale
-//! extractors that fail with JSON errors), [`views`] (JSON for each domain object),
-//! [`events`] (server-sent events), [`error`] (codes, statuses, localised messages).
+//! Layout: `handlers` (one function per endpoint), `extract` (body, token and locale
+//! extractors that fail with JSON errors), `views` (JSON for each domain object),
+//! `events` (server-sent events), `error` (codes, statuses, localised messages).
 
-pub mod console;
-pub mod error;
-pub mod events;
-pub mod extract;
-pub mod handlers;
-pub mod serve;
-pub mod views;
-pub mod whatsapp;
+mod console;
+pub(crate) mod error;
+mod events;
+mod extract;
+mod handlers;
+pub(crate) mod serve;
+mod views;
+mod whatsapp;
 
 use std::sync::Arc;
 

@@ -3,7 +3,7 @@
 //! The router core never knows which bridge a deployment uses. A telephone bridge
 //! implements [`CallBridge`]: it reports callers who arrive and what happens to the legs it
 //! was asked to ring ([`LegEvent`]), and it invites, prompts, joins and hangs up when told
-//! to. [`crate::app::calls`] drives any `CallBridge` from the service's offers and requests.
+//! to. `crate::app::calls` drives any `CallBridge` from the service's offers and requests.
 //! [`ari`] is the Asterisk implementation. Without one, the manual bridge is the default:
 //! the operator dials the interpreter and confirms through the API ([`crate::app::service::Service::bridge`]).
 //!
