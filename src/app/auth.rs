@@ -7,9 +7,7 @@
 
 use std::collections::HashMap;
 
-use crate::domain::ids::{random_hex, TokenHash};
-
-use crate::domain::ids::InterpreterId;
+use crate::domain::ids::{random_hex, InterpreterId, TokenHash};
 use crate::domain::request::Request;
 
 /// Whether a token is printed somewhere a reader of the project finds it: a word of the
@@ -230,7 +228,7 @@ impl Principal {
     /// A coordinator, or interpreter `id` themselves.
     pub fn for_interpreter(&self, id: &InterpreterId) -> Result<ForInterpreter, Forbidden> {
         match self {
-            Principal::Coordinator(_) => Ok(ForInterpreter(id.clone())),
+            Principal::Coordinator(c) => Ok(c.for_interpreter(id)),
             Principal::Interpreter(me) if &me.0 == id => Ok(ForInterpreter(id.clone())),
             _ => Err(Forbidden),
         }
@@ -244,13 +242,16 @@ impl Principal {
 
 // Rules that depend on a record as well as on the role.
 
+/// Whether `req` was given to `who`.
+fn given_to(who: &Principal, req: &Request) -> bool {
+    req.interpreter
+        .as_ref()
+        .is_some_and(|i| who.is_interpreter(i))
+}
+
 /// Who may read a request: staff, and the interpreter it was given to.
 pub fn may_read_request(who: &Principal, req: &Request) -> Result<(), Forbidden> {
-    let theirs = req
-        .interpreter
-        .as_ref()
-        .is_some_and(|i| who.is_interpreter(i));
-    if who.staff().is_ok() || theirs {
+    if who.staff().is_ok() || given_to(who, req) {
         Ok(())
     } else {
         Err(Forbidden)
@@ -259,11 +260,7 @@ pub fn may_read_request(who: &Principal, req: &Request) -> Result<(), Forbidden>
 
 /// Who may say a call is over: operators, and the interpreter it was given to.
 pub fn may_complete_request(who: &Principal, req: &Request) -> Result<(), Forbidden> {
-    let theirs = req
-        .interpreter
-        .as_ref()
-        .is_some_and(|i| who.is_interpreter(i));
-    if who.operator().is_ok() || theirs {
+    if who.operator().is_ok() || given_to(who, req) {
         Ok(())
     } else {
         Err(Forbidden)

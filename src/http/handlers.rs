@@ -294,12 +294,14 @@ pub struct NewInterpreterBody {
     certification: Option<String>,
 }
 
-/// One of a closed set of values, from body field `field` (`None`: not given).
+/// One of a closed set of values, from body field `field`.
+fn parse_named<T: Named>(field: &str, given: &str) -> Result<T, AppError> {
+    T::parse(given).ok_or_else(|| AppError::invalid_field(field, T::refusal(given)))
+}
+
+/// One of a closed set of values, from optional body field `field` (`default` when absent).
 fn named<T: Named>(field: &str, given: Option<&str>, default: T) -> Result<T, AppError> {
-    match given {
-        None => Ok(default),
-        Some(s) => T::parse(s).ok_or_else(|| AppError::invalid_field(field, T::refusal(s))),
-    }
+    given.map_or(Ok(default), |s| parse_named(field, s))
 }
 
 fn parse_skills(svc: &Service, body: Vec<SkillBody>) -> Result<Vec<LanguageSkill>, AppError> {
@@ -634,7 +636,7 @@ pub async fn set_availability(
     Json(body): Json<AvailabilityBody>,
 ) -> ApiResult {
     let id = interpreter_id(&id)?;
-    let availability = named("status", Some(&body.status), Availability::Offline)?;
+    let availability: Availability = parse_named("status", &body.status)?;
     let it = svc
         .set_availability(&who.for_interpreter(&id)?, availability)
         .await?;

@@ -88,7 +88,6 @@ pub async fn deliver(
         )
         .arg("detail", detail)
     })?;
-    let _now = svc.now();
     let mut requests = Vec::new();
     let mut handled = 0;
     for m in messages {

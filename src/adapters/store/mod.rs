@@ -63,8 +63,16 @@ impl Failure {
 
     /// A failure caused by `e`, which stays its source.
     pub fn caused_by(e: impl std::error::Error + Send + Sync + 'static) -> Failure {
+        Failure::context(e.to_string(), e)
+    }
+
+    /// A failure caused by `e`, said as `what` (which usually quotes `e`).
+    pub fn context(
+        what: impl Into<String>,
+        e: impl std::error::Error + Send + Sync + 'static,
+    ) -> Failure {
         Failure {
-            what: e.to_string(),
+            what: what.into(),
             cause: Some(std::sync::Arc::new(e)),
         }
     }

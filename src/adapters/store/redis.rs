@@ -201,10 +201,10 @@ fn caused(e: impl std::error::Error + Send + Sync + 'static) -> StoreError {
 
 fn decode<T: serde::de::DeserializeOwned>(json: &str) -> Result<T> {
     serde_json::from_str(json).map_err(|e| {
-        StoreError::Backend(Failure {
-            what: format!("stored JSON does not parse: {e}"),
-            cause: Some(std::sync::Arc::new(e)),
-        })
+        StoreError::Backend(Failure::context(
+            format!("stored JSON does not parse: {e}"),
+            e,
+        ))
     })
 }
 

@@ -72,7 +72,7 @@ impl Service {
         let sealer = self.sealer()?;
         let now = self.now();
         let key = conversation_key(caller);
-        let current = self.store.memo(&key, self.now()).await?;
+        let current = self.store.memo(&key, now).await?;
         // The caller's conversation goes on unless its request is over.
         let mut going_on = None;
         if let Some(c) = &current {
@@ -90,7 +90,7 @@ impl Service {
                         Some(id.as_str()),
                         id.as_str(),
                         now + CONVERSATION,
-                        self.now(),
+                        now,
                     )
                     .await?;
                 (id, false)
@@ -104,14 +104,14 @@ impl Service {
                         current.as_deref(),
                         id.as_str(),
                         now + CONVERSATION,
-                        self.now(),
+                        now,
                     )
                     .await?
                 {
                     (id, true)
                 } else {
                     // Another delivery opened one meanwhile: this message joins it.
-                    let other = self.store.memo(&key, self.now()).await?.ok_or_else(|| {
+                    let other = self.store.memo(&key, now).await?.ok_or_else(|| {
                         ServiceError::Store(crate::adapters::store::StoreError::Backend(
                             crate::adapters::store::Failure::new(
                                 "a conversation vanished while it was opened",
@@ -206,11 +206,12 @@ impl Service {
     ) -> Result<Vec<(RequestId, Option<Request>, Vec<Readable>)>> {
         let sealer = self.sealer()?;
         let mut out = Vec::new();
-        for id in self.store.conversations(self.now()).await? {
+        let now = self.now();
+        for id in self.store.conversations(now).await? {
             let req = self.store.request(&id).await?;
             let messages = self
                 .store
-                .chat(&id, self.now())
+                .chat(&id, now)
                 .await?
                 .into_iter()
                 .filter_map(|m| self.readable(sealer, m))
@@ -227,16 +228,11 @@ impl Service {
         number: &str,
     ) -> Result<()> {
         let key = reply_key(id);
-        let current = self.store.memo(&key, self.now()).await?;
+        let now = self.now();
+        let current = self.store.memo(&key, now).await?;
         let sealed = sealer.seal(&key, number);
         self.store
-            .memo_swap(
-                &key,
-                current.as_deref(),
-                &sealed,
-                self.now() + CONVERSATION,
-                self.now(),
-            )
+            .memo_swap(&key, current.as_deref(), &sealed, now + CONVERSATION, now)
             .await?;
         Ok(())
     }
@@ -255,17 +251,18 @@ impl Service {
         // meanwhile takes the number, and this one is sealed again for the next.
         let mut seq = 1;
         for _ in 0..8 {
+            let now = self.now();
             let msg = ChatMessage {
                 request: id.clone(),
                 seq,
                 from,
-                at: self.now(),
+                at: now,
                 interpreter: interpreter.clone(),
                 sealed: sealer.seal(&crate::domain::chat::context(id, from, seq), text),
             };
             match self
                 .store
-                .append_chat(msg.clone(), self.now() + CONVERSATION, self.now())
+                .append_chat(msg.clone(), now + CONVERSATION, now)
                 .await
             {
                 Ok(change) => {
@@ -455,10 +452,10 @@ impl Service {
     /// (Meta delivers again when unsure). Claimed for as long as WhatsApp may retry it.
     pub async fn claim_delivery(&self, message_id: &str) -> Result<bool> {
         let claim = format!("wa:msg:{message_id}");
-        let keep = self.now() + MESSAGE_MEMORY;
+        let now = self.now();
         Ok(self
             .store
-            .memo_swap(&claim, None, "1", keep, self.now())
+            .memo_swap(&claim, None, "1", now + MESSAGE_MEMORY, now)
             .await?)
     }
 
@@ -466,9 +463,10 @@ impl Service {
     /// (after our error status) is handled rather than dropped.
     pub async fn release_delivery(&self, message_id: &str) -> Result<()> {
         let claim = format!("wa:msg:{message_id}");
-        let gone = self.now() - SignedDuration::from_secs(1);
+        let now = self.now();
+        let gone = now - SignedDuration::from_secs(1);
         self.store
-            .memo_swap(&claim, Some("1"), "1", gone, self.now())
+            .memo_swap(&claim, Some("1"), "1", gone, now)
             .await?;
         Ok(())
     }

@@ -55,10 +55,7 @@ pub async fn step(service: &Service) -> Result<Option<jiff::Timestamp>, StoreErr
             crate::logic::matcher::OfferMode::Sequential => crate::adapters::store::Scope::Best,
             crate::logic::matcher::OfferMode::Parallel => crate::adapters::store::Scope::Everyone,
         };
-        let snapshot = service
-            .store
-            .snapshot(scope, &policy.routing, service.now())
-            .await?;
+        let snapshot = service.store.snapshot(scope, &policy.routing, now).await?;
         let plan = matcher::decide(&snapshot, now, &policy);
         let mut again = false;
         let mut offered = false;

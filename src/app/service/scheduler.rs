@@ -141,7 +141,7 @@ impl GapWatch {
             // Another instance may have announced it already.
             let key = format!("gap:{}:{}", gap.tag, gap.from.as_second());
             let keep = gap.to + SignedDuration::from_hours(24);
-            if !service.store.claim_once(&key, keep, service.now()).await? {
+            if !service.store.claim_once(&key, keep, now).await? {
                 continue;
             }
             // Named in the hotline's own language: alerts go to every coordinator at once.
