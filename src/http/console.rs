@@ -11,12 +11,14 @@
 
 use std::sync::Arc;
 
-use axum::extract::{RawQuery, State};
-use axum::http::{header, HeaderMap, HeaderValue};
+use axum::extract::{Query, State};
+use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
+use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
 use fluent_bundle::FluentValue;
+use tower_http::set_header::SetResponseHeaderLayer;
 
 use crate::app::service::Service;
 use crate::logic::prompts::Locale;
@@ -68,14 +70,21 @@ pub fn router() -> Router<Arc<Service>> {
             path,
             get(
                 move |State(svc): State<Arc<Service>>,
-                      RawQuery(q): RawQuery,
-                      headers: HeaderMap| async move {
-                    page(&svc, q.as_deref(), &headers, name, title, body)
+                      query: Result<Query<PageQuery>, _>,
+                      jar: CookieJar| async move {
+                    // A malformed query is no reason to refuse the page: it is ignored.
+                    let asked = query.ok().and_then(|Query(q)| q.lang);
+                    page(&svc, asked, jar, name, title, body)
                 },
             ),
         );
     }
+    let header =
+        |name, value| SetResponseHeaderLayer::overriding(name, HeaderValue::from_static(value));
     router
+        .layer(header(header::CONTENT_SECURITY_POLICY, CSP))
+        .layer(header(header::REFERRER_POLICY, "no-referrer"))
+        .layer(header(header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
 }
 
 async fn asset(body: &'static str, content_type: &'static str) -> Response {
@@ -86,64 +95,54 @@ async fn asset(body: &'static str, content_type: &'static str) -> Response {
                 format!("{content_type}; charset=utf-8"),
             ),
             (header::CACHE_CONTROL, "no-cache".to_string()),
-            (header::X_CONTENT_TYPE_OPTIONS, "nosniff".to_string()),
         ],
         body,
     )
         .into_response()
 }
 
+/// A page's query: `?lang=en` asks for a locale.
+#[derive(serde::Deserialize)]
+struct PageQuery {
+    lang: Option<String>,
+}
+
 fn page(
     svc: &Service,
-    query: Option<&str>,
-    headers: &HeaderMap,
+    asked: Option<String>,
+    jar: CookieJar,
     name: &str,
     title: &str,
     body: &str,
 ) -> Response {
-    let asked = query.and_then(|q| {
-        q.split('&')
-            .filter_map(|kv| kv.split_once('='))
-            .find(|(k, _)| *k == "lang")
-            .map(|(_, v)| v.to_string())
-    });
-    let remembered = cookie(headers, LANG_COOKIE);
+    let remembered = jar.get(LANG_COOKIE).map(|c| c.value().to_string());
     let locale = svc
         .prompts
         .negotiate(asked.as_deref().or(remembered.as_deref()));
     let html = render(svc, locale, name, title, body);
-    let mut response = (
+    let jar = match asked {
+        Some(_) => jar.add(
+            Cookie::build((LANG_COOKIE, locale.tag().to_string()))
+                .path("/")
+                .max_age(cookie_year())
+                .same_site(SameSite::Lax),
+        ),
+        None => jar,
+    };
+    (
+        jar,
         [
             (header::CONTENT_TYPE, "text/html; charset=utf-8"),
             (header::CACHE_CONTROL, "no-store"),
-            (header::CONTENT_SECURITY_POLICY, CSP),
-            (header::REFERRER_POLICY, "no-referrer"),
-            (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
         ],
         html,
     )
-        .into_response();
-    if asked.is_some() {
-        let cookie = format!(
-            "{LANG_COOKIE}={}; Path=/; Max-Age=31536000; SameSite=Lax",
-            locale.tag()
-        );
-        if let Ok(v) = HeaderValue::from_str(&cookie) {
-            response.headers_mut().insert(header::SET_COOKIE, v);
-        }
-    }
-    response
+        .into_response()
 }
 
-fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|kv| kv.trim().split_once('='))
-        .find(|(k, _)| *k == name)
-        .map(|(_, v)| v.to_string())
+/// The locale cookie lasts a year: it is a preference, not a session.
+fn cookie_year() -> cookie::time::Duration {
+    cookie::time::Duration::days(365)
 }
 
 /// The page's HTML in `locale`.

@@ -10,7 +10,7 @@
 use std::sync::Arc;
 
 use axum::extract::{Request, State};
-use axum::http::{header, HeaderValue, StatusCode};
+use axum::http::{header, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use fluent_bundle::FluentValue;
@@ -246,37 +246,21 @@ async fn framework_error(res: &mut Response) -> Option<AppError> {
     Some(err)
 }
 
-/// Middleware: give every HTTP request an id and a log span, and write error bodies in the
-/// caller's language.
+/// Middleware: write error bodies in the caller's language. The request id and the log
+/// span come from the layers outside it ([`super::router`]).
 pub async fn render(State(service): State<Arc<Service>>, req: Request, next: Next) -> Response {
-    let request_id = crate::domain::ids::random_hex(8);
+    let request_id = req
+        .extensions()
+        .get::<tower_http::request_id::RequestId>()
+        .and_then(|id| id.header_value().to_str().ok())
+        .unwrap_or("-")
+        .to_string();
     let locale = service.prompts.negotiate(
         req.headers()
             .get(header::ACCEPT_LANGUAGE)
             .and_then(|v| v.to_str().ok()),
     );
-    let api = req.uri().path().starts_with("/api/");
-    // The path only: query strings may carry what an operator typed.
-    let span = tracing::info_span!("http", request_id = %request_id, method = %req.method(), path = %req.uri().path());
-    let started = std::time::Instant::now();
-    let mut res = tracing::Instrument::instrument(next.run(req), span.clone()).await;
-    span.in_scope(|| {
-        let status = res.status().as_u16();
-        let micros = started.elapsed().as_micros() as u64;
-        if res.status().is_server_error() {
-            tracing::error!(status, micros, "request failed");
-        } else {
-            tracing::debug!(status, micros, "request done");
-        }
-    });
-    if let Ok(v) = HeaderValue::from_str(&request_id) {
-        res.headers_mut().insert("x-request-id", v);
-    }
-    if api {
-        // Requests, conversations and interpreters are personal data: no cache keeps them.
-        res.headers_mut()
-            .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    }
+    let mut res = next.run(req).await;
     let err = match res.extensions_mut().remove::<Arc<AppError>>() {
         Some(err) => err,
         None if res.status().is_client_error() || res.status().is_server_error() => {

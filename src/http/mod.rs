@@ -18,6 +18,12 @@ use std::sync::Arc;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post, put};
 use axum::Router;
+use std::time::Duration;
+use tower_http::request_id::{
+    MakeRequestUuid, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
+};
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::trace::TraceLayer;
 
 use crate::app::service::Service;
 
@@ -85,7 +91,12 @@ pub fn router(service: Arc<Service>, limits: &Limits) -> Router {
             get(h::chat_messages).post(h::send_chat),
         )
         .route("/conversations/{id}/request", post(h::ask_interpreter))
-        .route("/events", get(events::stream));
+        .route("/events", get(events::stream))
+        // Requests, conversations and interpreters are personal data: no cache keeps them.
+        .layer(SetResponseHeaderLayer::overriding(
+            axum::http::header::CACHE_CONTROL,
+            axum::http::HeaderValue::from_static("no-store"),
+        ));
     Router::new()
         .route("/healthz", get(h::healthz))
         .route("/readyz", get(h::readyz))
@@ -107,5 +118,36 @@ pub fn router(service: Arc<Service>, limits: &Limits) -> Router {
             service.clone(),
             error::render,
         ))
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(span)
+                .on_request(())
+                .on_response(log_response)
+                .on_failure(()),
+        )
+        // Outermost: the id is set before the span opens. An id a proxy sent is kept.
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
         .with_state(service)
+}
+
+/// One log span per HTTP request, with its id. The path only: query strings may carry what
+/// an operator typed.
+fn span(req: &axum::http::Request<axum::body::Body>) -> tracing::Span {
+    let id = req
+        .extensions()
+        .get::<RequestId>()
+        .and_then(|id| id.header_value().to_str().ok())
+        .unwrap_or("-");
+    tracing::info_span!("http", request_id = %id, method = %req.method(), path = %req.uri().path())
+}
+
+fn log_response<B>(res: &axum::http::Response<B>, latency: Duration, _: &tracing::Span) {
+    let status = res.status().as_u16();
+    let micros = latency.as_micros() as u64;
+    if res.status().is_server_error() {
+        tracing::error!(status, micros, "request failed");
+    } else {
+        tracing::debug!(status, micros, "request done");
+    }
 }

@@ -2,6 +2,8 @@
 
 use std::time::Duration;
 
+use futures_util::StreamExt;
+
 use puente::setup::config::Config;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
@@ -203,10 +205,20 @@ impl TestApp {
     }
 }
 
-/// Reads `event:`/`data:` pairs from a server-sent event stream.
+type EventStream = std::pin::Pin<
+    Box<
+        dyn futures_util::Stream<
+                Item = Result<
+                    eventsource_stream::Event,
+                    eventsource_stream::EventStreamError<reqwest::Error>,
+                >,
+            > + Send,
+    >,
+>;
+
+/// Reads the events of a server-sent event stream.
 pub struct Events {
-    res: reqwest::Response,
-    buf: String,
+    stream: EventStream,
 }
 
 impl Events {
@@ -224,8 +236,9 @@ impl Events {
             .unwrap()
             .starts_with("text/event-stream"));
         Events {
-            res,
-            buf: String::new(),
+            stream: Box::pin(eventsource_stream::Eventsource::eventsource(
+                res.bytes_stream(),
+            )),
         }
     }
 
@@ -233,30 +246,17 @@ impl Events {
     pub async fn until(&mut self, kind: &str, secs: u64, pred: impl Fn(&Value) -> bool) -> Value {
         let deadline = tokio::time::Instant::now() + Duration::from_secs(secs);
         loop {
-            while let Some(end) = self.buf.find("\n\n") {
-                let block: String = self.buf.drain(..end + 2).collect();
-                let mut ev = "";
-                let mut data = String::new();
-                for line in block.lines() {
-                    if let Some(v) = line.strip_prefix("event:") {
-                        ev = v.trim();
-                    } else if let Some(v) = line.strip_prefix("data:") {
-                        data.push_str(v.trim_start());
-                    }
-                }
-                if ev == kind {
-                    let v: Value = serde_json::from_str(&data).unwrap();
-                    if pred(&v) {
-                        return v;
-                    }
-                }
-            }
-            let chunk = tokio::time::timeout_at(deadline, self.res.chunk())
+            let ev = tokio::time::timeout_at(deadline, self.stream.next())
                 .await
                 .unwrap_or_else(|_| panic!("no `{kind}` event within {secs}s"))
-                .unwrap()
-                .expect("stream stays open");
-            self.buf.push_str(&String::from_utf8_lossy(&chunk));
+                .expect("stream stays open")
+                .unwrap();
+            if ev.event == kind {
+                let v: Value = serde_json::from_str(&ev.data).unwrap();
+                if pred(&v) {
+                    return v;
+                }
+            }
         }
     }
 }

@@ -3,6 +3,7 @@
 mod ari;
 #[path = "../common/mod.rs"]
 mod common;
+mod console;
 mod detect;
 mod errors;
 mod flow;

@@ -47,6 +47,25 @@ async fn a_signed_maya_message_opens_one_chat_request_and_the_number_stays_hidde
     assert_eq!(ok.text().await.unwrap(), "1158201444");
     let wrong = app.client.get(url("guess")).send().await.unwrap();
     assert_eq!(wrong.status().as_u16(), 403);
+    // Values are form-encoded: the token and the challenge come back decoded.
+    let encoded = format!(
+        "{}/webhooks/whatsapp?hub.mode=subscribe&hub.verify_token=test-verify%2Dtoken&hub.challenge=a+b%2Fc%E2%9C%93",
+        app.base
+    );
+    let ok = app.client.get(encoded).send().await.unwrap();
+    assert_eq!(ok.status().as_u16(), 200);
+    assert_eq!(ok.text().await.unwrap(), "a b/c✓");
+    let missing = format!("{}/webhooks/whatsapp?hub.mode=subscribe", app.base);
+    assert_eq!(
+        app.client
+            .get(missing)
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16(),
+        403
+    );
 
     let carmen = app.add_interpreter("carmen", &[("yua", 5)]).await;
     let requests = || async {

@@ -1,8 +1,13 @@
 //! A double of the WhatsApp Cloud API's messages endpoint (`POST /{phone-number-id}/messages`),
 //! as much of it as puente uses: it checks the bearer token and the body's shape, answers as
 //! Meta documents, and keeps what it was sent.
+//!
+//! Hand-written on axum (already a dev-dependency) rather than with wiremock: the checks
+//! and Meta's error bodies need a custom responder either way, and the tests wait on what
+//! was sent (a `watch` channel) instead of polling a recorder.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+use tokio::sync::watch;
 
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -13,7 +18,7 @@ use serde_json::{json, Value};
 /// token and the body's shape, answers like Meta, and keeps what it was sent.
 pub struct Graph {
     pub base: String,
-    sent: Arc<Mutex<Vec<Value>>>,
+    sent: Arc<watch::Sender<Vec<Value>>>,
 }
 
 pub const ACCESS_TOKEN: &str = "EAAG-test-access-token";
@@ -21,7 +26,7 @@ pub const PHONE_NUMBER_ID: &str = "106540352242922";
 
 impl Graph {
     pub async fn start() -> Graph {
-        let sent = Arc::new(Mutex::new(Vec::new()));
+        let sent = Arc::new(watch::Sender::new(Vec::new()));
         let app = axum::Router::new()
             .route(
                 "/v21.0/{phone}/messages",
@@ -46,27 +51,30 @@ impl Graph {
     }
 
     pub fn sent(&self) -> Vec<Value> {
-        self.sent.lock().unwrap().clone()
+        self.sent.borrow().clone()
     }
 
-    /// Wait for the `n`th message sent (1-based) and return it.
+    /// Wait (5 s at most) for the `n`th message sent (1-based) and return it.
     pub async fn nth(&self, n: usize) -> Value {
-        for _ in 0..250 {
-            if let Some(v) = self.sent().get(n - 1) {
-                return v.clone();
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        let mut rx = self.sent.subscribe();
+        let waited = tokio::time::timeout(
+            std::time::Duration::from_secs(5),
+            rx.wait_for(|sent| sent.len() >= n),
+        )
+        .await;
+        match waited {
+            Ok(Ok(sent)) => sent[n - 1].clone(),
+            _ => panic!(
+                "only {} messages sent: {:?}",
+                self.sent().len(),
+                self.sent()
+            ),
         }
-        panic!(
-            "only {} messages sent: {:?}",
-            self.sent().len(),
-            self.sent()
-        );
     }
 }
 
 async fn graph_messages(
-    State(sent): State<Arc<Mutex<Vec<Value>>>>,
+    State(sent): State<Arc<watch::Sender<Vec<Value>>>>,
     Path(phone): Path<String>,
     headers: HeaderMap,
     body: String,
@@ -89,9 +97,12 @@ async fn graph_messages(
         return (StatusCode::BAD_REQUEST, axum::Json(err)).into_response();
     }
     let to = v["to"].clone();
-    let mut sent = sent.lock().unwrap();
-    sent.push(v);
-    let id = format!("wamid.out.{}", sent.len());
+    let mut count = 0;
+    sent.send_modify(|sent| {
+        sent.push(v);
+        count = sent.len();
+    });
+    let id = format!("wamid.out.{count}");
     axum::Json(json!({"messaging_product": "whatsapp", "contacts": [{"input": to, "wa_id": to}], "messages": [{"id": id}]}))
         .into_response()
 }
