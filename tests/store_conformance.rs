@@ -1026,6 +1026,95 @@ async fn chat_messages_are_numbered_in_order_and_expire(store: &dyn Store) {
     assert_eq!(store.conversations(now).await.unwrap(), vec![other.id]);
 }
 
+async fn a_callers_messages_join_one_conversation_until_its_request_ends(store: &dyn Store) {
+    use puente::domain::chat::{Author, ChatMessage};
+    use puente::domain::ids::RequestId;
+    let now = t(100);
+    let until = now + SignedDuration::from_hours(1);
+    let (a, b, c) = (
+        RequestId::generate(),
+        RequestId::generate(),
+        RequestId::generate(),
+    );
+    let first = store
+        .join_conversation("caller-1", &a, "sealed-a", until, now)
+        .await
+        .unwrap();
+    assert_eq!(
+        (first.id.clone(), first.opened, first.has_reply),
+        (a.clone(), true, true)
+    );
+    assert_eq!((first.next_seq, first.request.clone()), (1, None));
+    assert_eq!(
+        store.reply_address(&a, now).await.unwrap().as_deref(),
+        Some("sealed-a")
+    );
+    let msg = ChatMessage {
+        request: a.clone(),
+        seq: 1,
+        from: Author::Caller,
+        at: now,
+        interpreter: None,
+        sealed: "c2VhbGVkMQ".into(),
+    };
+    store.append_chat(msg, until, now).await.unwrap();
+
+    // The next message joins it: same id, its number, the first reply address kept.
+    let again = store
+        .join_conversation("caller-1", &b, "sealed-b", until, now)
+        .await
+        .unwrap();
+    assert_eq!(
+        (again.id.clone(), again.opened, again.next_seq),
+        (a.clone(), false, 2)
+    );
+    assert_eq!(
+        store.reply_address(&a, now).await.unwrap().as_deref(),
+        Some("sealed-a")
+    );
+    assert_eq!(store.reply_address(&b, now).await.unwrap(), None);
+    // Another caller has their own.
+    let other = store
+        .join_conversation("caller-2", &b, "sealed-b", until, now)
+        .await
+        .unwrap();
+    assert_eq!((other.id, other.opened), (b.clone(), true));
+
+    // Once its request exists the join carries it; once it is over, a new one opens.
+    let mut req = request("yua", 100);
+    req.id = a.clone();
+    req.channel = Channel::Chat;
+    store.insert_request(req).await.unwrap();
+    let live = store
+        .join_conversation("caller-1", &c, "sealed-c", until, now)
+        .await
+        .unwrap();
+    assert_eq!(live.request.map(|r| r.state), Some(RequestState::Queued));
+    store
+        .finish_request(&a, Finish::Cancel, t(101), &Rules::default())
+        .await
+        .unwrap();
+    let next = store
+        .join_conversation("caller-1", &c, "sealed-c", until, t(102))
+        .await
+        .unwrap();
+    assert_eq!(
+        (next.id.clone(), next.opened, next.next_seq),
+        (c.clone(), true, 1)
+    );
+    assert_eq!(next.request, None);
+
+    // A reply address can be kept again.
+    store
+        .keep_reply_address(&c, "sealed-c2", until, t(102))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.reply_address(&c, t(102)).await.unwrap().as_deref(),
+        Some("sealed-c2")
+    );
+}
+
 /// Memos and conversations last as long as the caller's clock says, however far that
 /// clock is from the wall clock (a paused test clock, a skewed host): the store never
 /// reads the time itself.
@@ -1118,6 +1207,7 @@ where
     memos_and_chats_follow_the_callers_clock(&*make().await).await;
     memos_swap_only_from_what_the_caller_expects(&*make().await).await;
     chat_messages_are_numbered_in_order_and_expire(&*make().await).await;
+    a_callers_messages_join_one_conversation_until_its_request_ends(&*make().await).await;
     matching_sees_the_head_of_a_long_queue_and_positions_see_all_of_it(&*make().await).await;
 }
 

@@ -11,7 +11,9 @@ use std::sync::{Mutex, MutexGuard};
 use async_trait::async_trait;
 use jiff::Timestamp;
 
-use super::{Change, Conflict, Finish, Placement, Reason, Result, Rules, Scope, Store, StoreError};
+use super::{
+    Change, Conflict, Finish, Joined, Placement, Reason, Result, Rules, Scope, Store, StoreError,
+};
 use crate::domain::ids::InterpreterId;
 use crate::domain::ids::OfferId;
 use crate::domain::ids::RequestId;
@@ -614,6 +616,63 @@ impl Store for MemoryStore {
         }
         s.memos.insert(key.to_string(), (value.to_string(), until));
         Ok(true)
+    }
+
+    async fn join_conversation(
+        &self,
+        caller: &str,
+        fresh: &RequestId,
+        reply: &str,
+        until: Timestamp,
+        now: Timestamp,
+    ) -> Result<Joined> {
+        let mut s = self.lock();
+        s.memos.retain(|_, (_, t)| *t > now);
+        s.chats.retain(|_, (_, t)| *t > now);
+        let conv = super::conversation_memo(caller);
+        let going_on = s
+            .memos
+            .get(&conv)
+            .map(|(id, _)| RequestId::from_path(id))
+            .filter(|id| s.requests.get(id).is_none_or(|r| !r.state.is_final()));
+        let opened = going_on.is_none();
+        let id = going_on.unwrap_or_else(|| fresh.clone());
+        if opened {
+            s.memos
+                .insert(super::reply_memo(&id), (reply.to_string(), until));
+        }
+        s.memos.insert(conv, (id.to_string(), until));
+        let has_reply = match s.memos.get_mut(&super::reply_memo(&id)) {
+            Some((_, t)) => {
+                *t = until;
+                true
+            }
+            None => false,
+        };
+        Ok(Joined {
+            request: s.requests.get(&id).cloned(),
+            next_seq: s.chats.get(&id).map_or(0, |(l, _)| l.len() as u64) + 1,
+            id,
+            opened,
+            has_reply,
+        })
+    }
+
+    async fn keep_reply_address(
+        &self,
+        id: &RequestId,
+        reply: &str,
+        until: Timestamp,
+        _now: Timestamp,
+    ) -> Result<()> {
+        let mut s = self.lock();
+        s.memos
+            .insert(super::reply_memo(id), (reply.to_string(), until));
+        Ok(())
+    }
+
+    async fn reply_address(&self, id: &RequestId, now: Timestamp) -> Result<Option<String>> {
+        self.memo(&super::reply_memo(id), now).await
     }
 
     async fn append_chat(

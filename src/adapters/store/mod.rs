@@ -158,6 +158,32 @@ impl Reason {
     }
 }
 
+/// The conversation a caller's message joined ([`Store::join_conversation`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Joined {
+    pub id: RequestId,
+    /// A new conversation (the one the caller was in, if any, had ended).
+    pub opened: bool,
+    /// Its request, once one was made.
+    pub request: Option<Request>,
+    /// The number the next message takes.
+    pub next_seq: u64,
+    /// False when a conversation going on had lost its reply address (kept before this
+    /// step existed): the caller keeps it again.
+    pub has_reply: bool,
+}
+
+/// Memo names of a WhatsApp conversation: the one a caller is in, and where to reply.
+pub(crate) fn conversation_memo(caller: &str) -> String {
+    format!("wa:conv:{caller}")
+}
+
+pub(crate) fn reply_memo(id: &RequestId) -> String {
+    format!("{REPLY_MEMO}{id}")
+}
+
+const REPLY_MEMO: &str = "wa:to:";
+
 /// What one transition changed: the new versions of everything it touched.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Change {
@@ -414,6 +440,31 @@ pub trait Store: Send + Sync + 'static {
         until: Timestamp,
         now: Timestamp,
     ) -> Result<bool>;
+
+    /// A caller's message joins their WhatsApp conversation, in one atomic step: the one
+    /// `caller` (the keyed hash of their number) is in, unless its request is over; else a
+    /// new one, `fresh`, whose reply address (sealed) is `reply`. Both are kept until
+    /// `until`. Answers which conversation it is, its request and the next message number.
+    async fn join_conversation(
+        &self,
+        caller: &str,
+        fresh: &RequestId,
+        reply: &str,
+        until: Timestamp,
+        now: Timestamp,
+    ) -> Result<Joined>;
+
+    /// Keep the (sealed) reply address of conversation `id` until `until`, replacing any.
+    async fn keep_reply_address(
+        &self,
+        id: &RequestId,
+        reply: &str,
+        until: Timestamp,
+        now: Timestamp,
+    ) -> Result<()>;
+
+    /// Where to reply for conversation `id`, sealed; none once the conversation expired.
+    async fn reply_address(&self, id: &RequestId, now: Timestamp) -> Result<Option<String>>;
 
     /// Append a message to its request's conversation if its `seq` is the next number
     /// (its text is sealed bound to that number): `Conflict::ChatSeq(next)` otherwise, and

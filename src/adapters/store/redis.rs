@@ -26,7 +26,8 @@ use async_trait::async_trait;
 use jiff::Timestamp;
 
 use super::{
-    Change, Conflict, Failure, Finish, Placement, Reason, Result, Rules, Scope, Store, StoreError,
+    Change, Conflict, Failure, Finish, Joined, Placement, Reason, Result, Rules, Scope, Store,
+    StoreError,
 };
 use crate::domain::ids::InterpreterId;
 use crate::domain::ids::OfferId;
@@ -60,6 +61,7 @@ struct Scripts {
     bridge: Script,
     memo_swap: Script,
     append_chat: Script,
+    join_conversation: Script,
     lapsed_calls: Script,
 }
 
@@ -87,6 +89,7 @@ impl Scripts {
             bridge: script(include_str!("redis/bridge.lua")),
             memo_swap: script(include_str!("redis/memo_swap.lua")),
             append_chat: script(include_str!("redis/append_chat.lua")),
+            join_conversation: script(include_str!("redis/join_conversation.lua")),
             lapsed_calls: script(include_str!("redis/lapsed_calls.lua")),
         }
     }
@@ -187,6 +190,14 @@ fn lifetime_ms(until: Timestamp, now: Timestamp) -> String {
         .as_millis()
         .clamp(0, i64::MAX as i128)
         .to_string()
+}
+
+/// `until - now` for `PX`, which takes no 0: what ends at once lasts a millisecond.
+fn positive_ms(until: Timestamp, now: Timestamp) -> i64 {
+    until
+        .duration_since(now)
+        .as_millis()
+        .clamp(1, i64::MAX as i128) as i64
 }
 
 /// A failure the store found in what Redis answered.
@@ -711,6 +722,61 @@ impl Store for RedisStore {
         ];
         let reply = self.run(&self.scripts.memo_swap, &args).await?;
         Ok(reply.first().map(String::as_str) == Some("1"))
+    }
+
+    async fn join_conversation(
+        &self,
+        caller: &str,
+        fresh: &RequestId,
+        reply: &str,
+        until: Timestamp,
+        now: Timestamp,
+    ) -> Result<Joined> {
+        let args = [
+            super::conversation_memo(caller),
+            fresh.to_string(),
+            super::REPLY_MEMO.to_string(),
+            reply.to_string(),
+            positive_ms(until, now).to_string(),
+        ];
+        let reply = self.run(&self.scripts.join_conversation, &args).await?;
+        let [id, opened, has_reply, next, request] = reply.as_slice() else {
+            return Err(backend("join_conversation answered in another shape"));
+        };
+        Ok(Joined {
+            id: RequestId::from_path(id),
+            opened: opened == "1",
+            has_reply: has_reply == "1",
+            next_seq: next
+                .parse()
+                .map_err(|_| backend("join_conversation: a message number that is not one"))?,
+            request: match request.as_str() {
+                "" => None,
+                json => Some(decode(json)?),
+            },
+        })
+    }
+
+    async fn keep_reply_address(
+        &self,
+        id: &RequestId,
+        reply: &str,
+        until: Timestamp,
+        now: Timestamp,
+    ) -> Result<()> {
+        let mut conn = self.conn.clone();
+        ::redis::cmd("SET")
+            .arg(self.key(&format!("memo:{}", super::reply_memo(id))))
+            .arg(reply)
+            .arg("PX")
+            .arg(positive_ms(until, now))
+            .query_async::<()>(&mut conn)
+            .await
+            .map_err(redis_failed)
+    }
+
+    async fn reply_address(&self, id: &RequestId, now: Timestamp) -> Result<Option<String>> {
+        self.memo(&super::reply_memo(id), now).await
     }
 
     async fn append_chat(

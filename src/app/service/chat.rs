@@ -44,11 +44,8 @@ fn in_session(req: &Request) -> Option<crate::domain::ids::InterpreterId> {
     }
 }
 
-fn conversation_key(caller: &str) -> String {
-    format!("wa:conv:{caller}")
-}
-
-fn reply_key(request: &RequestId) -> String {
+/// What a reply address is sealed to: its conversation.
+fn reply_context(request: &RequestId) -> String {
     format!("wa:to:{request}")
 }
 
@@ -71,61 +68,25 @@ impl Service {
     ) -> Result<Option<Request>> {
         let sealer = self.sealer()?;
         let now = self.now();
-        let key = conversation_key(caller);
-        let current = self.store.memo(&key, now).await?;
-        // The caller's conversation goes on unless its request is over.
-        let mut going_on = None;
-        if let Some(c) = &current {
-            let id = RequestId::from_path(c);
-            match self.store.request(&id).await? {
-                Some(req) if req.state.is_final() => {}
-                _ => going_on = Some(id),
-            }
+        // One step finds (or opens) the conversation; a second stores the message.
+        let fresh = RequestId::generate();
+        let reply = sealer.seal(&reply_context(&fresh), number);
+        let joined = self
+            .store
+            .join_conversation(caller, &fresh, &reply, now + CONVERSATION, now)
+            .await?;
+        let id = joined.id;
+        if !joined.has_reply {
+            let reply = sealer.seal(&reply_context(&id), number);
+            self.store
+                .keep_reply_address(&id, &reply, now + CONVERSATION, now)
+                .await?;
         }
-        let (id, fresh) = match going_on {
-            Some(id) => {
-                self.store
-                    .memo_swap(
-                        &key,
-                        Some(id.as_str()),
-                        id.as_str(),
-                        now + CONVERSATION,
-                        now,
-                    )
-                    .await?;
-                (id, false)
-            }
-            None => {
-                let id = RequestId::generate();
-                if self
-                    .store
-                    .memo_swap(
-                        &key,
-                        current.as_deref(),
-                        id.as_str(),
-                        now + CONVERSATION,
-                        now,
-                    )
-                    .await?
-                {
-                    (id, true)
-                } else {
-                    // Another delivery opened one meanwhile: this message joins it.
-                    let other = self.store.memo(&key, now).await?.ok_or_else(|| {
-                        ServiceError::Store(crate::adapters::store::StoreError::Backend(
-                            crate::adapters::store::Failure::new(
-                                "a conversation vanished while it was opened",
-                            ),
-                        ))
-                    })?;
-                    (RequestId::from_path(&other), false)
-                }
-            }
-        };
-        self.keep_reply_address(&id, sealer, number).await?;
-        let existing = self.store.request(&id).await?;
+        let existing = joined.request;
+        let fresh = joined.opened;
         let connected = existing.as_ref().and_then(in_session);
-        self.append(&id, connected, Author::Caller, text).await?;
+        self.append_numbered(&id, connected, Author::Caller, text, joined.next_seq)
+            .await?;
         if existing.is_some() {
             return Ok(None);
         }
@@ -221,22 +182,6 @@ impl Service {
         Ok(out)
     }
 
-    async fn keep_reply_address(
-        &self,
-        id: &RequestId,
-        sealer: &crate::domain::chat::Sealer,
-        number: &str,
-    ) -> Result<()> {
-        let key = reply_key(id);
-        let now = self.now();
-        let current = self.store.memo(&key, now).await?;
-        let sealed = sealer.seal(&key, number);
-        self.store
-            .memo_swap(&key, current.as_deref(), &sealed, now + CONVERSATION, now)
-            .await?;
-        Ok(())
-    }
-
     /// Seal and store one message of conversation `id` (whose request is connected to
     /// `interpreter`, if it is), and publish it.
     async fn append(
@@ -246,10 +191,21 @@ impl Service {
         from: Author,
         text: &str,
     ) -> Result<ChatMessage> {
+        self.append_numbered(id, interpreter, from, text, 1).await
+    }
+
+    /// [`Service::append`] with the message's number as far as the caller knows it.
+    async fn append_numbered(
+        &self,
+        id: &RequestId,
+        interpreter: Option<crate::domain::ids::InterpreterId>,
+        from: Author,
+        text: &str,
+        mut seq: u64,
+    ) -> Result<ChatMessage> {
         let sealer = self.sealer()?;
         // The text is sealed to its number, which the store checks: a message that lands
         // meanwhile takes the number, and this one is sealed again for the next.
-        let mut seq = 1;
         for _ in 0..8 {
             let now = self.now();
             let msg = ChatMessage {
@@ -420,8 +376,8 @@ impl Service {
 
     /// Where to reply for conversation `id`, unsealed (none once the conversation expired).
     async fn reply_address(&self, id: &RequestId) -> Option<String> {
-        let sealed = self.store.memo(&reply_key(id), self.now()).await.ok()??;
-        self.sealer().ok()?.open(&reply_key(id), &sealed)
+        let sealed = self.store.reply_address(id, self.now()).await.ok()??;
+        self.sealer().ok()?.open(&reply_context(id), &sealed)
     }
 
     /// Send `body` to the request's caller; false when it could not be (no sender
