@@ -49,6 +49,11 @@ async fn harness(vars: &[(&str, &str)]) -> Harness {
 }
 
 /// Let the dispatcher run everything that is due now.
+///
+/// Not an awaited event on purpose: these tests also assert that nothing happened yet
+/// ("not before its deadline"), which no event can show. With the clock paused, tokio
+/// moves it (the 1 ms sleep) only once every task is idle, so the sleep returns when the
+/// dispatcher has nothing left to do; the yields let the tasks it woke at that instant run.
 async fn settle() {
     for _ in 0..5 {
         tokio::task::yield_now().await;

@@ -64,6 +64,8 @@ async fn coordinator(svc: &Service) -> Coordinator {
     who.coordinator().unwrap().clone()
 }
 
+/// Let the scheduler and the dispatcher finish what is due. Not an awaited event: the
+/// tests also check what did *not* happen; see `settle` in tests/deadlines.rs.
 async fn settle() {
     for _ in 0..10 {
         tokio::task::yield_now().await;

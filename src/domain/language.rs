@@ -362,6 +362,35 @@ const STATES: &[(&str, &str, &[&str])] = &[
 /// Words left out of variant tags and of place queries ("de Juchitán").
 const STOPWORDS: &[&str] = &["de", "del", "la", "las", "los", "el", "y", "e", "en"];
 
+/// The best candidate per language found so far by [`Catalogue::search`].
+struct Found<'a> {
+    catalogue: &'a Catalogue,
+    best: HashMap<usize, Candidate<'a>>,
+}
+
+impl<'a> Found<'a> {
+    /// Keep this match of language `i` if it beats the one kept (a better kind, then a
+    /// higher score).
+    fn offer(&mut self, i: usize, kind: MatchKind, matched: &'a str, score: f64) {
+        let better = match self.best.get(&i) {
+            Some(old) => (kind, -score) < (old.kind, -old.score),
+            None => true,
+        };
+        if better {
+            let language = &self.catalogue.languages[i];
+            self.best.insert(
+                i,
+                Candidate {
+                    language,
+                    kind,
+                    matched,
+                    score,
+                },
+            );
+        }
+    }
+}
+
 impl Catalogue {
     /// The name of `tag` for a reader of `ui_lang` (the tag itself if it is not listed).
     pub fn display_name(&self, tag: &LanguageTag, ui_lang: &str) -> String {
@@ -556,93 +585,24 @@ impl Catalogue {
         if q.is_empty() {
             return Vec::new();
         }
-        let mut best: HashMap<usize, Candidate<'a>> = HashMap::new();
-        let offer = |best: &mut HashMap<usize, Candidate<'a>>,
-                     i: usize,
-                     kind: MatchKind,
-                     matched: &'a str,
-                     score: f64| {
-            let better = match best.get(&i) {
-                Some(old) => (kind, -score) < (old.kind, -old.score),
-                None => true,
-            };
-            if better {
-                best.insert(
-                    i,
-                    Candidate {
-                        language: &self.languages[i],
-                        kind,
-                        matched,
-                        score,
-                    },
-                );
-            }
+        let mut found = Found {
+            catalogue: self,
+            best: HashMap::new(),
         };
         // A tag ("tzo", "zap-x-planicie-costera").
         if let Ok(tag) = LanguageTag::parse(query) {
             if let Some(&i) = self.by_tag.get(&tag) {
                 let lang = &self.languages[i];
-                offer(
-                    &mut best,
-                    i,
-                    MatchKind::Tag,
-                    lang.tag.as_str(),
-                    MatchKind::Tag.score(),
-                );
+                found.offer(i, MatchKind::Tag, lang.tag.as_str(), MatchKind::Tag.score());
             }
         }
         // A whole name.
         for &k in self.exact.get(&q).into_iter().flatten() {
             let n = &self.names[k];
-            offer(&mut best, n.lang, n.kind, &n.original, n.kind.score());
+            found.offer(n.lang, n.kind, &n.original, n.kind.score());
         }
-        // The start of a name ("zapoteco de la").
         if q.len() >= 3 {
-            let from = self.names.partition_point(|n| n.norm.as_str() < q.as_str());
-            for n in self.names[from..]
-                .iter()
-                .take_while(|n| n.norm.starts_with(&q))
-            {
-                offer(
-                    &mut best,
-                    n.lang,
-                    MatchKind::Prefix,
-                    &n.original,
-                    MatchKind::Prefix.score(),
-                );
-            }
-        }
-        // One word of a name ("istmo"), or a name among the query's words ("hablo mexicano").
-        if q.len() >= 3 {
-            for &k in self.words.get(&q).into_iter().flatten() {
-                let n = &self.names[k];
-                offer(
-                    &mut best,
-                    n.lang,
-                    MatchKind::Word,
-                    &n.original,
-                    MatchKind::Word.score(),
-                );
-            }
-            let words: Vec<&str> = q.split(' ').collect();
-            for len in 1..=words.len().min(4) {
-                for window in words.windows(len) {
-                    let phrase = window.join(" ");
-                    if phrase == q || phrase.len() < 3 || STOPWORDS.contains(&phrase.as_str()) {
-                        continue;
-                    }
-                    for &k in self.exact.get(&phrase).into_iter().flatten() {
-                        let n = &self.names[k];
-                        offer(
-                            &mut best,
-                            n.lang,
-                            MatchKind::Word,
-                            &n.original,
-                            MatchKind::Word.score(),
-                        );
-                    }
-                }
-            }
+            self.search_parts(&q, &mut found);
         }
         // A place ("de Juchitán", "Chamula"), scored by how likely each language is there.
         if let Some((places, langs)) = self.place_languages(&q) {
@@ -652,37 +612,14 @@ impl Catalogue {
                 .map_or("", |&k| self.place_entries[k].place.name.as_str());
             for (i, w) in langs {
                 let score = MatchKind::Place.score() * (0.5 + 0.5 * w / top);
-                offer(&mut best, i, MatchKind::Place, matched, score);
+                found.offer(i, MatchKind::Place, matched, score);
             }
         }
         // Typos, only when nothing else matched.
-        if best.is_empty() {
-            let max_typos = match q.chars().count() {
-                0..=3 => 0,
-                4..=7 => 1,
-                _ => 2,
-            };
-            if max_typos > 0 {
-                let (ql, qc) = (letters(&q), q.chars().count());
-                for n in &self.names {
-                    if n.chars.abs_diff(qc) > max_typos
-                        || (n.letters ^ ql).count_ones() as usize > 2 * max_typos
-                    {
-                        continue;
-                    }
-                    if within_distance(&n.norm, &q, max_typos) {
-                        offer(
-                            &mut best,
-                            n.lang,
-                            MatchKind::Fuzzy,
-                            &n.original,
-                            MatchKind::Fuzzy.score(),
-                        );
-                    }
-                }
-            }
+        if found.best.is_empty() {
+            self.search_typos(&q, &mut found);
         }
-        let mut out: Vec<Candidate<'a>> = best.into_values().collect();
+        let mut out: Vec<Candidate<'a>> = found.best.into_values().collect();
         out.sort_by(|a, b| {
             a.kind
                 .cmp(&b.kind)
@@ -690,6 +627,73 @@ impl Catalogue {
                 .then_with(|| self.by_tag[&a.language.tag].cmp(&self.by_tag[&b.language.tag]))
         });
         out
+    }
+
+    /// Names that `q` (normalised, 3 letters or more) is part of, or that are part of it:
+    /// the start of a name ("zapoteco de la"), one word of a name ("istmo"), or a name among
+    /// the query's words ("hablo mexicano").
+    fn search_parts<'a>(&'a self, q: &str, found: &mut Found<'a>) {
+        let word = |found: &mut Found<'a>, k: usize| {
+            let n = &self.names[k];
+            found.offer(
+                n.lang,
+                MatchKind::Word,
+                &n.original,
+                MatchKind::Word.score(),
+            );
+        };
+        let from = self.names.partition_point(|n| n.norm.as_str() < q);
+        for n in self.names[from..]
+            .iter()
+            .take_while(|n| n.norm.starts_with(q))
+        {
+            found.offer(
+                n.lang,
+                MatchKind::Prefix,
+                &n.original,
+                MatchKind::Prefix.score(),
+            );
+        }
+        for &k in self.words.get(q).into_iter().flatten() {
+            word(found, k);
+        }
+        let words: Vec<&str> = q.split(' ').collect();
+        for len in 1..=words.len().min(4) {
+            for window in words.windows(len) {
+                let phrase = window.join(" ");
+                if phrase == q || phrase.len() < 3 || STOPWORDS.contains(&phrase.as_str()) {
+                    continue;
+                }
+                for &k in self.exact.get(&phrase).into_iter().flatten() {
+                    word(found, k);
+                }
+            }
+        }
+    }
+
+    /// Names within a few typos of `q`: none under 4 letters, 1 up to 7, 2 beyond.
+    fn search_typos<'a>(&'a self, q: &str, found: &mut Found<'a>) {
+        let max_typos = match q.chars().count() {
+            0..=3 => return,
+            4..=7 => 1,
+            _ => 2,
+        };
+        let (ql, qc) = (letters(q), q.chars().count());
+        for n in &self.names {
+            if n.chars.abs_diff(qc) > max_typos
+                || (n.letters ^ ql).count_ones() as usize > 2 * max_typos
+            {
+                continue;
+            }
+            if within_distance(&n.norm, q, max_typos) {
+                found.offer(
+                    n.lang,
+                    MatchKind::Fuzzy,
+                    &n.original,
+                    MatchKind::Fuzzy.score(),
+                );
+            }
+        }
     }
 
     /// Resolve free text to one language, or say why it cannot: the best two candidates
@@ -901,18 +905,11 @@ fn add_inali_variants(
     extra: &[VariantNames],
 ) -> Result<(), CatalogueError> {
     let records = csv_records(csv);
-    let mut rows_of: HashMap<String, Vec<&HashMap<String, String>>> = HashMap::new();
+    let mut rows_of: HashMap<String, Vec<&Row>> = HashMap::new();
     for r in &records {
         let a = r.get("agrupacion").cloned().unwrap_or_default();
         rows_of.entry(a).or_default().push(r);
     }
-    let state_name = |inali: &str| -> String {
-        STATES
-            .iter()
-            .find(|s| s.0 == inali.trim())
-            .map_or_else(|| inali.trim().to_string(), |s| s.1.to_string())
-    };
-    let field = |r: &HashMap<String, String>, k: &str| r.get(k).cloned().unwrap_or_default();
     let mut agrupaciones: Vec<(usize, String)> = languages
         .iter()
         .enumerate()
@@ -925,114 +922,7 @@ fn add_inali_variants(
                 "agrupación `{name}` has no variant in the CSV"
             )));
         };
-        // Self-names shared by two variants or more belong to the agrupación.
-        let mut counts: HashMap<String, usize> = HashMap::new();
-        for r in &rows {
-            let mut seen = Vec::new();
-            for s in field(r, "autodenominacion").split(" | ") {
-                let b = normalize(bare(s));
-                if !b.is_empty() && !seen.contains(&b) {
-                    *counts.entry(b.clone()).or_default() += 1;
-                    seen.push(b);
-                }
-            }
-        }
-        // A curated self-name of the agrupación that only one variant uses is that variant's.
-        if rows.len() > 1 {
-            languages[group]
-                .self_names
-                .retain(|n| counts.get(&normalize(n)).copied().unwrap_or(0) != 1);
-        }
-        let group_tag = languages[group].tag.clone();
-        let mut used: Vec<String> = Vec::new();
-        for r in &rows {
-            let variant = field(r, "variante");
-            let mut self_names: Vec<String> = Vec::new();
-            for s in field(r, "autodenominacion").split(" | ") {
-                let b = bare(s);
-                if b.is_empty() {
-                    continue;
-                }
-                let shared = counts.get(&normalize(b)).copied().unwrap_or(0) > 1;
-                let target = if shared || rows.len() == 1 {
-                    &mut languages[group].self_names
-                } else {
-                    &mut self_names
-                };
-                if !target.iter().any(|t| normalize(t) == normalize(b)) {
-                    target.push(b.to_string());
-                }
-            }
-            let mut places = Vec::new();
-            let mut pending = String::new();
-            for m in field(r, "municipios").split(" | ") {
-                let Some((state, muni)) = m.split_once(": ") else {
-                    continue;
-                };
-                // INALI splits "Del Nayar" in two entries: "Del", then "Nayar [El Nayar]".
-                if muni.trim() == "Del" {
-                    pending = "Del ".into();
-                    continue;
-                }
-                let muni = format!("{}{}", std::mem::take(&mut pending), muni.trim());
-                places.push((state_name(state), muni));
-            }
-            let localities: u32 = field(r, "n_localidades").trim().parse().unwrap_or(0);
-            let family = Some(field(r, "familia"));
-            let (names_es, names_en) = extra
-                .iter()
-                .find(|e| e.inali == variant)
-                .map(|e| (e.names_es.clone(), e.names_en.clone()))
-                .unwrap_or_default();
-            if rows.len() == 1 {
-                let g = &mut languages[group];
-                if normalize(&variant) != normalize(&g.names_es[0]) {
-                    g.names_es.push(variant.clone());
-                }
-                g.names_es.extend(names_es);
-                g.names_en.extend(names_en);
-                g.places = places;
-                g.localities = localities;
-                g.family = g.family.clone().or(family);
-                continue;
-            }
-            let mut sub = variant_subtags(&variant, &name);
-            if sub.is_empty() {
-                sub = "central".into();
-            }
-            let base = sub.clone();
-            let mut n = 2;
-            while used.contains(&sub) {
-                sub = format!("{base}-{n}");
-                n += 1;
-            }
-            used.push(sub.clone());
-            let tag_text = if group_tag.as_str().contains("-x-") {
-                format!("{group_tag}-{sub}")
-            } else {
-                format!("{group_tag}-x-{sub}")
-            };
-            let tag = LanguageTag::parse(&tag_text)
-                .map_err(|e| CatalogueError::Inali(format!("variant `{variant}`: {e}")))?;
-            let mut all_es = vec![variant.clone()];
-            all_es.extend(names_es);
-            let mut all_en = vec![variant.clone()];
-            all_en.extend(names_en);
-            let g = &mut languages[group];
-            g.localities += localities;
-            languages.push(Language {
-                tag,
-                family,
-                agrupacion: Some(name.clone()),
-                names_es: all_es,
-                names_en: all_en,
-                self_names,
-                level: Level::Variant,
-                parent: Some(group_tag.clone()),
-                places,
-                localities,
-            });
-        }
+        add_variants_of(languages, group, &name, &rows, extra)?;
     }
     if let Some(name) = rows_of.keys().next() {
         return Err(CatalogueError::Inali(format!(
@@ -1049,6 +939,158 @@ fn add_inali_variants(
         )));
     }
     Ok(())
+}
+
+/// One row of INALI's CSV, by column name.
+type Row = HashMap<String, String>;
+
+fn field(r: &Row, k: &str) -> String {
+    r.get(k).cloned().unwrap_or_default()
+}
+
+/// Add the variants of agrupación `name` (at `languages[group]`) from its `rows`.
+fn add_variants_of(
+    languages: &mut Vec<Language>,
+    group: usize,
+    name: &str,
+    rows: &[&Row],
+    extra: &[VariantNames],
+) -> Result<(), CatalogueError> {
+    let counts = self_name_counts(rows);
+    // A curated self-name of the agrupación that only one variant uses is that variant's.
+    if rows.len() > 1 {
+        languages[group]
+            .self_names
+            .retain(|n| counts.get(&normalize(n)).copied().unwrap_or(0) != 1);
+    }
+    let group_tag = languages[group].tag.clone();
+    let mut used: Vec<String> = Vec::new();
+    for r in rows {
+        let variant = field(r, "variante");
+        let mut self_names: Vec<String> = Vec::new();
+        for s in field(r, "autodenominacion").split(" | ") {
+            let b = bare(s);
+            if b.is_empty() {
+                continue;
+            }
+            // Self-names shared by two variants or more belong to the agrupación.
+            let shared = counts.get(&normalize(b)).copied().unwrap_or(0) > 1;
+            let target = if shared || rows.len() == 1 {
+                &mut languages[group].self_names
+            } else {
+                &mut self_names
+            };
+            if !target.iter().any(|t| normalize(t) == normalize(b)) {
+                target.push(b.to_string());
+            }
+        }
+        let places = inali_places(&field(r, "municipios"));
+        let localities: u32 = field(r, "n_localidades").trim().parse().unwrap_or(0);
+        let family = Some(field(r, "familia"));
+        let (names_es, names_en) = extra_names(extra, &variant);
+        let g = &mut languages[group];
+        if rows.len() == 1 {
+            // An agrupación with a single variant is that variant.
+            if normalize(&variant) != normalize(&g.names_es[0]) {
+                g.names_es.push(variant.clone());
+            }
+            g.names_es.extend(names_es);
+            g.names_en.extend(names_en);
+            g.places = places;
+            g.localities = localities;
+            g.family = g.family.clone().or(family);
+            continue;
+        }
+        g.localities += localities;
+        let sub = unique_subtags(&variant, name, &mut used);
+        let tag_text = if group_tag.as_str().contains("-x-") {
+            format!("{group_tag}-{sub}")
+        } else {
+            format!("{group_tag}-x-{sub}")
+        };
+        let tag = LanguageTag::parse(&tag_text)
+            .map_err(|e| CatalogueError::Inali(format!("variant `{variant}`: {e}")))?;
+        languages.push(Language {
+            tag,
+            family,
+            agrupacion: Some(name.to_string()),
+            names_es: std::iter::once(variant.clone()).chain(names_es).collect(),
+            names_en: std::iter::once(variant).chain(names_en).collect(),
+            self_names,
+            level: Level::Variant,
+            parent: Some(group_tag.clone()),
+            places,
+            localities,
+        });
+    }
+    Ok(())
+}
+
+/// The Spanish and English names `extra` gives variant `variant`, if any.
+fn extra_names(extra: &[VariantNames], variant: &str) -> (Vec<String>, Vec<String>) {
+    extra
+        .iter()
+        .find(|e| e.inali == variant)
+        .map(|e| (e.names_es.clone(), e.names_en.clone()))
+        .unwrap_or_default()
+}
+
+/// How many of the `rows` (variants) use each self-name (normalised).
+fn self_name_counts(rows: &[&Row]) -> HashMap<String, usize> {
+    let mut counts: HashMap<String, usize> = HashMap::new();
+    for r in rows {
+        let mut seen = Vec::new();
+        for s in field(r, "autodenominacion").split(" | ") {
+            let b = normalize(bare(s));
+            if !b.is_empty() && !seen.contains(&b) {
+                *counts.entry(b.clone()).or_default() += 1;
+                seen.push(b);
+            }
+        }
+    }
+    counts
+}
+
+/// The (state, municipality) pairs of INALI's `municipios` column.
+fn inali_places(municipios: &str) -> Vec<(String, String)> {
+    let state_name = |inali: &str| -> String {
+        STATES
+            .iter()
+            .find(|s| s.0 == inali.trim())
+            .map_or_else(|| inali.trim().to_string(), |s| s.1.to_string())
+    };
+    let mut places = Vec::new();
+    let mut pending = String::new();
+    for m in municipios.split(" | ") {
+        let Some((state, muni)) = m.split_once(": ") else {
+            continue;
+        };
+        // INALI splits "Del Nayar" in two entries: "Del", then "Nayar [El Nayar]".
+        if muni.trim() == "Del" {
+            pending = "Del ".into();
+            continue;
+        }
+        let muni = format!("{}{}", std::mem::take(&mut pending), muni.trim());
+        places.push((state_name(state), muni));
+    }
+    places
+}
+
+/// The private-use subtags of a variant, numbered when another variant of the
+/// agrupación already took them (`used`).
+fn unique_subtags(variant: &str, agrupacion: &str, used: &mut Vec<String>) -> String {
+    let mut sub = variant_subtags(variant, agrupacion);
+    if sub.is_empty() {
+        sub = "central".into();
+    }
+    let base = sub.clone();
+    let mut n = 2;
+    while used.contains(&sub) {
+        sub = format!("{base}-{n}");
+        n += 1;
+    }
+    used.push(sub.clone());
+    sub
 }
 
 /// Add the living individual languages and macrolanguages of an ISO 639-3 code table

@@ -91,12 +91,7 @@ pub fn router(service: Arc<Service>, limits: &Limits) -> Router {
             get(h::chat_messages).post(h::send_chat),
         )
         .route("/conversations/{id}/request", post(h::ask_interpreter))
-        .route("/events", get(events::stream))
-        // Requests, conversations and interpreters are personal data: no cache keeps them.
-        .layer(SetResponseHeaderLayer::overriding(
-            axum::http::header::CACHE_CONTROL,
-            axum::http::HeaderValue::from_static("no-store"),
-        ));
+        .route("/events", get(events::stream));
     Router::new()
         .route("/healthz", get(h::healthz))
         .route("/readyz", get(h::readyz))
@@ -117,6 +112,12 @@ pub fn router(service: Arc<Service>, limits: &Limits) -> Router {
         .layer(axum::middleware::from_fn_with_state(
             service.clone(),
             error::render,
+        ))
+        // Requests, conversations and interpreters are personal data: no cache keeps any
+        // answer but the console's script and stylesheet (which say `no-cache` themselves).
+        .layer(SetResponseHeaderLayer::if_not_present(
+            axum::http::header::CACHE_CONTROL,
+            axum::http::HeaderValue::from_static("no-store"),
         ))
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(

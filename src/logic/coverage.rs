@@ -178,6 +178,26 @@ pub struct Gap {
     pub to: Timestamp,
 }
 
+/// When, between `start` and `end`, interpreter `it` is on call.
+fn on_call_spans(
+    it: &Interpreter,
+    start: Timestamp,
+    end: Timestamp,
+    now: Timestamp,
+) -> Vec<(Timestamp, Timestamp)> {
+    match &it.schedule {
+        // Windows say when; without windows only time off does, around availability
+        // (on call now, or off now because of time off and back after it).
+        Some(s) if !s.windows.is_empty() => s.intervals(start, end),
+        Some(s) if it.availability == Availability::Available || !s.on_call_at(now) => {
+            s.intervals(start, end)
+        }
+        Some(_) => Vec::new(),
+        None if it.availability == Availability::Available => vec![(start, end)],
+        None => Vec::new(),
+    }
+}
+
 /// The coverage grid from the current hour (in `tz`) for `hours` hours. An interpreter
 /// with a schedule counts where it has them on call; one without counts for every hour if
 /// available now (availability is all puente knows of them), for none otherwise.
@@ -199,20 +219,9 @@ pub fn schedule_grid(
     let end = start + SignedDuration::from_hours(hours as i64);
     let mut lines: BTreeMap<&LanguageTag, GridLine> = BTreeMap::new();
     for it in interpreters {
-        let spans: Vec<(Timestamp, Timestamp)> = match &it.schedule {
-            // Windows say when; without windows only time off does, around availability
-            // (on call now, or off now because of time off and back after it).
-            Some(s) if !s.windows.is_empty() => s.intervals(start, end),
-            Some(s) if it.availability == Availability::Available || !s.on_call_at(now) => {
-                s.intervals(start, end)
-            }
-            Some(_) => Vec::new(),
-            None if it.availability == Availability::Available => vec![(start, end)],
-            None => Vec::new(),
-        };
         // Hour slots this interpreter covers.
         let mut covered = vec![false; hours];
-        for (s, e) in spans {
+        for (s, e) in on_call_spans(it, start, end, now) {
             let first = (s.duration_since(start).as_secs() / 3600).max(0) as usize;
             let last = ((e.duration_since(start) - SignedDuration::from_nanos(1)).as_secs() / 3600)
                 .max(0) as usize;

@@ -315,6 +315,123 @@ fn list<'a>(
     index.get(tag).map_or(&[], Vec::as_slice)
 }
 
+/// The decisions for one waiting request (`open`: it has an open offer): give up, widen,
+/// or offer it to the interpreters its routing tier reaches, marking them `taken`.
+fn plan_request(
+    snap: &Snapshot,
+    req: &PendingRequest,
+    open: bool,
+    taken: &mut [bool],
+    now: Timestamp,
+    policy: &Policy,
+    plan: &mut Plan,
+) {
+    let stage = policy.routing.stage(
+        &req.language,
+        req.group.as_ref(),
+        req.created_at,
+        now,
+        policy.give_up_after,
+    );
+    if !open && stage.gives_up_at <= now {
+        plan.decisions.push(Decision::GiveUp(req.id.clone()));
+        return;
+    }
+    earliest(&mut plan.wake_at, stage.gives_up_at);
+    let tier = u8::try_from(stage.tier).unwrap_or(u8::MAX);
+    if tier > req.tier {
+        plan.decisions.push(Decision::Widen {
+            request: req.id.clone(),
+            tier,
+        });
+    }
+    if let Some(w) = stage.widens_at {
+        earliest(&mut plan.wake_at, w);
+    }
+    if policy.mode == OfferMode::Sequential && open {
+        return;
+    }
+    // Who this tier reaches, narrowest first (chained, not collected: this runs for
+    // every waiting request on every step).
+    let intelligible: &[LanguageTag] = match stage.reach >= Reach::Intelligible {
+        true => policy.routing.intelligible_for(&req.language),
+        false => &[],
+    };
+    // Those registered for the whole agrupación, then anyone in it.
+    let group = req
+        .group
+        .as_ref()
+        .filter(|_| stage.reach >= Reach::Agrupacion);
+    let whole = group.filter(|g| *g != &req.language);
+    let candidates = list(&snap.by_language, &req.language)
+        .iter()
+        .chain(intelligible.iter().flat_map(|t| list(&snap.by_language, t)))
+        .chain(whole.map_or(&[][..], |g| list(&snap.by_language, g)))
+        .chain(group.map_or(&[][..], |g| list(&snap.by_group, g)));
+    offer_to(snap, req, candidates, taken, now, policy, plan);
+}
+
+/// Offer `req` to the best of its `candidates` (best first) who is not `taken` and may be
+/// asked again: one under sequential (fewest earlier offers first), each under parallel.
+fn offer_to<'a>(
+    snap: &Snapshot,
+    req: &PendingRequest,
+    candidates: impl Iterator<Item = &'a (usize, Proficiency)>,
+    taken: &mut [bool],
+    now: Timestamp,
+    policy: &Policy,
+    plan: &mut Plan,
+) {
+    let attempt_of = |id: &InterpreterId| req.attempts.iter().find(|a| &a.interpreter == id);
+    let offer = |plan: &mut Plan, i: usize| {
+        plan.decisions.push(Decision::Offer {
+            request: req.id.clone(),
+            interpreter: snap.interpreters[i].id.clone(),
+            deadline: now + policy.offer_timeout,
+        });
+    };
+    // Best candidate so far under sequential: (earlier offers, position in list).
+    let mut best: Option<(u32, usize)> = None;
+    for &(i, _) in candidates {
+        if taken[i] {
+            continue;
+        }
+        let attempt = attempt_of(&snap.interpreters[i].id);
+        if let Some(a) = attempt {
+            if a.open {
+                continue;
+            }
+            if let Some(closed) = a.last_closed_at {
+                let again = closed + policy.retry_after;
+                if again > now {
+                    earliest(&mut plan.wake_at, again);
+                    continue;
+                }
+            }
+        }
+        let count = attempt.map_or(0, |a| a.count);
+        match policy.mode {
+            OfferMode::Parallel => {
+                taken[i] = true;
+                offer(plan, i);
+            }
+            OfferMode::Sequential => {
+                if best.is_none_or(|(c, _)| count < c) {
+                    best = Some((count, i));
+                }
+                if count == 0 {
+                    // The list is sorted: nobody later can beat a first offer here.
+                    break;
+                }
+            }
+        }
+    }
+    if let Some((_, i)) = best {
+        taken[i] = true;
+        offer(plan, i);
+    }
+}
+
 /// Decide what to do now. Pure: same snapshot, time and policy give the same plan.
 pub fn decide(snap: &Snapshot, now: Timestamp, policy: &Policy) -> Plan {
     let mut plan = Plan::default();
@@ -337,98 +454,7 @@ pub fn decide(snap: &Snapshot, now: Timestamp, policy: &Policy) -> Plan {
 
     for (req, open_until) in snap.requests.iter().zip(&snap.open_until) {
         let open = open_until.is_some_and(|t| t > now);
-        let stage = policy.routing.stage(
-            &req.language,
-            req.group.as_ref(),
-            req.created_at,
-            now,
-            policy.give_up_after,
-        );
-        if !open && stage.gives_up_at <= now {
-            plan.decisions.push(Decision::GiveUp(req.id.clone()));
-            continue;
-        }
-        earliest(&mut plan.wake_at, stage.gives_up_at);
-        let tier = u8::try_from(stage.tier).unwrap_or(u8::MAX);
-        if tier > req.tier {
-            plan.decisions.push(Decision::Widen {
-                request: req.id.clone(),
-                tier,
-            });
-        }
-        if let Some(w) = stage.widens_at {
-            earliest(&mut plan.wake_at, w);
-        }
-        if policy.mode == OfferMode::Sequential && open {
-            continue;
-        }
-        // Who this tier reaches, narrowest first (chained, not collected: this runs for
-        // every waiting request on every step).
-        let intelligible: &[LanguageTag] = match stage.reach >= Reach::Intelligible {
-            true => policy.routing.intelligible_for(&req.language),
-            false => &[],
-        };
-        // Those registered for the whole agrupación, then anyone in it.
-        let group = req
-            .group
-            .as_ref()
-            .filter(|_| stage.reach >= Reach::Agrupacion);
-        let whole = group.filter(|g| *g != &req.language);
-        let candidates = list(&snap.by_language, &req.language)
-            .iter()
-            .chain(intelligible.iter().flat_map(|t| list(&snap.by_language, t)))
-            .chain(whole.map_or(&[][..], |g| list(&snap.by_language, g)))
-            .chain(group.map_or(&[][..], |g| list(&snap.by_group, g)));
-        let attempt_of = |id: &InterpreterId| req.attempts.iter().find(|a| &a.interpreter == id);
-        // Best candidate so far under sequential: (earlier offers, position in list).
-        let mut best: Option<(u32, usize)> = None;
-        for &(i, _) in candidates {
-            if taken[i] {
-                continue;
-            }
-            let it = &snap.interpreters[i];
-            let attempt = attempt_of(&it.id);
-            if let Some(a) = attempt {
-                if a.open {
-                    continue;
-                }
-                if let Some(closed) = a.last_closed_at {
-                    let again = closed + policy.retry_after;
-                    if again > now {
-                        earliest(&mut plan.wake_at, again);
-                        continue;
-                    }
-                }
-            }
-            let count = attempt.map_or(0, |a| a.count);
-            match policy.mode {
-                OfferMode::Parallel => {
-                    taken[i] = true;
-                    plan.decisions.push(Decision::Offer {
-                        request: req.id.clone(),
-                        interpreter: it.id.clone(),
-                        deadline: now + policy.offer_timeout,
-                    });
-                }
-                OfferMode::Sequential => {
-                    if best.is_none_or(|(c, _)| count < c) {
-                        best = Some((count, i));
-                    }
-                    if count == 0 {
-                        // The list is sorted: nobody later can beat a first offer here.
-                        break;
-                    }
-                }
-            }
-        }
-        if let Some((_, i)) = best {
-            taken[i] = true;
-            plan.decisions.push(Decision::Offer {
-                request: req.id.clone(),
-                interpreter: snap.interpreters[i].id.clone(),
-                deadline: now + policy.offer_timeout,
-            });
-        }
+        plan_request(snap, req, open, &mut taken, now, policy, &mut plan);
     }
     for d in &plan.decisions {
         if let Decision::Offer { deadline, .. } = d {

@@ -143,6 +143,81 @@ impl Reader<'_> {
     }
 }
 
+impl Reader<'_> {
+    /// [`Reader::field`] for a field that may be left out (`Some(None)` then).
+    fn optional<T>(
+        &mut self,
+        table_line: usize,
+        key: &str,
+        raw: &Field,
+        parse: impl FnOnce(toml::Value) -> Result<T, String>,
+    ) -> Option<Option<T>> {
+        match raw {
+            None => Some(None),
+            some => self.field(table_line, key, some, parse).map(Some),
+        }
+    }
+
+    /// One `[[interpreter]]` table; `None` when a field has a problem (recorded).
+    fn entry(
+        &mut self,
+        table_line: usize,
+        raw: &RawEntry,
+        catalogue: &Catalogue,
+    ) -> Option<RosterEntry> {
+        let l = table_line;
+        let id = self.field(l, "id", &raw.id, |v| InterpreterId::parse(&string(v)?));
+        let name = self.field(l, "name", &raw.name, |v| parse_name(&string(v)?));
+        let phone = self.field(l, "phone", &raw.phone, |v| PhoneNumber::parse(&string(v)?));
+        let languages = self.field(l, "languages", &raw.languages, |v| {
+            let skills: Vec<LanguageSkill> = typed(v)?;
+            check_skills(&skills, catalogue)?;
+            Ok(skills)
+        });
+        let availability = self
+            .optional(l, "availability", &raw.availability, |v| {
+                typed(v).map_err(|_| "use `available` or `offline`".to_string())
+            })
+            .map(|a| a.unwrap_or(Availability::Available));
+        let token = self.optional(l, "token", &raw.token, |v| {
+            let t = string(v)?;
+            if t.len() < 8 {
+                return Err("a token needs at least 8 characters".into());
+            }
+            Ok(t)
+        });
+        let schedule = self.optional(l, "schedule", &raw.schedule, |v| {
+            let s: crate::domain::schedule::Schedule = typed(v)?;
+            s.check().map_err(|e| e.0)?;
+            Ok(s)
+        });
+        let certification = self
+            .optional(l, "certification", &raw.certification, |v| {
+                let c = string(v)?;
+                if c.chars().count() > 200 {
+                    return Err("must be at most 200 characters".into());
+                }
+                Ok(Some(c.trim().to_string()).filter(|c| !c.is_empty()))
+            })
+            .map(Option::flatten);
+        let token_sha256 = self.optional(l, "token_sha256", &raw.token_sha256, |v| {
+            crate::domain::ids::TokenHash::from_hex(&string(v)?)
+                .ok_or_else(|| "must be 64 hex digits (the SHA-256 of the token)".into())
+        });
+        Some(RosterEntry {
+            id: id?,
+            name: name?,
+            phone: phone?,
+            languages: languages?,
+            availability: availability?,
+            token: token?,
+            token_sha256: token_sha256?,
+            schedule: schedule?,
+            certification: certification?,
+        })
+    }
+}
+
 fn string(v: toml::Value) -> Result<String, String> {
     match v {
         toml::Value::String(s) => Ok(s),
@@ -184,91 +259,17 @@ pub fn parse_roster(
     for raw in file.interpreter {
         let table_line = line_of(text, raw.span().start);
         let raw = raw.into_inner();
-        let id = r.field(table_line, "id", &raw.id, |v| {
-            InterpreterId::parse(&string(v)?)
-        });
-        let name = r.field(table_line, "name", &raw.name, |v| parse_name(&string(v)?));
-        let phone = r.field(table_line, "phone", &raw.phone, |v| {
-            PhoneNumber::parse(&string(v)?)
-        });
-        let languages = r.field(table_line, "languages", &raw.languages, |v| {
-            let skills: Vec<LanguageSkill> = typed(v)?;
-            check_skills(&skills, catalogue)?;
-            Ok(skills)
-        });
-        let availability = match &raw.availability {
-            None => Some(Availability::Available),
-            some => r.field(table_line, "availability", some, |v| {
-                typed(v).map_err(|_| "use `available` or `offline`".to_string())
-            }),
-        };
-        let token = match &raw.token {
-            None => Some(None),
-            some => r.field(table_line, "token", some, |v| {
-                let t = string(v)?;
-                if t.len() < 8 {
-                    return Err("a token needs at least 8 characters".into());
-                }
-                Ok(Some(t))
-            }),
-        };
-        let schedule = match &raw.schedule {
-            None => Some(None),
-            some => r.field(table_line, "schedule", some, |v| {
-                let s: crate::domain::schedule::Schedule = typed(v)?;
-                s.check().map_err(|e| e.0)?;
-                Ok(Some(s))
-            }),
-        };
-        let certification = match &raw.certification {
-            None => Some(None),
-            some => r.field(table_line, "certification", some, |v| {
-                let c = string(v)?;
-                if c.chars().count() > 200 {
-                    return Err("must be at most 200 characters".into());
-                }
-                Ok(Some(c.trim().to_string()).filter(|c| !c.is_empty()))
-            }),
-        };
-        let token_sha256 = match &raw.token_sha256 {
-            None => Some(None),
-            some => r.field(table_line, "token_sha256", some, |v| {
-                crate::domain::ids::TokenHash::from_hex(&string(v)?)
-                    .map(Some)
-                    .ok_or_else(|| "must be 64 hex digits (the SHA-256 of the token)".into())
-            }),
-        };
-        let (
-            Some(id),
-            Some(name),
-            Some(phone),
-            Some(languages),
-            Some(availability),
-            Some(token),
-            Some(token_sha256),
-            Some(schedule),
-            Some(certification),
-        ) = (
-            id,
-            name,
-            phone,
-            languages,
-            availability,
-            token,
-            token_sha256,
-            schedule,
-            certification,
-        )
-        else {
+        let Some(entry) = r.entry(table_line, &raw, catalogue) else {
             continue;
         };
-        if token.is_some() && token_sha256.is_some() {
+        let id = &entry.id;
+        if entry.token.is_some() && entry.token_sha256.is_some() {
             r.problem(
                 table_line,
                 format!("interpreter `{id}`: give either `token` or `token_sha256`, not both"),
             );
         }
-        if entries.iter().any(|o| o.id == id) {
+        if entries.iter().any(|o| o.id == *id) {
             let line = raw
                 .id
                 .as_ref()
@@ -279,17 +280,7 @@ pub fn parse_roster(
             );
             continue;
         }
-        entries.push(RosterEntry {
-            id,
-            name,
-            phone,
-            languages,
-            availability,
-            token,
-            token_sha256,
-            schedule,
-            certification,
-        });
+        entries.push(entry);
     }
     if r.problems.is_empty() {
         Ok(entries)

@@ -9,7 +9,7 @@ use puente::domain::offer::Outcome;
 use serde_json::Value;
 
 use crate::common::ari::{AriDouble, Phone, CALLER_NUMBER};
-use crate::helpers::{spawn_app, TestApp, COORDINATOR, OPERATOR};
+use crate::helpers::{spawn_app, Events, TestApp, COORDINATOR, OPERATOR};
 
 async fn start(extra: &[(&str, &str)]) -> (AriDouble, TestApp) {
     start_on(AriDouble::start().await, extra).await
@@ -112,6 +112,8 @@ async fn busy_no_answer_and_decline_close_offers_then_1_bridges_a_three_way_call
         .await
         .expect(200);
 
+    let mut events = Events::open(&app, COORDINATOR).await;
+
     let caller = ari.caller_arrives(&["tsotsil"]);
     let req = caller_request(&app).await;
     let id = req["id"].as_str().unwrap().to_string();
@@ -124,16 +126,16 @@ async fn busy_no_answer_and_decline_close_offers_then_1_bridges_a_three_way_call
     .await;
 
     // Each interpreter's phone rings in turn; each way of not taking it closes the offer.
+    for who in ["ana", "ben", "cruz"] {
+        events
+            .until("offer", 15, |o| {
+                o["interpreter_id"] == who && o["state"] != "open"
+            })
+            .await;
+    }
     let mut closed = Vec::new();
-    for _ in 0..300 {
-        closed = Vec::new();
-        for who in ["ana", "ben", "cruz"] {
-            closed.push(outcomes(&app, who).await.first().copied().flatten());
-        }
-        if closed.iter().all(Option::is_some) {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
+    for who in ["ana", "ben", "cruz"] {
+        closed.push(outcomes(&app, who).await.first().copied().flatten());
     }
     assert_eq!(
         closed,

@@ -272,6 +272,9 @@ impl GroupScore {
 }
 
 /// The evaluation report, as Markdown.
+///
+/// One piece on purpose: it reads top to bottom as the document it writes, section by
+/// section; split, the sections would lose their order on the page.
 pub fn report(r: &Results, params: &Params, temperature: f32, threshold: f32) -> String {
     let (cv, other, chat) = (r.cv, r.other, r.chat);
     let mut md = String::new();
