@@ -1,6 +1,6 @@
 //! The consoles: one page per role (operator, interpreter, coordinator) and the sign-in page,
-//! served by puente itself. No front-end build: HTML templates, one stylesheet and one
-//! script, embedded at compile time, with every word from the Fluent files.
+//! served by puente itself. No front-end build: HTML templates, one stylesheet and the
+//! script's ES modules, embedded at compile time, with every word from the Fluent files.
 //!
 //! A page is only a shell: the script signs in with the token kept in the tab's
 //! `sessionStorage` (never in a URL or a cookie), calls the JSON API with it and follows
@@ -25,7 +25,19 @@ use crate::logic::prompts::Locale;
 
 const LAYOUT: &str = include_str!("console/layout.html");
 const CSS: &str = include_str!("console/console.css");
-const JS: &str = include_str!("console/console.js");
+/// The script, as ES modules (`<script type="module">`, no build step): the entry point,
+/// the DOM helpers, the API client, the event stream, chat, and one module per page.
+const SCRIPTS: &[(&str, &str)] = &[
+    ("main", include_str!("console/js/main.js")),
+    ("dom", include_str!("console/js/dom.js")),
+    ("api", include_str!("console/js/api.js")),
+    ("events", include_str!("console/js/events.js")),
+    ("chat", include_str!("console/js/chat.js")),
+    ("signin", include_str!("console/js/signin.js")),
+    ("operator", include_str!("console/js/operator.js")),
+    ("interpreter", include_str!("console/js/interpreter.js")),
+    ("coordinator", include_str!("console/js/coordinator.js")),
+];
 
 /// The pages: path, page name (for the script), title message, template.
 const PAGES: &[(&str, &str, &str, &str)] = &[
@@ -62,9 +74,13 @@ const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-
                    connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
 
 pub fn router() -> Router<Arc<Service>> {
-    let mut router = Router::new()
-        .route("/console/console.css", get(|| asset(CSS, "text/css")))
-        .route("/console/console.js", get(|| asset(JS, "text/javascript")));
+    let mut router = Router::new().route("/console/console.css", get(|| asset(CSS, "text/css")));
+    for &(name, body) in SCRIPTS {
+        router = router.route(
+            &format!("/console/js/{name}.js"),
+            get(move || asset(body, "text/javascript")),
+        );
+    }
     for &(path, name, title, body) in PAGES {
         router = router.route(
             path,
@@ -260,8 +276,9 @@ mod tests {
     fn every_message_the_script_uses_exists() {
         let svc = service();
         let messages = script_messages(&svc, Locale::default());
-        let used: Vec<&str> = JS
-            .split(['\'', '"', '`'])
+        let used: Vec<&str> = SCRIPTS
+            .iter()
+            .flat_map(|(_, js)| js.split(['\'', '"', '`']))
             .filter(|s| s.starts_with("console-js-") && !s.ends_with('-'))
             .collect();
         assert!(used.len() > 20, "the script uses its messages: {used:?}");

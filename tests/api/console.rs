@@ -71,6 +71,6 @@ async fn every_response_carries_a_request_id() {
     let res = page(&app, "/api/v1/nothing-here", None).await;
     assert_eq!(res.status().as_u16(), 404);
     assert_eq!(res.headers()["cache-control"], "no-store");
-    let res = page(&app, "/console/console.js", None).await;
+    let res = page(&app, "/console/js/main.js", None).await;
     assert_eq!(res.headers()["cache-control"], "no-cache");
 }
