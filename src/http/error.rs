@@ -249,12 +249,7 @@ async fn framework_error(res: &mut Response) -> Option<AppError> {
 /// Middleware: write error bodies in the caller's language. The request id and the log
 /// span come from the layers outside it ([`super::router`]).
 pub async fn render(State(service): State<Arc<Service>>, req: Request, next: Next) -> Response {
-    let request_id = req
-        .extensions()
-        .get::<tower_http::request_id::RequestId>()
-        .and_then(|id| id.header_value().to_str().ok())
-        .unwrap_or("-")
-        .to_string();
+    let request_id = super::request_id(&req).to_string();
     let locale = service.prompts.negotiate(
         req.headers()
             .get(header::ACCEPT_LANGUAGE)

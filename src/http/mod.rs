@@ -135,12 +135,16 @@ pub fn router(service: Arc<Service>, limits: &Limits) -> Router {
 /// One log span per HTTP request, with its id. The path only: query strings may carry what
 /// an operator typed.
 fn span(req: &axum::http::Request<axum::body::Body>) -> tracing::Span {
-    let id = req
-        .extensions()
+    let id = request_id(req);
+    tracing::info_span!("http", request_id = %id, method = %req.method(), path = %req.uri().path())
+}
+
+/// The id [`SetRequestIdLayer`] gave `req` ("-" outside that layer).
+pub(crate) fn request_id<B>(req: &axum::http::Request<B>) -> &str {
+    req.extensions()
         .get::<RequestId>()
         .and_then(|id| id.header_value().to_str().ok())
-        .unwrap_or("-");
-    tracing::info_span!("http", request_id = %id, method = %req.method(), path = %req.uri().path())
+        .unwrap_or("-")
 }
 
 fn log_response<B>(res: &axum::http::Response<B>, latency: Duration, _: &tracing::Span) {

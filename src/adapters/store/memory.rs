@@ -671,10 +671,6 @@ impl Store for MemoryStore {
         Ok(())
     }
 
-    async fn reply_address(&self, id: &RequestId, now: Timestamp) -> Result<Option<String>> {
-        self.memo(&super::reply_memo(id), now).await
-    }
-
     async fn append_chat(
         &self,
         msg: crate::domain::chat::ChatMessage,

@@ -464,7 +464,9 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<()>;
 
     /// Where to reply for conversation `id`, sealed; none once the conversation expired.
-    async fn reply_address(&self, id: &RequestId, now: Timestamp) -> Result<Option<String>>;
+    async fn reply_address(&self, id: &RequestId, now: Timestamp) -> Result<Option<String>> {
+        self.memo(&reply_memo(id), now).await
+    }
 
     /// Append a message to its request's conversation if its `seq` is the next number
     /// (its text is sealed bound to that number): `Conflict::ChatSeq(next)` otherwise, and

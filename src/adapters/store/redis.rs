@@ -185,19 +185,20 @@ fn redis_failed(e: ::redis::RedisError) -> StoreError {
 /// Milliseconds from `now` to `until`; 0 when `until` has passed (the scripts delete then:
 /// `PEXPIRE` with 0 does, `SET … PX 0` would be refused).
 fn lifetime_ms(until: Timestamp, now: Timestamp) -> String {
-    until
-        .duration_since(now)
-        .as_millis()
-        .clamp(0, i64::MAX as i128)
-        .to_string()
+    ms_until(until, now, 0).to_string()
 }
 
 /// `until - now` for `PX`, which takes no 0: what ends at once lasts a millisecond.
 fn positive_ms(until: Timestamp, now: Timestamp) -> i64 {
+    ms_until(until, now, 1)
+}
+
+/// Milliseconds from `now` to `until`, at least `min`.
+fn ms_until(until: Timestamp, now: Timestamp, min: i64) -> i64 {
     until
         .duration_since(now)
         .as_millis()
-        .clamp(1, i64::MAX as i128) as i64
+        .clamp(i128::from(min), i64::MAX as i128) as i64
 }
 
 /// A failure the store found in what Redis answered.
@@ -773,10 +774,6 @@ impl Store for RedisStore {
             .query_async::<()>(&mut conn)
             .await
             .map_err(redis_failed)
-    }
-
-    async fn reply_address(&self, id: &RequestId, now: Timestamp) -> Result<Option<String>> {
-        self.memo(&super::reply_memo(id), now).await
     }
 
     async fn append_chat(
