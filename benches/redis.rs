@@ -1,17 +1,21 @@
 //! Two instances on one Redis, driven over HTTP: `scripts/bench-redis.sh` runs this with
 //! `--bench` against a Redis it starts, and prints one summary line.
 //!
-//! Measures, in one run: creation-to-offer latency at a steady 500 requests per second
-//! (POST on alternating instances → the offer arriving on instance A's event bus, through
-//! Redis pub/sub); dispatches per second when flooding; Redis round trips per dispatch
-//! (counted by the client) and Redis commands per dispatch (the server's
-//! `INFO commandstats`, commands inside scripts included); and `redis-benchmark` EVALSHA
-//! of a one-line script on the same server, for the ratio; and the HTTP ceiling (the same
-//! client and workers on `GET /healthz`, which does nothing), to show how much of the gap
-//! to EVALSHA is HTTP itself.
+//! Measures, in one run:
+//! - creation-to-offer latency at a steady 500 requests per second (POST on alternating
+//!   instances → the offer arriving on instance A's event bus, through Redis pub/sub);
+//! - the flood: 64 operators at once over HTTP, each creating a request as soon as their
+//!   last one was offered: dispatches per second, Redis round trips per dispatch (counted by
+//!   the client) and Redis commands per dispatch (the server's `INFO commandstats`,
+//!   commands inside scripts included); with an empty queue, then with 2,000 requests
+//!   waiting in languages nobody covers;
+//! - the same flood in process (the `Service` API driven directly, no HTTP), beside
+//!   `redis-benchmark` EVALSHA of a one-line script on the same server;
+//! - the HTTP ceiling (the same client and workers on `GET /healthz`, which does nothing);
+//! - what 500 open operator streams add to each request change, in Redis commands.
 //!
 //! Every offer is answered by cancelling its request at once, to free the interpreter;
-//! those cancels are counted in the per-dispatch figures (so they are upper bounds).
+//! those cancels are counted in the per-dispatch figures.
 //!
 //! Without `--bench` (under `cargo test --all-targets`) it does a short smoke run when
 //! `PUENTE_TEST_REDIS_URL` is set, and nothing otherwise.
@@ -22,9 +26,11 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use puente::adapters::store::redis::ROUND_TRIPS;
+use puente::app::auth::Principal;
 use puente::app::service::{Clock, NewInterpreter, Notice, Service};
 use puente::domain::ids::InterpreterId;
 use puente::domain::ids::RequestId;
+use puente::domain::request::{Channel, Priority};
 use puente::domain::roster::{Availability, LanguageSkill, PhoneNumber, Proficiency};
 use puente::setup::config::Config;
 
@@ -88,7 +94,7 @@ async fn instance(url: &str, ns: &str) -> Instance {
 }
 
 fn command_calls(url: &str) -> u64 {
-    let client = redis::Client::open(url).unwrap();
+    let client = redis::Client::open(url.split(',').next().unwrap()).unwrap();
     let mut con = client.get_connection().unwrap();
     let info: String = redis::cmd("INFO")
         .arg("commandstats")
@@ -151,10 +157,11 @@ async fn run(url: &str, secs: u64, n_interpreters: usize, full: bool) {
         a.svc.load_interpreter(new, None).await.unwrap();
     }
     // Offers as they reach instance A (whichever instance made them): cancel the request
-    // at once to free the interpreter, and note when the offer was seen.
-    let seen: Arc<Mutex<HashMap<String, Instant>>> = Arc::default();
+    // at once to free the interpreter, note when the offer was seen, tell the waiting.
+    let seen: Seen = Arc::default();
+    let offered = Arc::new(tokio::sync::Notify::new());
     let mut rx = a.svc.bus.subscribe();
-    let (seen2, svc) = (seen.clone(), a.svc.clone());
+    let (seen2, offered2, svc) = (seen.clone(), offered.clone(), a.svc.clone());
     let operator = Arc::new(svc.authenticate(Some("bench-operator")).await.unwrap());
     let watcher = tokio::spawn(async move {
         while let Ok(n) = rx.recv().await {
@@ -165,6 +172,7 @@ async fn run(url: &str, secs: u64, n_interpreters: usize, full: bool) {
                         .unwrap()
                         .entry(o.request.to_string())
                         .or_insert_with(Instant::now);
+                    offered2.notify_waiters();
                     let (svc, operator) = (svc.clone(), operator.clone());
                     let id = o.request.clone();
                     tokio::spawn(async move {
@@ -179,21 +187,8 @@ async fn run(url: &str, secs: u64, n_interpreters: usize, full: bool) {
             }
         }
     });
-    let client = reqwest::Client::new();
-    let post = move |base: String, lang: &'static str| {
-        let client = client.clone();
-        async move {
-            let started = Instant::now();
-            let res = client
-                .post(format!("{base}/api/v1/requests"))
-                .bearer_auth("bench-operator")
-                .json(&serde_json::json!({"language": lang, "priority": "normal", "channel": "phone"}))
-                .send()
-                .await
-                .unwrap();
-            let v: serde_json::Value = res.json().await.unwrap();
-            (v["id"].as_str().unwrap_or_default().to_string(), started)
-        }
+    let post = Post {
+        client: reqwest::Client::new(),
     };
 
     // 1. Steady 500 requests per second, alternating instances.
@@ -205,12 +200,11 @@ async fn run(url: &str, secs: u64, n_interpreters: usize, full: bool) {
     for i in 0..total {
         let at = start + Duration::from_micros(i * 1_000_000 / rate);
         tokio::time::sleep_until(at.into()).await;
-        let base = if i % 2 == 0 {
-            a.base.clone()
-        } else {
-            b.base.clone()
-        };
-        tasks.push(tokio::spawn(post(base, LANGS[i as usize % LANGS.len()])));
+        let base = if i % 2 == 0 { &a.base } else { &b.base };
+        let (post, base) = (post.clone(), base.clone());
+        tasks.push(tokio::spawn(async move {
+            post.create(&base, LANGS[i as usize % LANGS.len()]).await
+        }));
     }
     let mut started: Vec<(String, Instant)> = Vec::new();
     for t in tasks {
@@ -225,59 +219,62 @@ async fn run(url: &str, secs: u64, n_interpreters: usize, full: bool) {
             .collect()
     };
     lat.sort();
-    let offered = lat.len();
+    let steady_offered = lat.len();
     let steady_rts =
-        (ROUND_TRIPS.load(Ordering::Relaxed) - steady_rt0) as f64 / offered.max(1) as f64;
+        (ROUND_TRIPS.load(Ordering::Relaxed) - steady_rt0) as f64 / steady_offered.max(1) as f64;
     let pct = |p: f64| {
         lat.get(((lat.len().max(1) - 1) as f64 * p) as usize)
             .copied()
             .unwrap_or_default()
     };
 
-    // 2. Flood: 64 at a time, as fast as it goes.
-    let rt0 = ROUND_TRIPS.load(Ordering::Relaxed);
-    let cmd0 = command_calls(url.split(',').next().unwrap());
-    let seen_before = seen.lock().unwrap().len();
-    let flood_start = Instant::now();
-    let deadline = flood_start + Duration::from_secs(secs);
-    let mut workers = Vec::new();
-    for w in 0..64usize {
-        let (ab, bb) = (a.base.clone(), b.base.clone());
-        let post = post.clone();
-        workers.push(tokio::spawn(async move {
-            let mut i = w;
-            while Instant::now() < deadline {
-                let base = if i % 2 == 0 { ab.clone() } else { bb.clone() };
-                post(base, LANGS[i % LANGS.len()]).await;
-                i += 64;
-            }
-        }));
-    }
-    for w in workers {
-        w.await.unwrap();
+    // 2. The flood over HTTP, with an empty queue.
+    let bases = [a.base.clone(), b.base.clone()];
+    let http = Flood {
+        seen: seen.clone(),
+        offered: offered.clone(),
+        create: Create::Http(post.clone(), bases.clone()),
+    };
+    let empty = http.clone().run(url, secs).await;
+
+    // 3. The same with 2,000 requests waiting in languages nobody covers.
+    let waiting = if full { 2000 } else { 100 };
+    for i in 0..waiting {
+        post.create(&bases[i % 2], BACKLOG[i % BACKLOG.len()]).await;
     }
     tokio::time::sleep(Duration::from_millis(500)).await;
-    let flood_secs = flood_start.elapsed().as_secs_f64() - 0.5;
-    let dispatched = seen.lock().unwrap().len() - seen_before;
-    let rts = ROUND_TRIPS.load(Ordering::Relaxed) - rt0;
-    let cmds = command_calls(url.split(',').next().unwrap()) - cmd0;
-    let per_sec = dispatched as f64 / flood_secs;
+    let backlog = http.run(url, secs).await;
 
-    // 3. The HTTP ceiling: the same 64 workers and client on a handler that does nothing
-    // (GET /healthz), so no dispatch can go faster through HTTP on this machine.
-    let client = reqwest::Client::new();
+    // 4. In process: the service driven directly, without HTTP.
+    let operators = [
+        Arc::new(a.svc.authenticate(Some("bench-operator")).await.unwrap()),
+        Arc::new(b.svc.authenticate(Some("bench-operator")).await.unwrap()),
+    ];
+    let direct = Flood {
+        seen: seen.clone(),
+        offered: offered.clone(),
+        create: Create::Direct([a.svc.clone(), b.svc.clone()], operators),
+    }
+    .run(url, secs)
+    .await;
+
+    // 5. The HTTP ceiling: the same number of workers and the same client on a handler
+    // that does nothing (GET /healthz), so no dispatch can go faster through HTTP here.
     let done = Arc::new(AtomicU64::new(0));
     let ceiling_start = Instant::now();
     let deadline = ceiling_start + Duration::from_secs(secs);
     let mut workers = Vec::new();
-    for w in 0..64usize {
-        let (ab, bb) = (a.base.clone(), b.base.clone());
-        let (client, done) = (client.clone(), done.clone());
+    for w in 0..WORKERS {
+        let bases = bases.clone();
+        let (client, done) = (post.client.clone(), done.clone());
         workers.push(tokio::spawn(async move {
             let mut i = w;
             while Instant::now() < deadline {
-                let base = if i % 2 == 0 { &ab } else { &bb };
-                let res = client.get(format!("{base}/healthz")).send().await.unwrap();
+                let res = client
+                    .get(format!("{}/healthz", bases[i % 2]))
+                    .send()
+                    .await
+                    .unwrap();
                 let _ = res.bytes().await.unwrap();
                 done.fetch_add(1, Ordering::Relaxed);
                 i += 1;
@@ -288,6 +285,11 @@ async fn run(url: &str, secs: u64, n_interpreters: usize, full: bool) {
         w.await.unwrap();
     }
     let ceiling = done.load(Ordering::Relaxed) as f64 / ceiling_start.elapsed().as_secs_f64();
+
+    // 6. What 500 operator streams (half on each instance) add to a request change.
+    let n_streams = if full { 500 } else { 20 };
+    let quiet = stream_cost(url, &post, &bases, &seen, &offered, 0).await;
+    let streamed = stream_cost(url, &post, &bases, &seen, &offered, n_streams).await;
     watcher.abort();
     a.app.shutdown().await.unwrap();
     b.app.shutdown().await.unwrap();
@@ -297,18 +299,198 @@ async fn run(url: &str, secs: u64, n_interpreters: usize, full: bool) {
     } else {
         None
     };
-    let ratio = evalsha
-        .map(|e| format!("{:.3}", per_sec / e))
-        .unwrap_or_else(|| "n/a".into());
-    let ceiling_ratio = evalsha
-        .map(|e| format!("{:.3}", ceiling / e))
-        .unwrap_or_else(|| "n/a".into());
+    let ratio = |x: f64| {
+        evalsha
+            .map(|e| format!("{:.3}", x / e))
+            .unwrap_or_else(|| "n/a".into())
+    };
     println!(
-        "redis bench: {offered}/{total} offered at {rate}/s, creation→offer p50 {:.2?} p99 {:.2?}, {steady_rts:.2} round trips per dispatch; flood {per_sec:.0} dispatches/s, {:.2} round trips and {:.1} Redis commands per dispatch (cancels included); redis-benchmark EVALSHA {} /s; ratio {ratio}; HTTP ceiling {ceiling:.0} GET /healthz per second (ratio {ceiling_ratio})",
+        "redis bench: {steady_offered}/{total} offered at {rate}/s, creation→offer p50 {:.2?} p99 {:.2?}, {steady_rts:.2} round trips per dispatch; \
+         flood {:.0} dispatches/s, {:.2} round trips and {:.1} Redis commands per dispatch (cancels included); \
+         with {waiting} waiting {:.0} dispatches/s, {:.1} Redis commands per dispatch; \
+         in process {:.0} dispatches/s, {:.1} Redis commands per dispatch; \
+         redis-benchmark EVALSHA {} /s (in-process ratio {}); \
+         HTTP ceiling {ceiling:.0} GET /healthz per second (flood ratio {:.3}); \
+         {n_streams} operator streams add {:.1} Redis commands per request change",
         pct(0.5),
         pct(0.99),
-        rts as f64 / dispatched.max(1) as f64,
-        cmds as f64 / dispatched.max(1) as f64,
+        empty.per_sec,
+        empty.round_trips,
+        empty.commands,
+        backlog.per_sec,
+        backlog.commands,
+        direct.per_sec,
+        direct.commands,
         evalsha.map(|e| format!("{e:.0}")).unwrap_or_else(|| "n/a".into()),
+        ratio(direct.per_sec),
+        empty.per_sec / ceiling,
+        streamed - quiet,
     );
+}
+
+type Seen = Arc<Mutex<HashMap<String, Instant>>>;
+
+/// Operators working at once in a flood.
+const WORKERS: usize = 64;
+
+/// Languages nobody in the bench's roster speaks.
+const BACKLOG: [&str; 4] = [
+    "und-totonaco",
+    "und-mazateco",
+    "und-huasteco",
+    "und-mazahua",
+];
+
+#[derive(Clone)]
+struct Post {
+    client: reqwest::Client,
+}
+
+impl Post {
+    /// Create a request over HTTP: its id, and when the POST was sent.
+    async fn create(&self, base: &str, lang: &str) -> (String, Instant) {
+        let started = Instant::now();
+        let res = self
+            .client
+            .post(format!("{base}/api/v1/requests"))
+            .bearer_auth("bench-operator")
+            .json(&serde_json::json!({"language": lang, "priority": "normal", "channel": "phone"}))
+            .send()
+            .await
+            .unwrap();
+        let v: serde_json::Value = res.json().await.unwrap();
+        (v["id"].as_str().unwrap_or_default().to_string(), started)
+    }
+}
+
+/// How a flood's operators create their requests: over HTTP, or through the service.
+#[derive(Clone)]
+enum Create {
+    Http(Post, [String; 2]),
+    Direct([Arc<Service>; 2], [Arc<Principal>; 2]),
+}
+
+impl Create {
+    async fn one(&self, i: usize) -> String {
+        let lang = LANGS[i % LANGS.len()];
+        match self {
+            Create::Http(post, bases) => post.create(&bases[i % 2], lang).await.0,
+            Create::Direct(svcs, operators) => svcs[i % 2]
+                .create_request(
+                    operators[i % 2].operator().unwrap(),
+                    lang,
+                    Priority::Normal,
+                    Channel::Phone,
+                )
+                .await
+                .unwrap()
+                .id
+                .to_string(),
+        }
+    }
+}
+
+#[derive(Clone)]
+struct Flood {
+    seen: Seen,
+    offered: Arc<tokio::sync::Notify>,
+    create: Create,
+}
+
+struct Figures {
+    per_sec: f64,
+    round_trips: f64,
+    commands: f64,
+}
+
+/// Wait (at most 5 s) until request `id` was offered.
+async fn offered(seen: &Seen, notify: &tokio::sync::Notify, id: &str) -> bool {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        let woken = notify.notified();
+        if seen.lock().unwrap().contains_key(id) {
+            return true;
+        }
+        if tokio::time::timeout_at(deadline, woken).await.is_err() {
+            return false;
+        }
+    }
+}
+
+impl Flood {
+    /// `WORKERS` operators at once, each creating a request as soon as their last one was
+    /// offered, for `secs` seconds: every request counted is one dispatch.
+    async fn run(self, url: &str, secs: u64) -> Figures {
+        let rt0 = ROUND_TRIPS.load(Ordering::Relaxed);
+        let cmd0 = command_calls(url);
+        let dispatched = Arc::new(AtomicU64::new(0));
+        let start = Instant::now();
+        let deadline = start + Duration::from_secs(secs);
+        let mut workers = Vec::new();
+        for w in 0..WORKERS {
+            let (ctx, dispatched) = (self.clone(), dispatched.clone());
+            workers.push(tokio::spawn(async move {
+                let mut i = w;
+                while Instant::now() < deadline {
+                    let id = ctx.create.one(i).await;
+                    if offered(&ctx.seen, &ctx.offered, &id).await {
+                        dispatched.fetch_add(1, Ordering::Relaxed);
+                    }
+                    i += WORKERS;
+                }
+            }));
+        }
+        for w in workers {
+            w.await.unwrap();
+        }
+        let elapsed = start.elapsed().as_secs_f64();
+        // Let the last cancels land before counting.
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let n = dispatched.load(Ordering::Relaxed).max(1) as f64;
+        Figures {
+            per_sec: n / elapsed,
+            round_trips: (ROUND_TRIPS.load(Ordering::Relaxed) - rt0) as f64 / n,
+            commands: (command_calls(url) - cmd0) as f64 / n,
+        }
+    }
+}
+
+/// Redis commands per request change, one request at a time (created, offered,
+/// cancelled: three changes), with `n` operator streams open over HTTP.
+async fn stream_cost(
+    url: &str,
+    post: &Post,
+    bases: &[String; 2],
+    seen: &Seen,
+    notify: &tokio::sync::Notify,
+    n: usize,
+) -> f64 {
+    let mut readers = Vec::new();
+    for i in 0..n {
+        let res = post
+            .client
+            .get(format!("{}/api/v1/events", bases[i % 2]))
+            .bearer_auth("bench-operator")
+            .send()
+            .await
+            .unwrap();
+        readers.push(tokio::spawn(async move {
+            let mut body = res.bytes_stream();
+            while let Some(Ok(_)) = futures_util::StreamExt::next(&mut body).await {}
+        }));
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let rounds = 100;
+    let cmd0 = command_calls(url);
+    for i in 0..rounds {
+        let (id, _) = post.create(&bases[i % 2], LANGS[0]).await;
+        offered(seen, notify, &id).await;
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let per = (command_calls(url) - cmd0) as f64 / (rounds * 3) as f64;
+    for r in readers {
+        r.abort();
+    }
+    per
 }

@@ -83,6 +83,7 @@ fn roster(n: usize, tags: &[LanguageTag], rng: &mut Rng) -> Vec<FreeInterpreter>
                 groups: Vec::new(),
                 idle_since: t(-(rng.below(10_000) as i64)),
                 ready_at: None,
+                holds_offer: false,
             }
         })
         .collect()

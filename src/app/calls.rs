@@ -252,8 +252,8 @@ impl Controller {
             Notice::Offer(o) if self.calls.by_request.contains_key(&o.request) => {
                 self.on_offer(o).await
             }
-            Notice::Request(r) if self.calls.by_request.contains_key(&r.id) => {
-                self.on_request(r).await
+            Notice::Request(n) if self.calls.by_request.contains_key(&n.request.id) => {
+                self.on_request(&n.request).await
             }
             _ => {}
         }

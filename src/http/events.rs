@@ -120,24 +120,26 @@ async fn render(svc: &Service, who: &Principal, notice: &Notice, locale: Locale)
         (Notice::Removed(id), Principal::Coordinator(_)) => {
             ("interpreter_removed", json!({ "id": id }))
         }
-        (Notice::Request(r), Principal::Operator(_) | Principal::Coordinator(_)) => {
-            // Only a waiting request has a place in the queue to show.
-            let queue = match r.state.is_pending() {
-                true => svc.queue_info().await.ok(),
-                false => None,
-            };
-            let view =
-                views::request(svc, r, queue.as_ref().and_then(|q| q.get(&r.id)), locale).await;
+        (Notice::Request(n), Principal::Operator(_) | Principal::Coordinator(_)) => {
+            // Where a waiting request stands came with the change; the view is rendered
+            // once per locale for every stream.
+            let r = &n.request;
+            let view = n
+                .staff_view(locale, views::request(svc, r, n.place.as_ref(), locale))
+                .await;
             if matches!(who, Principal::Coordinator(_)) && r.state == RequestState::Unfilled {
                 let alert = json!({"kind": "unfilled", "request": view});
                 return vec![event("request", view), event("alert", alert)];
             }
             ("request", view)
         }
-        (Notice::Request(r), Principal::Interpreter(me))
-            if r.interpreter.as_ref() == Some(me.id()) =>
+        (Notice::Request(n), Principal::Interpreter(me))
+            if n.request.interpreter.as_ref() == Some(me.id()) =>
         {
-            ("request", views::request(svc, r, None, locale).await)
+            (
+                "request",
+                views::request(svc, &n.request, None, locale).await,
+            )
         }
         (Notice::Offer(o), Principal::Interpreter(me)) if &o.interpreter == me.id() => {
             ("offer", views::offer(svc, o, locale))

@@ -759,7 +759,7 @@ pub async fn list_requests(
         })?),
     };
     let reqs = svc.requests(&who.staff()?, state).await?;
-    let queue = svc.queue_info().await?;
+    let queue = svc.queue_info(&reqs).await?;
     let mut list = Vec::with_capacity(reqs.len());
     for r in &reqs {
         list.push(views::request(&svc, r, queue.get(&r.id), locale).await);
@@ -774,7 +774,7 @@ pub async fn get_request(
     Path(id): Path<String>,
 ) -> ApiResult {
     let req = svc.request(&who, &RequestId::from_path(&id)).await?;
-    let queue = svc.queue_info().await?;
+    let queue = svc.queue_info(std::slice::from_ref(&req)).await?;
     Ok(axum::Json(views::request(&svc, &req, queue.get(&req.id), locale).await).into_response())
 }
 
@@ -818,7 +818,7 @@ pub async fn bridge_request(
     let req = svc
         .bridge(&who, &RequestId::from_path(&id), connected)
         .await?;
-    let queue = svc.queue_info().await?;
+    let queue = svc.queue_info(std::slice::from_ref(&req)).await?;
     Ok(axum::Json(views::request(&svc, &req, queue.get(&req.id), locale).await).into_response())
 }
 
@@ -888,7 +888,7 @@ pub async fn ask_interpreter(
         .ask_interpreter(&who, &RequestId::from_path(&id), &body.language, priority)
         .await
         .map_err(|e| with_named_candidates(&svc, e, locale))?;
-    let queue = svc.queue_info().await?;
+    let queue = svc.queue_info(std::slice::from_ref(&req)).await?;
     let v = views::request(&svc, &req, queue.get(&req.id), locale).await;
     Ok((StatusCode::CREATED, axum::Json(v)).into_response())
 }

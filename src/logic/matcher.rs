@@ -148,6 +148,8 @@ pub struct FreeInterpreter {
     pub idle_since: Timestamp,
     /// Not before this instant (wrap-up after a session).
     pub ready_at: Option<Timestamp>,
+    /// Holds an open offer (perhaps of a request the snapshot does not carry).
+    pub holds_offer: bool,
 }
 
 impl FreeInterpreter {
@@ -171,6 +173,7 @@ impl FreeInterpreter {
             groups,
             idle_since: it.idle_since,
             ready_at: it.ready_at,
+            holds_offer: false,
         }
     }
 }
@@ -202,6 +205,10 @@ pub struct Snapshot {
     /// The store left out requests behind the head of a long queue: once this snapshot's
     /// offers are made, look again.
     pub more_waiting: bool,
+    /// The languages whose queues the store read (a focused snapshot's, expanded).
+    pub languages: Vec<LanguageTag>,
+    /// The earliest deadline of an open offer the snapshot does not carry, if any.
+    pub next_deadline: Option<Timestamp>,
 }
 
 impl Snapshot {
@@ -236,7 +243,7 @@ impl Snapshot {
             .enumerate()
             .map(|(i, it)| (&it.id, i))
             .collect();
-        let mut holds_offer = vec![false; interpreters.len()];
+        let mut holds_offer: Vec<bool> = interpreters.iter().map(|i| i.holds_offer).collect();
         let mut latest: HashMap<&RequestId, Timestamp> = HashMap::new();
         for o in &offers {
             if let Some(&i) = index.get(&o.interpreter) {
@@ -257,6 +264,8 @@ impl Snapshot {
         drop(index);
         Snapshot {
             more_waiting: false,
+            languages: Vec::new(),
+            next_deadline: None,
             requests,
             interpreters,
             offers,
@@ -337,7 +346,10 @@ fn plan_request(
         plan.decisions.push(Decision::GiveUp(req.id.clone()));
         return;
     }
-    earliest(&mut plan.wake_at, stage.gives_up_at);
+    if stage.gives_up_at > now {
+        // Past it, an open offer keeps the request: its deadline is the next instant.
+        earliest(&mut plan.wake_at, stage.gives_up_at);
+    }
     let tier = u8::try_from(stage.tier).unwrap_or(u8::MAX);
     if tier > req.tier {
         plan.decisions.push(Decision::Widen {

@@ -117,23 +117,6 @@ async fn subscribe(redis: &RedisStore) -> ::redis::RedisResult<::redis::aio::Pub
         })
 }
 
-/// How long an instance waits before matching on another instance's change.
-const BACKUP_DELAY: Duration = Duration::from_millis(200);
-
-/// Wake the dispatcher after [`BACKUP_DELAY`], once for any number of calls meanwhile.
-fn wake_later(service: &Arc<Service>, pending: &Arc<std::sync::atomic::AtomicBool>) {
-    use std::sync::atomic::Ordering;
-    if pending.swap(true, Ordering::AcqRel) {
-        return;
-    }
-    let (service, pending) = (service.clone(), pending.clone());
-    tokio::spawn(async move {
-        tokio::time::sleep(BACKUP_DELAY).await;
-        pending.store(false, Ordering::Release);
-        service.wake_dispatcher();
-    });
-}
-
 /// Deliver every instance's changes to this one's live streams and dispatcher, and
 /// resubscribe (with backoff) when the connection drops.
 async fn receive_changes(
@@ -142,7 +125,6 @@ async fn receive_changes(
     mut stream: ::redis::aio::PubSubStream,
 ) {
     let mut backoff = Duration::from_millis(100);
-    let backup_pending = Arc::new(std::sync::atomic::AtomicBool::new(false));
     loop {
         loop {
             let msg = tokio::select! {
@@ -157,14 +139,13 @@ async fn receive_changes(
                 .and_then(|p| RedisStore::decode_event(&p).map_err(|e| e.to_string()))
             {
                 Ok((origin, change)) => {
-                    let nothing_waits = change.nothing_waits;
-                    service.deliver(change);
                     // The instance that made the change matches on it at once. The others
-                    // look a moment later, in case it died before it could: a request
+                    // look after a delay, in case it died before it could: a request
                     // whose instance was killed is not left waiting.
-                    if origin != redis.instance() && !nothing_waits {
-                        wake_later(&service, &backup_pending);
+                    if origin != redis.instance() && !change.nothing_waits {
+                        service.look_at_later(service.focus_of(&change));
                     }
+                    service.deliver(change);
                 }
                 Err(e) => tracing::error!(error = %e, "unreadable change from another instance"),
             }

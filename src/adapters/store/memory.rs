@@ -12,7 +12,8 @@ use async_trait::async_trait;
 use jiff::Timestamp;
 
 use super::{
-    Change, Conflict, Finish, Joined, Placement, Reason, Result, Rules, Scope, Store, StoreError,
+    Change, Conflict, Finish, Focus, Joined, Placement, QueueInfo, Reason, Result, Rules, Scope,
+    Store, StoreError,
 };
 use crate::domain::ids::InterpreterId;
 use crate::domain::ids::OfferId;
@@ -151,6 +152,35 @@ impl State {
         self.still_open(self.offers_by_interpreter.get(id))
     }
 
+    /// Where a waiting request stands (none once it is not waiting).
+    fn place(&self, r: &Request) -> Option<QueueInfo> {
+        if !self.pending.contains(&r.id) {
+            return None;
+        }
+        let key = |r: &Request| (r.priority, r.created_at, r.id.clone());
+        let ahead = self
+            .pending
+            .iter()
+            .map(|id| &self.requests[id])
+            .filter(|o| o.language == r.language && key(o) < key(r))
+            .count();
+        Some(QueueInfo {
+            position: ahead + 1,
+            on_call: self.on_call(&r.language, r.group.as_ref()),
+            open_offers: self.open_offers_of_request(&r.id).len(),
+        })
+    }
+
+    /// `change` with where each waiting request it carries stands now.
+    fn placed(&self, mut change: Change) -> Change {
+        change.places = change
+            .requests
+            .iter()
+            .filter_map(|r| Some((r.id.clone(), self.place(&self.requests[&r.id])?)))
+            .collect();
+        change
+    }
+
     /// After offers of `request` closed: back to queued if none is open.
     fn requeue_if_idle(&mut self, request: &RequestId, now: Timestamp, change: &mut Change) {
         if !self.open_offers_of_request(request).is_empty() {
@@ -251,7 +281,7 @@ impl Store for MemoryStore {
             }
         }
         change.interpreters.insert(0, (it, Reason::Requested));
-        Ok(change)
+        Ok(s.placed(change))
     }
 
     async fn add_time_off(
@@ -271,7 +301,7 @@ impl Store for MemoryStore {
         it.revision += 1;
         let mut change = Change::default();
         change.interpreters.push((it.clone(), Reason::Requested));
-        Ok(change)
+        Ok(s.placed(change))
     }
 
     async fn remove_interpreter(&self, id: &InterpreterId, now: Timestamp) -> Result<Change> {
@@ -293,7 +323,7 @@ impl Store for MemoryStore {
         if let Some(t) = s.token_of.remove(id) {
             s.tokens.remove(&t);
         }
-        Ok(change)
+        Ok(s.placed(change))
     }
 
     async fn set_availability(
@@ -309,7 +339,7 @@ impl Store for MemoryStore {
         };
         let mut change = Change::default();
         if it.availability == availability {
-            return Ok(change);
+            return Ok(s.placed(change));
         }
         it.availability = availability;
         it.missed_in_row = 0;
@@ -320,7 +350,7 @@ impl Store for MemoryStore {
         if availability == Availability::Offline {
             s.withdraw_interpreter_offers(id, Outcome::Declined, now, &mut change);
         }
-        Ok(change)
+        Ok(s.placed(change))
     }
 
     async fn insert_request(&self, req: Request) -> Result<Placement> {
@@ -328,22 +358,16 @@ impl Store for MemoryStore {
         if s.requests.contains_key(&req.id) {
             return Err(StoreError::AlreadyExists(format!("request {}", req.id)));
         }
-        let key = |r: &Request| (r.priority, r.created_at, r.id.clone());
-        let ahead = s
-            .pending
-            .iter()
-            .map(|id| &s.requests[id])
-            .filter(|r| r.language == req.language && key(r) < key(&req))
-            .count();
-        let on_call = s.on_call(&req.language, req.group.as_ref());
         if req.state.is_pending() {
             s.pending.insert(req.id.clone());
         }
         s.request_order.push(req.id.clone());
-        s.requests.insert(req.id.clone(), req);
+        let id = req.id.clone();
+        s.requests.insert(id.clone(), req);
+        let place = s.place(&s.requests[&id]);
         Ok(Placement {
-            position: ahead + 1,
-            on_call,
+            position: place.map_or(1, |p| p.position),
+            on_call: place.map_or(0, |p| p.on_call),
         })
     }
 
@@ -410,7 +434,7 @@ impl Store for MemoryStore {
             }
         }
         change.nothing_waits = s.pending.is_empty();
-        Ok(change)
+        Ok(s.placed(change))
     }
 
     async fn renew_lease(
@@ -498,7 +522,7 @@ impl Store for MemoryStore {
         s.open_offers.insert(offer.id.clone());
         change.offers.push(offer.clone());
         s.offers.insert(offer.id.clone(), offer);
-        Ok(change)
+        Ok(s.placed(change))
     }
 
     async fn accept_offer(
@@ -547,7 +571,7 @@ impl Store for MemoryStore {
         it.session = Some(request_id);
         it.missed_in_row = 0;
         change.interpreters.push((it.clone(), Reason::Requested));
-        Ok(change)
+        Ok(s.placed(change))
     }
 
     async fn close_offer(
@@ -585,7 +609,7 @@ impl Store for MemoryStore {
                 it.missed_in_row = 0;
             }
         }
-        Ok(change)
+        Ok(s.placed(change))
     }
 
     async fn on_call(&self, language: &LanguageTag, group: Option<&LanguageTag>) -> Result<usize> {
@@ -749,7 +773,7 @@ impl Store for MemoryStore {
             r.bridged_at = Some(now);
             r.updated_at = now;
             change.requests.push(r.clone());
-            return Ok(change);
+            return Ok(s.placed(change));
         }
         let interpreter = r.interpreter.take();
         r.state = RequestState::Queued;
@@ -764,7 +788,7 @@ impl Store for MemoryStore {
                 change.interpreters.push((it.clone(), Reason::Requested));
             }
         }
-        Ok(change)
+        Ok(s.placed(change))
     }
 
     async fn widen(&self, id: &RequestId, tier: u8, now: Timestamp) -> Result<Change> {
@@ -777,10 +801,25 @@ impl Store for MemoryStore {
                 change.requests.push(r.clone());
             }
         }
-        Ok(change)
+        Ok(s.placed(change))
     }
 
-    async fn snapshot(&self, scope: Scope, routing: &Routing, _now: Timestamp) -> Result<Snapshot> {
+    async fn places(&self, requests: &[Request]) -> Result<HashMap<RequestId, QueueInfo>> {
+        let s = self.lock();
+        Ok(requests
+            .iter()
+            .filter_map(|r| Some((r.id.clone(), s.place(s.requests.get(&r.id)?)?)))
+            .collect())
+    }
+
+    /// Memory is cheap: every waiting request, whatever the focus.
+    async fn snapshot(
+        &self,
+        scope: Scope,
+        _focus: &Focus,
+        routing: &Routing,
+        _now: Timestamp,
+    ) -> Result<Snapshot> {
         let s = self.lock();
         let mut requests = Vec::with_capacity(s.pending.len());
         for id in &s.pending {
@@ -792,13 +831,12 @@ impl Store for MemoryStore {
         }
         // Only free interpreters a waiting request may reach (all of them: memory is cheap,
         // so `Best` gets everyone too).
+        let _ = scope;
         let mut seen = BTreeSet::new();
-        if scope != Scope::Requests {
-            for r in &requests {
-                seen.extend(s.reachable(&r.language, r.group.as_ref()));
-                for t in routing.intelligible_for(&r.language) {
-                    seen.extend(s.speakers.get(t).into_iter().flatten());
-                }
+        for r in &requests {
+            seen.extend(s.reachable(&r.language, r.group.as_ref()));
+            for t in routing.intelligible_for(&r.language) {
+                seen.extend(s.speakers.get(t).into_iter().flatten());
             }
         }
         let interpreters = seen
@@ -820,6 +858,11 @@ impl Store for MemoryStore {
                 }
             })
             .collect();
-        Ok(Snapshot::new(requests, interpreters, offers))
+        let mut languages: Vec<LanguageTag> = requests.iter().map(|r| r.language.clone()).collect();
+        languages.sort();
+        languages.dedup();
+        let mut snapshot = Snapshot::new(requests, interpreters, offers);
+        snapshot.languages = languages;
+        Ok(snapshot)
     }
 }

@@ -19,12 +19,14 @@ use crate::domain::ids::InterpreterId;
 use crate::domain::ids::OfferId;
 use crate::domain::ids::RequestId;
 use crate::domain::ids::TokenHash;
+use crate::domain::language::LanguageTag;
 use crate::domain::named::Named;
-use crate::domain::offer::Offer;
+use crate::domain::offer::{Offer, Outcome};
 use crate::domain::request::{Request, RequestState};
 use crate::domain::roster::{Availability, Interpreter, Profile};
 use crate::logic::matcher::Snapshot;
 use crate::logic::routing::Routing;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 /// Why a transition did not happen.
 #[derive(Debug, thiserror::Error, PartialEq)]
@@ -206,6 +208,21 @@ pub struct Change {
     /// hint; false when unknown).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub nothing_waits: bool,
+    /// Where each waiting request in `requests` stood after the change, computed by the
+    /// transition itself so that no live stream has to ask.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub places: Vec<(RequestId, QueueInfo)>,
+}
+
+/// Where a waiting request stands, for the operator's status line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct QueueInfo {
+    /// 1-based place among waiting requests of the same language.
+    pub position: usize,
+    /// Interpreters of the language who are on call (available, in a session or not).
+    pub on_call: usize,
+    /// Offers open right now.
+    pub open_offers: usize,
 }
 
 impl Change {
@@ -230,6 +247,95 @@ impl Change {
         self.removed.extend(other.removed);
         self.messages.extend(other.messages);
         self.nothing_waits = self.nothing_waits && other.nothing_waits;
+        self.places.extend(other.places);
+    }
+
+    /// Where request `id` stood after this change (the last place given for it).
+    pub fn place(&self, id: &RequestId) -> Option<QueueInfo> {
+        self.places
+            .iter()
+            .rev()
+            .find(|(r, _)| r == id)
+            .map(|(_, q)| *q)
+    }
+}
+
+/// What one dispatcher step looks at (see [`Store::snapshot`]): the waiting requests of
+/// some languages, and of the languages some interpreters could serve now. Open offers
+/// past their deadline are always in a snapshot, whatever its focus.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Focus {
+    /// Every language with a request waiting (at start, after a routing change or a
+    /// store failure).
+    pub everything: bool,
+    /// Languages whose waiting requests may now be served (a request was queued).
+    pub languages: BTreeSet<LanguageTag>,
+    /// The agrupación of some of `languages`, where known (a backend finds the others).
+    pub groups: BTreeMap<LanguageTag, LanguageTag>,
+    /// Interpreters who may have become free: every language whose requests may reach
+    /// them (theirs, the languages listing theirs as intelligible, the other variants of
+    /// their agrupaciones).
+    pub interpreters: BTreeSet<InterpreterId>,
+}
+
+impl Focus {
+    pub fn everything() -> Focus {
+        Focus {
+            everything: true,
+            ..Focus::default()
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        !self.everything && self.languages.is_empty() && self.interpreters.is_empty()
+    }
+
+    pub fn merge(&mut self, other: Focus) {
+        self.everything |= other.everything;
+        self.languages.extend(other.languages);
+        self.groups.extend(other.groups);
+        self.interpreters.extend(other.interpreters);
+    }
+
+    /// A focus on one language (of agrupación `group`).
+    pub fn language(tag: LanguageTag, group: Option<LanguageTag>) -> Focus {
+        let mut focus = Focus::default();
+        focus.add_language(tag, group);
+        focus
+    }
+
+    fn add_language(&mut self, tag: LanguageTag, group: Option<LanguageTag>) {
+        if let Some(g) = group {
+            self.groups.insert(tag.clone(), g);
+        }
+        self.languages.insert(tag);
+    }
+
+    /// What matching may now do after `change`: requests queued again look for an
+    /// interpreter; interpreters free again (a session or an offer ended, they came on
+    /// call) look for a request. Under the parallel policy an offered request may still be
+    /// offered to more. Opening an offer only takes, so it gives nothing to look at.
+    pub fn of_change(change: &Change, parallel: bool) -> Focus {
+        let mut focus = Focus {
+            everything: change.routing.is_some(),
+            ..Focus::default()
+        };
+        for r in &change.requests {
+            if r.state == RequestState::Queued || (parallel && r.state == RequestState::Offered) {
+                focus.add_language(r.language.clone(), r.group.clone());
+            }
+        }
+        for o in &change.offers {
+            if o.outcome.is_some_and(|x| x != Outcome::Accepted) {
+                focus.interpreters.insert(o.interpreter.clone());
+            }
+        }
+        for (it, _) in &change.interpreters {
+            if it.availability == Availability::Available && it.session.is_none() {
+                focus.interpreters.insert(it.id.clone());
+            }
+        }
+        focus
     }
 }
 
@@ -245,11 +351,11 @@ pub struct Placement {
 /// Which free interpreters a snapshot carries.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Scope {
-    /// None: only requests and offers (for queue positions).
-    Requests,
     /// Enough of the best per waiting language for the sequential policy: as many as
-    /// there are waiting requests of the language plus everyone they were offered to,
-    /// plus a margin. A backend may give more.
+    /// there are waiting requests of the language plus everyone they were offered to
+    /// (plus one when somebody was asked already: they may not be asked again yet), not
+    /// counting those who cannot take an offer now (holding one, in wrap-up). A backend
+    /// may give more.
     Best,
     /// Every free interpreter who speaks a waiting language (the parallel policy).
     Everyone,
@@ -411,13 +517,28 @@ pub trait Store: Send + Sync + 'static {
         group: Option<&crate::domain::language::LanguageTag>,
     ) -> Result<usize>;
 
-    /// What the matcher needs to decide: every waiting request (with the offers made for
-    /// it), every open offer, and free interpreters (available, not in a session) whom a
-    /// waiting request may reach at its widest (its language, the variants `routing` lists
-    /// as intelligible with it, its agrupación), as many as `scope` asks per reach.
-    /// Interpreters nobody is waiting for are left out, so the cost follows the queue, not
-    /// the roster.
-    async fn snapshot(&self, scope: Scope, routing: &Routing, now: Timestamp) -> Result<Snapshot>;
+    /// What the matcher needs to decide on what `focus` names: the waiting requests of its
+    /// languages (with the offers made for them; the head of each language's queue, as
+    /// many as could be served now plus a margin), free interpreters (available, not in a
+    /// session) whom those requests may reach at their widest (their language, the
+    /// variants `routing` lists as intelligible with it, their agrupación), as many as
+    /// `scope` asks per reach, each marked when holding an open offer; every open offer
+    /// past its deadline at `now`, and the next deadline after it. The languages it looked
+    /// at are in [`Snapshot::languages`]. A backend may give more than the focus (the
+    /// memory store gives everything); the cost of a Redis snapshot follows the focus, not
+    /// the backlog nor the roster.
+    async fn snapshot(
+        &self,
+        scope: Scope,
+        focus: &Focus,
+        routing: &Routing,
+        now: Timestamp,
+    ) -> Result<Snapshot>;
+
+    /// Where each of `requests` that is waiting stands (the others are left out): its
+    /// place in its language's queue, who is on call for it, its open offers. Costs a few
+    /// index reads per request, never a read of the queue.
+    async fn places(&self, requests: &[Request]) -> Result<HashMap<RequestId, QueueInfo>>;
 
     /// True for the first caller (of any instance) to claim `key` before `until`: what
     /// makes an alert go out once, not once per instance or per check.

@@ -25,9 +25,11 @@ use ::redis::{AsyncCommands, Client, Cmd, Pipeline, RedisFuture, Script, Value};
 use async_trait::async_trait;
 use jiff::Timestamp;
 
+use std::collections::HashMap;
+
 use super::{
-    Change, Conflict, Failure, Finish, Joined, Placement, Reason, Result, Rules, Scope, Store,
-    StoreError,
+    Change, Conflict, Failure, Finish, Focus, Joined, Placement, QueueInfo, Reason, Result, Rules,
+    Scope, Store, StoreError,
 };
 use crate::domain::ids::InterpreterId;
 use crate::domain::ids::OfferId;
@@ -55,6 +57,7 @@ struct Scripts {
     accept_offer: Script,
     close_offer: Script,
     snapshot: Script,
+    places: Script,
     widen: Script,
     set_routing: Script,
     broadcast_alert: Script,
@@ -63,6 +66,7 @@ struct Scripts {
     append_chat: Script,
     join_conversation: Script,
     lapsed_calls: Script,
+    migrate: Script,
 }
 
 fn script(body: &str) -> Script {
@@ -83,6 +87,7 @@ impl Scripts {
             accept_offer: script(include_str!("redis/accept_offer.lua")),
             close_offer: script(include_str!("redis/close_offer.lua")),
             snapshot: script(include_str!("redis/snapshot.lua")),
+            places: script(include_str!("redis/places.lua")),
             widen: script(include_str!("redis/widen.lua")),
             set_routing: script(include_str!("redis/set_routing.lua")),
             broadcast_alert: script(include_str!("redis/broadcast_alert.lua")),
@@ -91,6 +96,7 @@ impl Scripts {
             append_chat: script(include_str!("redis/append_chat.lua")),
             join_conversation: script(include_str!("redis/join_conversation.lua")),
             lapsed_calls: script(include_str!("redis/lapsed_calls.lua")),
+            migrate: script(include_str!("redis/migrate.lua")),
         }
     }
 }
@@ -262,13 +268,15 @@ impl RedisStore {
             )
         };
         let conn = Conn { link, timeout };
-        Ok(RedisStore {
+        let store = RedisStore {
             client,
             conn,
             prefix: format!("{{{namespace}}}"),
             scripts: Scripts::new(),
             instance: crate::domain::ids::random_hex(8),
-        })
+        };
+        store.run(&store.scripts.migrate, &[]).await?;
+        Ok(store)
     }
 
     fn key(&self, name: &str) -> String {
@@ -385,6 +393,13 @@ fn parse_change(items: &[String]) -> Result<Change> {
             "d" => change.removed.push(decode(json)?),
             "m" => change.messages.push(decode(json)?),
             "n" => change.nothing_waits = true,
+            "p" => {
+                let r = change
+                    .requests
+                    .last()
+                    .ok_or_else(|| backend("a place before its request"))?;
+                change.places.push((r.id.clone(), parse_place(json)?));
+            }
             "i" => {
                 let reason = match it.next().map(String::as_str) {
                     Some("missed_offers") => Reason::MissedOffers,
@@ -397,6 +412,21 @@ fn parse_change(items: &[String]) -> Result<Change> {
         }
     }
     Ok(change)
+}
+
+/// "position,on call,open offers", as the scripts give where a waiting request stands.
+fn parse_place(s: &str) -> Result<QueueInfo> {
+    let mut n = s.split(',').map(str::parse::<usize>);
+    let mut next = || {
+        n.next()
+            .and_then(|x| x.ok())
+            .ok_or_else(|| backend(format!("bad place {s}")))
+    };
+    Ok(QueueInfo {
+        position: next()?,
+        on_call: next()?,
+        open_offers: next()?,
+    })
 }
 
 fn outcome_str(o: Outcome) -> &'static str {
@@ -505,22 +535,39 @@ impl Store for RedisStore {
 
     async fn insert_request(&self, req: Request) -> Result<Placement> {
         let args = [encode(&req), req.created_at.as_millisecond().to_string()];
-        let items = self.run(&self.scripts.insert_request, &args).await?;
-        // The change (already published), then "q", position, on call.
-        let q = items
-            .iter()
-            .position(|i| i == "q")
-            .ok_or_else(|| backend("insert_request gave no placement"))?;
-        let number = |i: usize| -> Result<usize> {
-            items
-                .get(i)
-                .and_then(|n| n.parse().ok())
-                .ok_or_else(|| backend("bad placement"))
-        };
+        let change = self.transition(&self.scripts.insert_request, &args).await?;
+        // The change (already published) carries where the request stands.
+        let place = change
+            .place(&req.id)
+            .ok_or_else(|| backend("insert_request gave no place"))?;
         Ok(Placement {
-            position: number(q + 1)?,
-            on_call: number(q + 2)?,
+            position: place.position,
+            on_call: place.on_call,
         })
+    }
+
+    async fn places(&self, requests: &[Request]) -> Result<HashMap<RequestId, QueueInfo>> {
+        let waiting: Vec<serde_json::Value> = requests
+            .iter()
+            .filter(|r| r.state.is_pending())
+            .map(|r| {
+                serde_json::json!({
+                    "id": r.id, "language": r.language, "group": r.group, "state": r.state.name(),
+                })
+            })
+            .collect();
+        if waiting.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let items = self.run(&self.scripts.places, &[encode(&waiting)]).await?;
+        let mut out = HashMap::new();
+        for chunk in items.chunks(3) {
+            let [_, id, place] = chunk else {
+                return Err(backend("truncated places"));
+            };
+            out.insert(RequestId::from_path(id), parse_place(place)?);
+        }
+        Ok(out)
     }
 
     async fn request(&self, id: &RequestId) -> Result<Option<Request>> {
@@ -855,25 +902,39 @@ impl Store for RedisStore {
         self.transition(&self.scripts.widen, &args).await
     }
 
-    async fn snapshot(&self, scope: Scope, routing: &Routing, now: Timestamp) -> Result<Snapshot> {
+    async fn snapshot(
+        &self,
+        scope: Scope,
+        focus: &Focus,
+        routing: &Routing,
+        now: Timestamp,
+    ) -> Result<Snapshot> {
         let scope = match scope {
-            Scope::Requests => "requests",
             Scope::Best => "best",
             Scope::Everyone => "everyone",
         };
-        // Only sizes the `best` walk (who counts as able to take an offer now).
+        // Sizes the `best` walk (who counts as able to take an offer now), finds the
+        // offers past their deadline.
         let now = now.as_millisecond().to_string();
         // An empty Lua table encodes as `{}`: an object either way.
         let intelligible = serde_json::to_string(&routing.intelligible).map_err(caused)?;
+        let focus = serde_json::json!({
+            "everything": focus.everything,
+            "languages": focus.languages,
+            "interpreters": focus.interpreters,
+            "groups": focus.groups,
+        });
         let items = self
             .run(
                 &self.scripts.snapshot,
-                &[scope.to_string(), now, intelligible],
+                &[scope.to_string(), now, intelligible, encode(&focus)],
             )
             .await?;
         let mut requests: Vec<PendingRequest> = Vec::new();
-        let mut interpreters = Vec::new();
-        let mut offers = Vec::new();
+        let mut interpreters: Vec<FreeInterpreter> = Vec::new();
+        let mut offers: Vec<OpenOffer> = Vec::new();
+        let mut languages = Vec::new();
+        let mut next_deadline = None;
         let mut more_waiting = false;
         let mut i = 0;
         let next = |i: &mut usize| -> Result<&String> {
@@ -893,22 +954,44 @@ impl Store for RedisStore {
                         .last_mut()
                         .ok_or_else(|| backend("offer before its request"))?
                         .record(&o);
+                    if o.is_open() {
+                        offers.push(OpenOffer {
+                            id: o.id,
+                            request: o.request,
+                            interpreter: o.interpreter,
+                            deadline: o.deadline,
+                        });
+                    }
                 }
                 "i" => {
                     let it: Interpreter = decode(next(&mut i)?)?;
                     interpreters.push(FreeInterpreter::of(&it));
+                }
+                "h" => {
+                    interpreters
+                        .last_mut()
+                        .ok_or_else(|| backend("a mark before its interpreter"))?
+                        .holds_offer = true;
+                }
+                "l" => languages.push(next(&mut i)?.parse().map_err(backend)?),
+                "w" => {
+                    let ms: f64 = next(&mut i)?.parse().map_err(caused)?;
+                    next_deadline = Some(Timestamp::from_millisecond(ms as i64).map_err(caused)?);
                 }
                 "o" => {
                     let id = OfferId::from_path(next(&mut i)?);
                     let request = RequestId::from_path(next(&mut i)?);
                     let interpreter = InterpreterId::parse(next(&mut i)?).map_err(backend)?;
                     let deadline: Timestamp = next(&mut i)?.parse().map_err(caused)?;
-                    offers.push(OpenOffer {
-                        id,
-                        request,
-                        interpreter,
-                        deadline,
-                    });
+                    // Past its deadline; perhaps carried already with its request.
+                    if !offers.iter().any(|o| o.id == id) {
+                        offers.push(OpenOffer {
+                            id,
+                            request,
+                            interpreter,
+                            deadline,
+                        });
+                    }
                 }
                 "m" => more_waiting = true,
                 other => return Err(backend(format!("unknown snapshot item {other}"))),
@@ -916,6 +999,8 @@ impl Store for RedisStore {
         }
         let mut snapshot = Snapshot::new(requests, interpreters, offers);
         snapshot.more_waiting = more_waiting;
+        snapshot.languages = languages;
+        snapshot.next_deadline = next_deadline;
         Ok(snapshot)
     }
 }

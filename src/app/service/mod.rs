@@ -28,7 +28,7 @@ use std::sync::Arc;
 use jiff::{SignedDuration, Timestamp};
 use tokio::sync::{broadcast, Notify};
 
-use crate::adapters::store::{Change, Conflict, Reason, Rules, Store, StoreError};
+use crate::adapters::store::{Change, Conflict, Focus, Reason, Rules, Store, StoreError};
 use crate::app::auth::{self, Coordinator, Principal, Role};
 use crate::domain::ids::InterpreterId;
 use crate::domain::ids::RequestId;
@@ -38,8 +38,8 @@ use crate::domain::named::Named;
 use crate::domain::offer::Offer;
 use crate::domain::request::{Request, RequestState};
 use crate::domain::roster::{Availability, Interpreter, LanguageSkill, PhoneNumber};
-use crate::logic::matcher::Policy;
-use crate::logic::prompts::Prompts;
+use crate::logic::matcher::{OfferMode, Policy};
+use crate::logic::prompts::{Locale, Prompts};
 use crate::logic::routing::Routing;
 
 /// Wall-clock time that follows tokio's clock, so tests can pause and advance it.
@@ -82,9 +82,9 @@ impl Default for Clock {
 }
 
 /// Something that changed, as published to live streams.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub enum Notice {
-    Request(Request),
+    Request(RequestNotice),
     Offer(Offer),
     Interpreter(Interpreter, Reason),
     Routing(Routing),
@@ -94,6 +94,48 @@ pub enum Notice {
     Removed(InterpreterId),
     /// A chat message (its text sealed).
     Chat(crate::domain::chat::ChatMessage),
+}
+
+/// A request as a change left it, with where it stood (from the transition), and its view
+/// for staff rendered once per locale, whatever the number of streams that show it.
+#[derive(Debug)]
+pub struct RequestNotice {
+    pub request: Request,
+    pub place: Option<QueueInfo>,
+    views: std::sync::Mutex<Vec<(Locale, Arc<tokio::sync::OnceCell<serde_json::Value>>)>>,
+}
+
+impl RequestNotice {
+    pub fn new(request: Request, place: Option<QueueInfo>) -> RequestNotice {
+        RequestNotice {
+            request,
+            place,
+            views: std::sync::Mutex::new(Vec::new()),
+        }
+    }
+
+    /// The staff view in `locale`: made by `render` for the first stream that asks, the
+    /// others wait for it and share it.
+    pub async fn staff_view<F>(&self, locale: Locale, render: F) -> serde_json::Value
+    where
+        F: std::future::Future<Output = serde_json::Value>,
+    {
+        let cell = {
+            let mut views = self
+                .views
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            match views.iter().find(|(l, _)| *l == locale) {
+                Some((_, c)) => c.clone(),
+                None => {
+                    let c = Arc::new(tokio::sync::OnceCell::new());
+                    views.push((locale, c.clone()));
+                    c
+                }
+            }
+        };
+        cell.get_or_init(|| render).await.clone()
+    }
 }
 
 /// The live event bus. Slow subscribers miss events (and are told so) rather than slowing
@@ -186,16 +228,7 @@ pub struct NewInterpreter {
     pub certification: Option<String>,
 }
 
-/// Where a waiting request stands, for the operator's status line.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct QueueInfo {
-    /// 1-based place among waiting requests of the same language.
-    pub position: usize,
-    /// Interpreters of the language who are on call (available, in a session or not).
-    pub on_call: usize,
-    /// Offers open right now.
-    pub open_offers: usize,
-}
+pub use crate::adapters::store::QueueInfo;
 
 /// Limits on what one token or one address may hold of the service.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -268,6 +301,8 @@ pub struct Service {
     pub chat_out: Option<Arc<dyn crate::adapters::bridge::ChatBridge>>,
     pub bus: Bus,
     wake: Notify,
+    /// What the dispatcher is to look at next.
+    work: std::sync::Mutex<dispatch::Work>,
     /// Interpreters changed (a schedule may have): the scheduler reads them again.
     roster_wake: Notify,
     /// The store publishes every change to every instance itself (Redis); otherwise this
@@ -317,6 +352,7 @@ impl Service {
             chat_out,
             bus,
             wake: Notify::new(),
+            work: std::sync::Mutex::default(),
             roster_wake: Notify::new(),
             store_publishes: false,
             stopping: tokio::sync::watch::Sender::new(false),
@@ -358,7 +394,7 @@ impl Service {
             .routing
             .write()
             .unwrap_or_else(std::sync::PoisonError::into_inner) = Arc::new(routing);
-        self.wake_dispatcher();
+        self.look_at(Focus::everything());
     }
 
     /// Wait until something may have made matching possible.
@@ -377,26 +413,55 @@ impl Service {
         let _ = rx.wait_for(|s| *s).await;
     }
 
-    /// Ask the dispatcher to look again.
-    pub fn wake_dispatcher(&self) {
+    fn work(&self) -> std::sync::MutexGuard<'_, dispatch::Work> {
+        self.work
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Ask the dispatcher to look at `focus` now.
+    pub fn look_at(&self, focus: Focus) {
+        if focus.is_empty() {
+            return;
+        }
+        self.work().add(focus);
         self.wake.notify_one();
     }
 
-    /// Publish a change (to every instance) and wake the dispatcher.
+    /// Ask the dispatcher to look at `focus` after [`dispatch::BACKUP_DELAY`] (another
+    /// instance's change, which that instance decides on first; a step that failed).
+    pub fn look_at_later(&self, focus: Focus) {
+        self.work().add_later(focus);
+        self.wake.notify_one();
+    }
+
+    /// Ask the dispatcher to look at every waiting request again.
+    pub fn wake_dispatcher(&self) {
+        self.look_at(Focus::everything());
+    }
+
+    /// What the dispatcher is to look at now (taken), and when the delayed part is due.
+    pub(crate) fn take_work(&self) -> (Focus, Option<tokio::time::Instant>) {
+        self.work().take()
+    }
+
+    /// What matching may do after `change` (the policy says whether offered requests may
+    /// be offered to more).
+    pub fn focus_of(&self, change: &Change) -> Focus {
+        Focus::of_change(change, self.base_policy.mode == OfferMode::Parallel)
+    }
+
+    /// Publish a change (to every instance), and have this instance's dispatcher look at
+    /// what it may enable.
     pub fn publish(&self, change: Change) {
-        self.share(change, true);
-    }
-
-    /// Publish a change without waking this instance's dispatcher (which made it).
-    pub fn announce(&self, change: Change) {
-        self.share(change, false);
-    }
-
-    fn share(&self, change: Change, wake: bool) {
         if change.is_empty() {
             return;
         }
         let nothing_waits = change.nothing_waits;
+        let focus = match nothing_waits {
+            true => Focus::default(),
+            false => self.focus_of(&change),
+        };
         // Logged once, by the instance that made the change.
         for r in &change.requests {
             tracing::info!(request_id = %r.id, state = r.state.name(), "request changed");
@@ -412,9 +477,7 @@ impl Service {
             self.deliver(change);
         }
         // The instance that made a change matches on it at once; others only as a backup.
-        if wake && !nothing_waits {
-            self.wake_dispatcher();
-        }
+        self.look_at(focus);
     }
 
     /// Wait until an interpreter changes (for the scheduler).
@@ -428,7 +491,9 @@ impl Service {
             self.roster_wake.notify_one();
         }
         for r in change.requests {
-            let _ = self.bus.send(Arc::new(Notice::Request(r)));
+            let place = change.places.iter().rev().find(|(id, _)| id == &r.id);
+            let notice = RequestNotice::new(r, place.map(|(_, q)| *q));
+            let _ = self.bus.send(Arc::new(Notice::Request(notice)));
         }
         for o in change.offers {
             let _ = self.bus.send(Arc::new(Notice::Offer(o)));

@@ -140,6 +140,14 @@ impl Service {
         let placement = self.store.insert_request(req.clone()).await?;
         self.publish(Change {
             requests: vec![req.clone()],
+            places: vec![(
+                req.id.clone(),
+                QueueInfo {
+                    position: placement.position,
+                    on_call: placement.on_call,
+                    open_offers: 0,
+                },
+            )],
             ..Change::default()
         });
         Ok((req, placement))
@@ -200,39 +208,9 @@ impl Service {
         }
     }
 
-    /// Queue position, on-call count and open offers of every waiting request.
-    pub async fn queue_info(&self) -> Result<HashMap<RequestId, QueueInfo>> {
-        // The snapshot lists waiting requests in serving order (urgent, then oldest).
-        let snap = self
-            .store
-            .snapshot(
-                crate::adapters::store::Scope::Requests,
-                &self.routing(),
-                self.now(),
-            )
-            .await?;
-        let mut on_call: HashMap<&LanguageTag, usize> = HashMap::new();
-        let mut positions: HashMap<&LanguageTag, usize> = HashMap::new();
-        let mut out = HashMap::new();
-        for r in snap.requests() {
-            if !on_call.contains_key(&r.language) {
-                on_call.insert(
-                    &r.language,
-                    self.store.on_call(&r.language, r.group.as_ref()).await?,
-                );
-            }
-            let pos = positions.entry(&r.language).or_default();
-            *pos += 1;
-            out.insert(
-                r.id.clone(),
-                QueueInfo {
-                    position: *pos,
-                    on_call: on_call[&r.language],
-                    open_offers: r.attempts.iter().filter(|a| a.open).count(),
-                },
-            );
-        }
-        Ok(out)
+    /// Queue position, on-call count and open offers of those of `requests` waiting.
+    pub async fn queue_info(&self, requests: &[Request]) -> Result<HashMap<RequestId, QueueInfo>> {
+        Ok(self.store.places(requests).await?)
     }
 
     /// The interpreter a request was given to, to show with it (name, and the number the

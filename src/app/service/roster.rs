@@ -1,7 +1,7 @@
 //! The roster: interpreters, their profiles, availability, time off and open offers.
 
 use super::{NewInterpreter, Result, Service, ServiceError};
-use crate::adapters::store::{Change, Reason, StoreError};
+use crate::adapters::store::{Change, Focus, Reason, StoreError};
 use crate::app::auth::{self, Coordinator, ForInterpreter};
 use crate::domain::ids::InterpreterId;
 use crate::domain::ids::TokenHash;
@@ -58,8 +58,12 @@ impl Service {
         token: Option<TokenHash>,
     ) -> Result<()> {
         let it = self.build_interpreter(new);
+        let id = it.id.clone();
         self.store.insert_interpreter(it, token).await?;
-        self.wake_dispatcher();
+        self.look_at(Focus {
+            interpreters: [id].into(),
+            ..Focus::default()
+        });
         Ok(())
     }
 

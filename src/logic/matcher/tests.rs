@@ -233,6 +233,40 @@ fn deadlines_expire_and_long_waits_give_up() {
 }
 
 #[test]
+fn a_request_kept_past_its_give_up_time_by_an_open_offer_wakes_at_the_deadline() {
+    // The offer opened just before the give-up time: until its deadline the request is
+    // neither given up nor a reason to wake at once (a wake in the past spins the loop).
+    let offers = vec![OpenOffer {
+        id: OfferId::from_path("o1"),
+        request: rid("r1"),
+        interpreter: iid("ana"),
+        deadline: t(620),
+    }];
+    let snap = Snapshot::new(vec![req("r1", "tzo", Priority::Normal, 0)], vec![], offers);
+    let p = Policy {
+        give_up_after: SignedDuration::from_secs(600),
+        ..policy()
+    };
+    let plan = decide(&snap, t(610), &p);
+    assert!(plan.decisions.is_empty(), "{:?}", plan.decisions);
+    assert_eq!(plan.wake_at, Some(t(620)));
+}
+
+#[test]
+fn an_interpreter_holding_an_offer_the_snapshot_does_not_carry_is_not_asked() {
+    // A focused snapshot leaves out offers of other languages: the store marks who holds one.
+    let mut ana = free("ana", &[("tzo", 5), ("tzh", 5)], 0);
+    ana.holds_offer = true;
+    let beto = free("beto", &[("tzo", 3)], 0);
+    let snap = Snapshot::new(
+        vec![req("r1", "tzo", Priority::Normal, 0)],
+        vec![ana, beto],
+        vec![],
+    );
+    check(snap, 10, policy(), &["offer r1 -> beto"]);
+}
+
+#[test]
 fn wrap_up_time_keeps_an_interpreter_out_until_it_ends() {
     let mut ana = free("ana", &[("tzo", 5)], 0);
     ana.ready_at = Some(t(20));

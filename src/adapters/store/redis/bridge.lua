@@ -19,7 +19,7 @@ r.state = 'queued'
 r.interpreter = null
 r.connected_at = null
 put(key, r)
-emit('r', r)
 join_queue(r, tonumber(ARGV[5]))
+emit('r', r)
 end_session(by, id, now, now_ms, '', nil)
 return done()

@@ -21,7 +21,7 @@ local allowed = (how == 'complete' and r.state == 'connected')
   or ((how == 'cancel' or how == 'lost') and not final)
   or (how == 'give_up' and pending)
 if not allowed then return fail('request_state', r.state) end
-redis.call('HDEL', k('held'), id)
+if r.held_by and r.held_by ~= null then redis.call('HDEL', k('held'), id) end
 for _, oid in ipairs(open_of_request(id)) do close(oid, 'withdrawn', now) end
 r.state = target
 r.updated_at = now
@@ -31,7 +31,7 @@ emit('r', r)
 leave_queue(r)
 end_session(r.interpreter, id, now, now_ms, ready_at, ARGV[6])
 -- Nobody waiting: freeing an interpreter gives the dispatchers nothing to do.
-if redis.call('SCARD', k('pend')) == 0 then
+if redis.call('SCARD', k('pqs')) == 0 then
   table.insert(out, 'n')
   table.insert(out, '1')
 end

@@ -15,12 +15,13 @@ r.state = 'offered'
 r.updated_at = o.created_at
 r.offers_made = r.offers_made + 1
 put(rkey, r)
-emit('r', r)
 redis.call('RPUSH', k('ofr:' .. o.request), o.id)
 redis.call('RPUSH', k('ofi:' .. o.interpreter), o.id)
 redis.call('ZADD', k('open'), tonumber(ARGV[2]), o.id)
 redis.call('SADD', k('openr:' .. o.request), o.id)
 redis.call('SADD', k('openi:' .. o.interpreter), o.id)
 redis.call('SET', k('of:' .. o.id), ARGV[1])
+-- Its place counts the offer: the only one under the sequential policy (checked above).
+emit('r', r, nil, ARGV[3] == '1' and 1 or nil)
 emit('o', o)
 return done()

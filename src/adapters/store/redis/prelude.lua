@@ -19,10 +19,21 @@ end
 local function put(key, obj) redis.call('SET', key, cjson.encode(obj)) end
 
 local out = {'ok'}
-local function emit(kind, obj, reason)
+local place_of
+-- `open`: the open offers of a request, when the caller knows them.
+local function emit(kind, obj, reason, open)
   table.insert(out, kind)
   table.insert(out, cjson.encode(obj))
   if kind == 'i' then table.insert(out, reason or 'requested') end
+  -- A waiting request carries where it stands ("p", "position,on call,open offers"), so
+  -- that live streams show it without asking.
+  if kind == 'r' and (obj.state == 'queued' or obj.state == 'offered') then
+    local place = place_of(obj, open)
+    if place then
+      table.insert(out, 'p')
+      table.insert(out, place)
+    end
+  end
 end
 
 local function fail(kind, detail) return {'err', kind, detail or ''} end
@@ -90,21 +101,32 @@ local function on_call_for(r)
   return redis.call('SCARD', k('oncall:' .. r.language))
 end
 
--- Waiting requests: `pend` (all), and per language in serving order (urgent, then
--- oldest, then id) `pq:<tag>`, score rank * 1e13 + created (ms); `pqs` lists the languages
--- whose queue is not empty. A request joins and leaves them together.
+-- "position,on call,open offers" of a waiting request (nil when not in its queue).
+place_of = function(r, known)
+  local rank = redis.call('ZRANK', k('pq:' .. r.language), r.id)
+  if not rank then return nil end
+  -- A queued request has no open offer (that is what queued means).
+  local open = 0
+  if r.state == 'offered' then open = known or redis.call('SCARD', k('openr:' .. r.id)) end
+  return (rank + 1) .. ',' .. on_call_for(r) .. ',' .. open
+end
+
+-- Waiting requests, per language in serving order (urgent, then oldest, then id)
+-- `pq:<tag>`, score rank * 1e13 + created (ms); `pqs` lists the languages whose queue is
+-- not empty (none: nobody waits), and `pqs:g:<agrupación>` those of one agrupación. A
+-- request joins and leaves them together.
 local function join_queue(r, created_ms)
-  redis.call('SADD', k('pend'), r.id)
   local rank = ({urgent = 0, normal = 1})[r.priority]
   redis.call('ZADD', k('pq:' .. r.language), string.format('%.0f', rank * 1e13 + created_ms), r.id)
   redis.call('SADD', k('pqs'), r.language)
+  if r.group and r.group ~= null then redis.call('SADD', k('pqs:g:' .. r.group), r.language) end
 end
 
 local function leave_queue(r)
-  redis.call('SREM', k('pend'), r.id)
   redis.call('ZREM', k('pq:' .. r.language), r.id)
   if redis.call('ZCARD', k('pq:' .. r.language)) == 0 then
     redis.call('SREM', k('pqs'), r.language)
+    if r.group and r.group ~= null then redis.call('SREM', k('pqs:g:' .. r.group), r.language) end
   end
 end
 
