@@ -27,8 +27,6 @@ use crate::domain::language::LanguageTag;
 use crate::domain::offer::{Offer, Outcome};
 use crate::logic::matcher::{self, Decision, OfferMode};
 
-pub static STEPS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-pub static CONFLICTS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 /// How long to wait before retrying when the store itself failed.
 const BACKEND_RETRY: Duration = Duration::from_secs(1);
 
@@ -124,6 +122,11 @@ pub async fn run(service: Arc<Service>, shutdown: impl std::future::Future<Outpu
             if let Err(e) = step(&service, &focus, now, &mut timers).await {
                 tracing::error!(error = %e, "dispatcher could not read the store; retrying");
                 let retry = tokio::time::Instant::now() + BACKEND_RETRY;
+                // Nothing of what was due is lost: the focus comes back with the retry,
+                // and offers past their deadline are looked for again.
+                if deadline_due {
+                    timers.deadline = Some(now);
+                }
                 service.look_at_later(focus);
                 tokio::select! {
                     _ = &mut shutdown => return,
@@ -157,7 +160,6 @@ async fn step(
         OfferMode::Sequential => Scope::Best,
         OfferMode::Parallel => Scope::Everyone,
     };
-    STEPS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let snapshot = service
         .store
         .snapshot(scope, focus, &policy.routing, now)
@@ -273,7 +275,6 @@ async fn apply(
         // what the store says now.
         Err(StoreError::Conflict(c)) => {
             tracing::debug!(conflict = %c, "decision no longer applies");
-            CONFLICTS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             if let Some(focus) = retry {
                 service.look_at(focus);
             }

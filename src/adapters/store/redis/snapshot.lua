@@ -57,18 +57,22 @@ local more = false
 for _, tag in ipairs(order) do
   table.insert(out, 'l')
   table.insert(out, tag)
-  local reach = redis.call('ZCARD', k('free:' .. tag))
-  local group = group_of[tag]
-  if group == false then
-    local first = redis.call('ZRANGE', k('pq:' .. tag), 0, 0)[1]
-    local r = first and get(k('rq:' .. first))
-    group = r and r.group ~= null and r.group or nil
-  end
-  if group then reach = reach + redis.call('ZCARD', k('free:g:' .. group)) end
-  local n = math.min(HEAD, reach + 16)
+  -- A short queue is read whole; a longer one as far as who could serve it reaches.
+  local n = 16
   local head = redis.call('ZRANGE', k('pq:' .. tag), 0, n - 1)
+  if #head == n then
+    local reach = redis.call('ZCARD', k('free:' .. tag))
+    local group = group_of[tag]
+    if group == false then
+      local r = get(k('rq:' .. head[1]))
+      group = r and r.group ~= null and r.group or nil
+    end
+    if group then reach = reach + redis.call('ZCARD', k('free:g:' .. group)) end
+    n = math.min(HEAD, reach + 16)
+    if n > 16 then head = redis.call('ZRANGE', k('pq:' .. tag), 0, n - 1) end
+    if #head == n and redis.call('ZCARD', k('pq:' .. tag)) > n then more = true end
+  end
   for _, rid in ipairs(head) do table.insert(waiting, rid) end
-  if #head == n and redis.call('ZCARD', k('pq:' .. tag)) > n then more = true end
 end
 
 -- Per index key (language, or "g:" agrupación): waiting requests plus interpreters already
