@@ -125,6 +125,38 @@ async fn an_offer_expires_on_time_even_when_its_instance_is_gone() {
     c.shutdown().await;
 }
 
+/// Each language keeps its own timer: a request nobody can serve gives up on time though no
+/// change names its language again, while the dispatchers are kept busy by another one.
+#[tokio::test]
+async fn a_request_nobody_serves_gives_up_on_time_while_other_languages_are_busy() {
+    let (url, _server) = common::redis();
+    let (_, a, b) = pair(&url, &[("PUENTE_UNFILLED_AFTER_SECS", "2")]).await;
+    let ana = b.add_interpreter("ana", &[("tzo", 5)]).await;
+    let maya = a.post_request("maya", "normal").await;
+    let id = maya["id"].as_str().unwrap().to_string();
+    let start = tokio::time::Instant::now();
+    let mut gave_up = None;
+    // For 4 s, Tsotsil requests come and go on B: offered to ana, then cancelled.
+    while start.elapsed() < Duration::from_secs(4) {
+        let r = b.post_request("tsotsil", "normal").await;
+        b.wait_offer("ana", &ana, 2).await;
+        let cancel = format!("/api/v1/requests/{}/cancel", r["id"].as_str().unwrap());
+        b.call(reqwest::Method::POST, &cancel, Some(OPERATOR), None)
+            .await
+            .expect(200);
+        if gave_up.is_none() && a.request(&id).await["state"] == "unfilled" {
+            gave_up = Some(start.elapsed());
+        }
+    }
+    let at = gave_up.expect("the Maya request gave up within 4 s");
+    assert!(
+        at < Duration::from_millis(3500),
+        "gave up {at:?} after a 2 s limit"
+    );
+    a.shutdown().await;
+    b.shutdown().await;
+}
+
 #[tokio::test]
 async fn a_redis_restart_loses_neither_the_roster_nor_waiting_requests() {
     // A server of our own, with the append-only file on, that we can kill.
