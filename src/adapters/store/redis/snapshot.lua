@@ -23,6 +23,8 @@ local HEAD = 200
 local groups = focus.groups
 -- Queue languages to read, each with its agrupación (false: not known yet).
 local group_of, order = {}, {}
+-- Interpreters read to expand the focus, kept for the walks below.
+local fetched = {}
 local function want(tag, group)
   if group_of[tag] == nil then
     group_of[tag] = group or groups[tag] or false
@@ -34,7 +36,9 @@ if focus.everything then
 else
   for _, tag in ipairs(focus.languages) do want(tag) end
   for _, iid in ipairs(focus.interpreters) do
-    local it = get(k('it:' .. iid))
+    local raw = redis.call('GET', k('it:' .. iid))
+    fetched[iid] = raw
+    local it = raw and cjson.decode(raw)
     if it then
       for _, l in ipairs(it.languages) do
         local g = (l.group and l.group ~= null) and l.group or nil
@@ -85,7 +89,11 @@ for _, rid in ipairs(waiting) do
     table.insert(out, 'r')
     table.insert(out, r)
     local req = cjson.decode(r)
-    local offers = redis.call('LRANGE', k('ofr:' .. rid), 0, -1)
+    -- A request never offered has no offers to list.
+    local offers = {}
+    if (tonumber(req.offers_made) or 1) > 0 then
+      offers = redis.call('LRANGE', k('ofr:' .. rid), 0, -1)
+    end
     -- The matcher's order of reach: the language, its intelligible variants, those
     -- registered for the whole agrupación, anyone in it.
     local keys = {req.language}
@@ -127,7 +135,7 @@ local walks = {}     -- key → {ids read, next start, done}
 local function read(iid)
   if can[iid] ~= nil then return end
   can[iid] = false
-  local raw = redis.call('GET', k('it:' .. iid))
+  local raw = fetched[iid] or redis.call('GET', k('it:' .. iid))
   if not raw then return end
   table.insert(out, 'i')
   table.insert(out, raw)
