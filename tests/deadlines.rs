@@ -211,9 +211,13 @@ async fn missing_three_offers_in_a_row_sets_offline_with_an_event() {
     let mut events = h.svc.bus.subscribe();
     let ana = h.add("ana", "tzo").await;
     h.request("tzo").await;
-    advance(10).await;
-    advance(10).await;
-    advance(10).await;
+    for _ in 0..3 {
+        // She is shown each offer (her list), and lets it expire.
+        let offers = h.offers(&ana).await;
+        assert_eq!(offers.len(), 1);
+        h.svc.offers_seen(ana.me().unwrap(), &offers).await;
+        advance(10).await;
+    }
     let id = ana.me().unwrap().id();
     let it = h
         .svc

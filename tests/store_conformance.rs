@@ -286,8 +286,22 @@ async fn closing_the_last_offer_requeues_and_misses_set_offline(store: &dyn Stor
     };
     let r = request("tzo", 0);
     store.insert_request(r.clone()).await.unwrap();
+    // Offers Ana was never shown expire: they are not hers to have missed.
+    for at in [0, 1] {
+        let unseen = offer(&r, &ana, at, at + 1);
+        store.open_offer(unseen.clone(), true).await.unwrap();
+        store
+            .close_offer(&unseen.id, Outcome::Expired, t(at + 1), &rules)
+            .await
+            .unwrap();
+    }
+    let it = store.interpreter(&ana.id).await.unwrap().unwrap();
+    assert_eq!(it.availability, Availability::Available, "unseen expiries");
+    assert_eq!(it.missed_in_row, 0);
+    // Offers she was shown count.
     let o1 = offer(&r, &ana, 1, 30);
     store.open_offer(o1.clone(), true).await.unwrap();
+    store.offer_seen(&o1.id, t(2)).await.unwrap();
     store
         .close_offer(&o1.id, Outcome::Expired, t(30), &rules)
         .await
@@ -302,6 +316,7 @@ async fn closing_the_last_offer_requeues_and_misses_set_offline(store: &dyn Stor
     );
     let o2 = offer(&r, &ana, 31, 60);
     store.open_offer(o2.clone(), true).await.unwrap();
+    store.offer_seen(&o2.id, t(32)).await.unwrap();
     let change = store
         .close_offer(&o2.id, Outcome::Expired, t(60), &rules)
         .await
@@ -326,6 +341,7 @@ async fn a_decline_resets_the_miss_count(store: &dyn Store) {
     {
         let o = offer(&r, &ana, i as i64 * 40, i as i64 * 40 + 30);
         store.open_offer(o.clone(), true).await.unwrap();
+        store.offer_seen(&o.id, t(i as i64 * 40)).await.unwrap();
         store
             .close_offer(&o.id, outcome, t(i as i64 * 40 + 30), &rules)
             .await

@@ -301,6 +301,7 @@ impl Controller {
         match self.bridge.invite(call, &endpoint, left).await {
             Ok(leg) => {
                 tracing::info!(offer_id = %o.id, leg = %leg, "ringing the interpreter");
+                self.service.offer_reached(&o.id).await;
                 self.calls.by_offer.insert(o.id.clone(), leg.clone());
                 self.calls.legs.insert(
                     leg,

@@ -142,6 +142,7 @@ async fn render(svc: &Service, who: &Principal, notice: &Notice, locale: Locale)
             )
         }
         (Notice::Offer(o), Principal::Interpreter(me)) if &o.interpreter == me.id() => {
+            svc.offers_seen(me, std::slice::from_ref(o)).await;
             ("offer", views::offer(svc, o, locale))
         }
         (Notice::Offer(o), Principal::Coordinator(_)) => ("offer", views::offer(svc, o, locale)),

@@ -654,6 +654,10 @@ pub async fn interpreter_offers(
 ) -> ApiResult {
     let id = interpreter_id(&id)?;
     let offers = svc.open_offers(&who.for_interpreter(&id)?).await?;
+    // Read by the interpreter, not a coordinator: they have seen them.
+    if let Ok(me) = who.me() {
+        svc.offers_seen(me, &offers).await;
+    }
     let list: Vec<Value> = offers
         .iter()
         .map(|o| views::offer(&svc, o, locale))

@@ -277,6 +277,9 @@ async fn three_missed_offers_in_a_row_set_an_interpreter_offline() {
     ])
     .await;
     let ana = app.add_interpreter("ana", &[("tzo", 5)]).await;
+    // Her console is open: the offers reach her on its live stream.
+    let mut console = Events::open(&app, &ana).await;
+    console.until("ready", 2, |_| true).await;
     app.post_request("tzo", "normal").await;
     let me = app
         .wait_for(8, || async {
@@ -286,6 +289,29 @@ async fn three_missed_offers_in_a_row_set_an_interpreter_offline() {
         .await
         .expect("ana was set offline after missing three offers");
     assert_eq!(me["availability"], "offline");
+    app.shutdown().await;
+}
+
+/// An offer that never reached the interpreter (no console open, the list never read, no
+/// phone rung: an overloaded server, a client that lost its connection) is not theirs to
+/// have missed: its expiry does not switch them off.
+#[tokio::test]
+async fn offers_that_never_reached_an_interpreter_do_not_switch_them_off() {
+    let app = spawn_app(&[
+        ("PUENTE_OFFER_TIMEOUT_SECS", "1"),
+        ("PUENTE_RETRY_AFTER_SECS", "0"),
+    ])
+    .await;
+    let ana = app.add_interpreter("ana", &[("tzo", 5)]).await;
+    let mut staff = Events::open(&app, COORDINATOR).await;
+    staff.until("ready", 2, |_| true).await;
+    app.post_request("tzo", "normal").await;
+    // Four offers open and expire unseen.
+    for _ in 0..4 {
+        staff.until("offer", 3, |o| o["state"] == "expired").await;
+    }
+    let me = app.get("/api/v1/interpreters/ana", &ana).await.expect(200);
+    assert_eq!(me["status"], "available", "{me}");
     app.shutdown().await;
 }
 

@@ -49,6 +49,8 @@ struct State {
     offers_by_request: HashMap<RequestId, Vec<OfferId>>,
     offers_by_interpreter: HashMap<InterpreterId, Vec<OfferId>>,
     open_offers: BTreeSet<OfferId>,
+    /// Open offers their interpreter was shown or rung (an expiry is a miss only then).
+    seen: BTreeSet<OfferId>,
     routing: Option<Routing>,
     /// Memos with their expiry.
     memos: HashMap<String, (String, Timestamp)>,
@@ -132,6 +134,7 @@ impl State {
         offer.outcome = Some(outcome);
         offer.closed_at = Some(now);
         self.open_offers.remove(id);
+        self.seen.remove(id);
         change.offers.push(offer.clone());
     }
 
@@ -592,10 +595,13 @@ impl Store for MemoryStore {
         }
         let (request_id, iid) = (offer.request.clone(), offer.interpreter.clone());
         let mut change = Change::default();
+        let seen = s.seen.contains(id);
         s.close(id, outcome, now, &mut change);
         s.requeue_if_idle(&request_id, now, &mut change);
         if let Some(it) = s.interpreters.get_mut(&iid) {
-            if outcome == Outcome::Expired {
+            if outcome == Outcome::Expired && !seen {
+                // Never shown nor rung: neither a miss nor an answer.
+            } else if outcome == Outcome::Expired {
                 it.missed_in_row += 1;
                 if it.missed_in_row >= rules.max_missed_offers
                     && it.availability == Availability::Available
@@ -610,6 +616,14 @@ impl Store for MemoryStore {
             }
         }
         Ok(s.placed(change))
+    }
+
+    async fn offer_seen(&self, id: &OfferId, _now: Timestamp) -> Result<()> {
+        let mut s = self.lock();
+        if s.open_offers.contains(id) {
+            s.seen.insert(id.clone());
+        }
+        Ok(())
     }
 
     async fn on_call(&self, language: &LanguageTag, group: Option<&LanguageTag>) -> Result<usize> {

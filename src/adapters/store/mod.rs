@@ -499,8 +499,10 @@ pub trait Store: Send + Sync + 'static {
         now: Timestamp,
     ) -> Result<Change>;
     /// Close an open offer as declined or expired. The request goes back to `queued` when it
-    /// has no open offer left. An expiry counts as a miss; too many in a row set the
-    /// interpreter offline.
+    /// has no open offer left. An expiry of an offer the interpreter was shown or rung
+    /// ([`Store::offer_seen`]) counts as a miss; too many in a row set the interpreter
+    /// offline. An expiry of one never shown counts for nothing (an overloaded server, a
+    /// client that never got it: not the interpreter's doing).
     async fn close_offer(
         &self,
         id: &OfferId,
@@ -508,6 +510,10 @@ pub trait Store: Send + Sync + 'static {
         now: Timestamp,
         rules: &Rules,
     ) -> Result<Change>;
+
+    /// The interpreter was shown open offer `id` (on their live stream, in their list) or
+    /// their phone rang for it. Nothing happens for an offer no longer open.
+    async fn offer_seen(&self, id: &OfferId, now: Timestamp) -> Result<()>;
 
     /// Interpreters on call (available, in a session or not) whom a request for `language`
     /// (in agrupación `group`) may reach at its widest.

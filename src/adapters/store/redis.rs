@@ -67,6 +67,7 @@ struct Scripts {
     join_conversation: Script,
     lapsed_calls: Script,
     migrate: Script,
+    offer_seen: Script,
 }
 
 fn script(body: &str) -> Script {
@@ -97,6 +98,7 @@ impl Scripts {
             join_conversation: script(include_str!("redis/join_conversation.lua")),
             lapsed_calls: script(include_str!("redis/lapsed_calls.lua")),
             migrate: script(include_str!("redis/migrate.lua")),
+            offer_seen: script(include_str!("redis/offer_seen.lua")),
         }
     }
 }
@@ -726,6 +728,11 @@ impl Store for RedisStore {
             rules.max_missed_offers.to_string(),
         ];
         self.transition(&self.scripts.close_offer, &args).await
+    }
+
+    async fn offer_seen(&self, id: &OfferId, now: Timestamp) -> Result<()> {
+        let args = [id.to_string(), now.as_millisecond().to_string()];
+        self.run(&self.scripts.offer_seen, &args).await.map(drop)
     }
 
     async fn on_call(&self, language: &LanguageTag, group: Option<&LanguageTag>) -> Result<usize> {

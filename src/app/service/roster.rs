@@ -2,7 +2,7 @@
 
 use super::{NewInterpreter, Result, Service, ServiceError};
 use crate::adapters::store::{Change, Focus, Reason, StoreError};
-use crate::app::auth::{self, Coordinator, ForInterpreter};
+use crate::app::auth::{self, Coordinator, ForInterpreter, Me};
 use crate::domain::ids::InterpreterId;
 use crate::domain::ids::TokenHash;
 use crate::domain::offer::Offer;
@@ -210,6 +210,25 @@ impl Service {
     /// Every offer made to an interpreter that the store still has, open or closed.
     pub async fn offer_history(&self, who: &ForInterpreter) -> Result<Vec<Offer>> {
         Ok(self.store.offers_for(who.id(), false).await?)
+    }
+
+    /// The interpreter themselves was shown these offers (their list, their live stream):
+    /// letting one of them expire now counts as a miss. A store that does not answer
+    /// loses only that (an expiry then counts for nothing).
+    pub async fn offers_seen(&self, me: &Me, offers: &[Offer]) {
+        for o in offers
+            .iter()
+            .filter(|o| o.is_open() && &o.interpreter == me.id())
+        {
+            self.offer_reached(&o.id).await;
+        }
+    }
+
+    /// An open offer reached its interpreter (shown, or their phone rang).
+    pub(crate) async fn offer_reached(&self, id: &crate::domain::ids::OfferId) {
+        if let Err(e) = self.store.offer_seen(id, self.now()).await {
+            tracing::warn!(offer_id = %id, error = %e, "could not record that an offer was seen");
+        }
     }
 
     pub async fn open_offers(&self, who: &ForInterpreter) -> Result<Vec<Offer>> {

@@ -8,7 +8,12 @@ requeue_if_idle(o.request, now)
 local ikey = k('it:' .. o.interpreter)
 local it = get(ikey)
 if it then
-  if outcome == 'expired' then
+  -- An offer the interpreter was never shown nor rung is not theirs to have missed (an
+  -- overloaded server, a client that never got it): it counts for nothing.
+  local seen = outcome == 'expired' and redis.call('DEL', k('seen:' .. oid)) == 1
+  if outcome == 'expired' and not seen then
+    -- neither a miss nor an answer
+  elseif outcome == 'expired' then
     it.missed_in_row = it.missed_in_row + 1
     if it.missed_in_row >= max_missed and it.availability == 'available' then
       it.availability = 'offline'
