@@ -25,14 +25,16 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+#[path = "support/mod.rs"]
+mod support;
+
 use puente::adapters::store::redis::ROUND_TRIPS;
 use puente::app::auth::Principal;
-use puente::app::service::{Clock, NewInterpreter, Notice, Service};
+use puente::app::service::{NewInterpreter, Notice, Service};
 use puente::domain::ids::InterpreterId;
 use puente::domain::ids::RequestId;
 use puente::domain::request::{Channel, Priority};
 use puente::domain::roster::{Availability, LanguageSkill, PhoneNumber, Proficiency};
-use puente::setup::config::Config;
 
 const LANGS: [&str; 10] = [
     "tzo",
@@ -48,63 +50,12 @@ const LANGS: [&str; 10] = [
 ];
 
 fn main() {
-    let full = std::env::args().any(|a| a == "--bench");
-    let url = std::env::var("PUENTE_BENCH_REDIS_URL")
-        .or_else(|_| std::env::var("PUENTE_TEST_REDIS_URL"))
-        .ok();
-    let Some(url) = url else {
-        println!(
-            "redis bench: skipped (set PUENTE_BENCH_REDIS_URL, or run scripts/bench-redis.sh)"
-        );
+    let Some((full, url)) = support::target("redis bench", "scripts/bench-redis.sh") else {
         return;
     };
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = support::runtime();
     let (secs, interpreters) = if full { (5, 400) } else { (1, 40) };
     rt.block_on(run(&url, secs, interpreters, full));
-}
-
-struct Instance {
-    svc: Arc<Service>,
-    base: String,
-    app: puente::setup::startup::App,
-}
-
-async fn instance(url: &str, ns: &str) -> Instance {
-    let config = Config::from_vars([
-        ("PUENTE_REDIS_URL", url),
-        ("PUENTE_REDIS_NAMESPACE", ns),
-        ("PUENTE_ROSTER", "none"),
-        ("PUENTE_OPERATOR_TOKENS", "bench-operator"),
-    ])
-    .unwrap();
-    let svc = puente::setup::startup::build(&config, Clock::new())
-        .await
-        .unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let app = puente::setup::startup::serve(svc.clone(), &config, listener).unwrap();
-    Instance {
-        base: format!("http://{}", app.addr),
-        svc,
-        app,
-    }
-}
-
-fn command_calls(url: &str) -> u64 {
-    let client = redis::Client::open(url.split(',').next().unwrap()).unwrap();
-    let mut con = client.get_connection().unwrap();
-    let info: String = redis::cmd("INFO")
-        .arg("commandstats")
-        .query(&mut con)
-        .unwrap();
-    info.lines()
-        .filter_map(|l| l.split("calls=").nth(1))
-        .filter_map(|rest| rest.split(',').next())
-        .filter_map(|n| n.parse::<u64>().ok())
-        .sum()
 }
 
 fn redis_benchmark_evalsha(url: &str) -> Option<f64> {
@@ -137,8 +88,8 @@ fn redis_benchmark_evalsha(url: &str) -> Option<f64> {
 
 async fn run(url: &str, secs: u64, n_interpreters: usize, full: bool) {
     let ns = format!("bench-{}", puente::domain::ids::random_hex(4));
-    let a = instance(url, &ns).await;
-    let b = instance(url, &ns).await;
+    let a = support::instance(url, &ns, &[]).await;
+    let b = support::instance(url, &ns, &[]).await;
     for i in 0..n_interpreters {
         let new = NewInterpreter {
             id: InterpreterId::parse(&format!("i{i}")).unwrap(),
@@ -422,7 +373,7 @@ impl Flood {
     /// offered, for `secs` seconds: every request counted is one dispatch.
     async fn run(self, url: &str, secs: u64) -> Figures {
         let rt0 = ROUND_TRIPS.load(Ordering::Relaxed);
-        let cmd0 = command_calls(url);
+        let cmd0 = support::command_calls(url);
         let dispatched = Arc::new(AtomicU64::new(0));
         let start = Instant::now();
         let deadline = start + Duration::from_secs(secs);
@@ -450,7 +401,7 @@ impl Flood {
         Figures {
             per_sec: n / elapsed,
             round_trips: (ROUND_TRIPS.load(Ordering::Relaxed) - rt0) as f64 / n,
-            commands: (command_calls(url) - cmd0) as f64 / n,
+            commands: (support::command_calls(url) - cmd0) as f64 / n,
         }
     }
 }
@@ -481,14 +432,14 @@ async fn stream_cost(
     }
     tokio::time::sleep(Duration::from_millis(500)).await;
     let rounds = 100;
-    let cmd0 = command_calls(url);
+    let cmd0 = support::command_calls(url);
     for i in 0..rounds {
         let (id, _) = post.create(&bases[i % 2], LANGS[0]).await;
         offered(seen, notify, &id).await;
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
     tokio::time::sleep(Duration::from_millis(300)).await;
-    let per = (command_calls(url) - cmd0) as f64 / (rounds * 3) as f64;
+    let per = (support::command_calls(url) - cmd0) as f64 / (rounds * 3) as f64;
     for r in readers {
         r.abort();
     }

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Benchmark two puente instances on one local Redis; prints one summary line.
 # Starts redis-server (append-only file, fsync every second) on a free port and stops it.
+# `scripts/bench-redis.sh soak` runs the soak instead (see scripts/soak.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 command -v redis-server >/dev/null || {
@@ -18,4 +19,6 @@ for _ in $(seq 20); do
     kill "$pid" 2>/dev/null || true; pid=
 done
 [ -n "$pid" ] || { echo "could not start redis-server" >&2; exit 1; }
-PUENTE_BENCH_REDIS_URL="redis://127.0.0.1:$port/0" cargo bench --locked --bench redis 2>/dev/null | grep '^redis bench:'
+bench=${1:-redis}
+PUENTE_BENCH_REDIS_URL="redis://127.0.0.1:$port/0" cargo bench --locked --bench "$bench" 2>/dev/null |
+    grep -A5 -E '^(redis bench|soak):'
