@@ -119,7 +119,13 @@ pub async fn run(service: Arc<Service>, shutdown: impl std::future::Future<Outpu
         let now = service.now();
         let deadline_due = timers.take_due(now, &mut focus);
         if !focus.is_empty() || deadline_due {
-            if let Err(e) = step(&service, &focus, now, &mut timers).await {
+            // A dispatcher kept busy (a flood) still stops when asked.
+            let stepped = tokio::select! {
+                biased;
+                _ = &mut shutdown => return,
+                r = step(&service, &focus, now, &mut timers) => r,
+            };
+            if let Err(e) = stepped {
                 tracing::error!(error = %e, "dispatcher could not read the store; retrying");
                 let retry = tokio::time::Instant::now() + BACKEND_RETRY;
                 // Nothing of what was due is lost: the focus comes back with the retry,
