@@ -40,19 +40,9 @@ fn t(s: i64) -> Timestamp {
     Timestamp::from_second(1_800_000_000 + s).unwrap()
 }
 
-/// Deterministic pseudo-random numbers (xorshift), so every run measures the same input.
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-}
+#[path = "support/rng.rs"]
+mod rng;
+use rng::Rng;
 
 fn language_tags(n: usize) -> Vec<LanguageTag> {
     // 68 synthetic three-letter tags, as many as INALI's agrupaciones.

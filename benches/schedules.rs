@@ -16,16 +16,9 @@ use puente::domain::roster::{Availability, Interpreter, LanguageSkill, PhoneNumb
 use puente::domain::schedule::Schedule;
 use puente::logic::coverage::schedule_grid;
 
-struct Rng(u64);
-
-impl Rng {
-    fn below(&mut self, n: u64) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0 % n
-    }
-}
+#[path = "support/rng.rs"]
+mod rng;
+use rng::Rng;
 
 const ZONES: [&str; 4] = [
     "America/Mexico_City",

@@ -13,6 +13,8 @@
 //! past its deadline; every ten seconds, the requests by state add up to those created.
 //! Prints one summary line and exits 1 on any violation.
 
+#[path = "support/rng.rs"]
+mod rng;
 #[path = "support/mod.rs"]
 mod support;
 
@@ -27,6 +29,7 @@ use puente::domain::ids::{InterpreterId, RequestId};
 use puente::domain::named::Named;
 use puente::domain::request::{Channel, Priority, RequestState};
 use puente::domain::roster::{Availability, LanguageSkill, PhoneNumber, Proficiency};
+use rng::Rng;
 
 const LANGS: [&str; 6] = ["tzo", "tzh", "yua", "nah", "zap", "und-mixteco"];
 
@@ -44,19 +47,6 @@ fn main() {
     let rate = number("SOAK_RATE", 20);
     let violations = support::runtime().block_on(run(&url, secs, rate));
     std::process::exit(if violations == 0 { 0 } else { 1 });
-}
-
-/// A small deterministic generator (xorshift): the soak needs dice, not cryptography.
-#[derive(Clone)]
-struct Dice(u64);
-
-impl Dice {
-    fn roll(&mut self, n: u64) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0 % n
-    }
 }
 
 /// What the soak saw: creation and first-offer instants, outcomes, violations.
@@ -125,7 +115,7 @@ async fn run(url: &str, secs: u64, rate: u64) -> usize {
         let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Notice>();
         inbox.insert(id, tx);
         let svc = svcs[i % 2].clone();
-        let mut dice = Dice(0x9E37_79B9_7F4A_7C15 ^ (i as u64 + 1));
+        let mut dice = Rng(0x9E37_79B9_7F4A_7C15 ^ (i as u64 + 1));
         people.push(tokio::spawn(async move {
             while let Some(Notice::Offer(o)) = rx.recv().await {
                 if !o.is_open() {
@@ -133,15 +123,16 @@ async fn run(url: &str, secs: u64, rate: u64) -> usize {
                 }
                 let me_ = me.me().unwrap();
                 svc.offers_seen(me_, std::slice::from_ref(&o)).await;
-                match dice.roll(10) {
+                match dice.below(10) {
                     0 => continue, // lets it expire
                     1 => {
                         let _ = svc.decline_offer(me_, &o.id).await;
                     }
                     _ => {
-                        tokio::time::sleep(Duration::from_millis(100 + dice.roll(400))).await;
+                        tokio::time::sleep(Duration::from_millis(100 + dice.below(400))).await;
                         if svc.accept_offer(me_, &o.id).await.is_ok() {
-                            tokio::time::sleep(Duration::from_millis(1000 + dice.roll(2000))).await;
+                            tokio::time::sleep(Duration::from_millis(1000 + dice.below(2000)))
+                                .await;
                             let _ = svc.complete_request(&me, &o.request).await;
                         }
                     }
@@ -204,7 +195,7 @@ async fn run(url: &str, secs: u64, rate: u64) -> usize {
     // Operators: `rate` requests a second, alternating instances; 5% cancelled later.
     let (svcs2, ops2, seen3) = (svcs.clone(), operators.clone(), seen.clone());
     let operators_task = tokio::spawn(async move {
-        let mut dice = Dice(0xD1B5_4A32_D192_ED03);
+        let mut dice = Rng(0xD1B5_4A32_D192_ED03);
         let mut i = 0u64;
         let mut tasks = Vec::new();
         while Instant::now() < deadline {
@@ -212,9 +203,9 @@ async fn run(url: &str, secs: u64, rate: u64) -> usize {
             tokio::time::sleep_until(at.into()).await;
             let k = (i % 2) as usize;
             let (svc, op) = (svcs2[k].clone(), ops2[k].clone());
-            let lang = LANGS[dice.roll(LANGS.len() as u64) as usize];
-            let cancel = dice.roll(20) == 0;
-            let later = Duration::from_millis(dice.roll(5000));
+            let lang = LANGS[dice.below(LANGS.len() as u64) as usize];
+            let cancel = dice.below(20) == 0;
+            let later = Duration::from_millis(dice.below(5000));
             let seen = seen3.clone();
             tasks.push(tokio::spawn(async move {
                 let t0 = Instant::now();

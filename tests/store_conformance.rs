@@ -31,12 +31,7 @@ fn interpreter(id: &str, lang: &str) -> Interpreter {
         id: InterpreterId::parse(id).unwrap(),
         name: id.to_uppercase(),
         phone: PhoneNumber::parse("+525550001234").unwrap(),
-        languages: vec![LanguageSkill {
-            tag: LanguageTag::parse(lang).unwrap(),
-            proficiency: Proficiency::new(4).unwrap(),
-            certification: None,
-            group: None,
-        }],
+        languages: vec![skill(lang, 4, None)],
         availability: Availability::Available,
         session: None,
         idle_since: t(0),
@@ -46,6 +41,16 @@ fn interpreter(id: &str, lang: &str) -> Interpreter {
         created_at: t(0),
         certification: None,
         revision: 1,
+    }
+}
+
+/// A language skill (of agrupación `group`, if given).
+fn skill(lang: &str, proficiency: i64, group: Option<&str>) -> LanguageSkill {
+    LanguageSkill {
+        tag: LanguageTag::parse(lang).unwrap(),
+        proficiency: Proficiency::new(proficiency).unwrap(),
+        certification: None,
+        group: group.map(|g| LanguageTag::parse(g).unwrap()),
     }
 }
 
@@ -546,12 +551,7 @@ async fn interpreters_busy_with_other_offers_do_not_hide_a_free_one(store: &dyn 
     // 40 excellent bilingual interpreters, each holding an offer for a Maya request...
     for i in 0..40 {
         let mut it = interpreter(&format!("b{i:02}"), "tzo");
-        it.languages.push(LanguageSkill {
-            tag: LanguageTag::parse("yua").unwrap(),
-            proficiency: Proficiency::new(5).unwrap(),
-            certification: None,
-            group: None,
-        });
+        it.languages.push(skill("yua", 5, None));
         it.languages[0].proficiency = Proficiency::new(5).unwrap();
         store.insert_interpreter(it.clone(), None).await.unwrap();
         let r = request("yua", i);
@@ -1335,12 +1335,8 @@ async fn a_focus_on_an_interpreter_reaches_every_queue_that_may_reach_them(store
         ..Routing::default()
     };
     let mut ana = interpreter("ana", "tzo");
-    ana.languages.push(LanguageSkill {
-        tag: LanguageTag::parse("zap-x-sierra-sur").unwrap(),
-        proficiency: Proficiency::new(4).unwrap(),
-        certification: None,
-        group: Some(LanguageTag::parse("zap").unwrap()),
-    });
+    ana.languages
+        .push(skill("zap-x-sierra-sur", 4, Some("zap")));
     store.insert_interpreter(ana.clone(), None).await.unwrap();
     let mut variant = request("zap-x-planicie-costera", 0);
     variant.group = Some(LanguageTag::parse("zap").unwrap());
@@ -1378,12 +1374,7 @@ async fn a_focused_snapshot_marks_who_holds_an_offer_it_does_not_carry(store: &d
     // alone need not carry the Maya offer, but must not offer Ana anything.
     let mut ana = interpreter("ana", "tzo");
     ana.languages[0].proficiency = Proficiency::new(5).unwrap();
-    ana.languages.push(LanguageSkill {
-        tag: LanguageTag::parse("yua").unwrap(),
-        proficiency: Proficiency::new(5).unwrap(),
-        certification: None,
-        group: None,
-    });
+    ana.languages.push(skill("yua", 5, None));
     let beto = interpreter("beto", "tzo");
     store.insert_interpreter(ana.clone(), None).await.unwrap();
     store.insert_interpreter(beto.clone(), None).await.unwrap();
@@ -1562,12 +1553,8 @@ mod model {
         for i in 0..4 {
             let lang = LANGS[i % LANGS.len()];
             let mut it = interpreter(&format!("i{i}"), lang);
-            it.languages.push(LanguageSkill {
-                tag: LanguageTag::parse(LANGS[(i + 1) % LANGS.len()]).unwrap(),
-                proficiency: Proficiency::new(3).unwrap(),
-                certification: None,
-                group: None,
-            });
+            it.languages
+                .push(skill(LANGS[(i + 1) % LANGS.len()], 3, None));
             store.insert_interpreter(it, None).await.unwrap();
         }
         for op in ops {

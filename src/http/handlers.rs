@@ -729,14 +729,9 @@ pub async fn create_request(
         Ok(tag) => svc.create_request_for(&who, tag, priority, channel).await,
         Err(e) => Err(e),
     };
-    let (req, placement) = created.map_err(|e| with_named_candidates(&svc, e, locale))?;
+    let (req, place) = created.map_err(|e| with_named_candidates(&svc, e, locale))?;
     // Where it stands comes back from the store with the insert: no second round trip.
-    let queue = crate::app::service::QueueInfo {
-        position: placement.position,
-        on_call: placement.on_call,
-        open_offers: 0,
-    };
-    let v = views::request(&svc, &req, Some(&queue), locale).await;
+    let v = views::request(&svc, &req, Some(&place), locale).await;
     Ok((StatusCode::CREATED, axum::Json(v)).into_response())
 }
 

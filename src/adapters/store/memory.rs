@@ -12,8 +12,8 @@ use async_trait::async_trait;
 use jiff::Timestamp;
 
 use super::{
-    Change, Conflict, Finish, Focus, Joined, Placement, QueueInfo, Reason, Result, Rules, Scope,
-    Store, StoreError,
+    Change, Conflict, Finish, Focus, Joined, QueueInfo, Reason, Result, Rules, Scope, Store,
+    StoreError,
 };
 use crate::domain::ids::InterpreterId;
 use crate::domain::ids::OfferId;
@@ -356,7 +356,7 @@ impl Store for MemoryStore {
         Ok(s.placed(change))
     }
 
-    async fn insert_request(&self, req: Request) -> Result<Placement> {
+    async fn insert_request(&self, req: Request) -> Result<QueueInfo> {
         let mut s = self.lock();
         if s.requests.contains_key(&req.id) {
             return Err(StoreError::AlreadyExists(format!("request {}", req.id)));
@@ -367,11 +367,12 @@ impl Store for MemoryStore {
         s.request_order.push(req.id.clone());
         let id = req.id.clone();
         s.requests.insert(id.clone(), req);
-        let place = s.place(&s.requests[&id]);
-        Ok(Placement {
-            position: place.map_or(1, |p| p.position),
-            on_call: place.map_or(0, |p| p.on_call),
-        })
+        // A request inserted already finished (tests, imports) stands nowhere: first.
+        Ok(s.place(&s.requests[&id]).unwrap_or(QueueInfo {
+            position: 1,
+            on_call: 0,
+            open_offers: 0,
+        }))
     }
 
     async fn request(&self, id: &RequestId) -> Result<Option<Request>> {
@@ -599,20 +600,21 @@ impl Store for MemoryStore {
         s.close(id, outcome, now, &mut change);
         s.requeue_if_idle(&request_id, now, &mut change);
         if let Some(it) = s.interpreters.get_mut(&iid) {
-            if outcome == Outcome::Expired && !seen {
+            match (outcome, seen) {
                 // Never shown nor rung: neither a miss nor an answer.
-            } else if outcome == Outcome::Expired {
-                it.missed_in_row += 1;
-                if it.missed_in_row >= rules.max_missed_offers
-                    && it.availability == Availability::Available
-                {
-                    it.availability = Availability::Offline;
-                    it.missed_in_row = 0;
-                    change.interpreters.push((it.clone(), Reason::MissedOffers));
-                    s.withdraw_interpreter_offers(&iid, Outcome::Withdrawn, now, &mut change);
+                (Outcome::Expired, false) => {}
+                (Outcome::Expired, true) => {
+                    it.missed_in_row += 1;
+                    if it.missed_in_row >= rules.max_missed_offers
+                        && it.availability == Availability::Available
+                    {
+                        it.availability = Availability::Offline;
+                        it.missed_in_row = 0;
+                        change.interpreters.push((it.clone(), Reason::MissedOffers));
+                        s.withdraw_interpreter_offers(&iid, Outcome::Withdrawn, now, &mut change);
+                    }
                 }
-            } else {
-                it.missed_in_row = 0;
+                _ => it.missed_in_row = 0,
             }
         }
         Ok(s.placed(change))
@@ -829,7 +831,7 @@ impl Store for MemoryStore {
     /// Memory is cheap: every waiting request, whatever the focus.
     async fn snapshot(
         &self,
-        scope: Scope,
+        _scope: Scope,
         _focus: &Focus,
         routing: &Routing,
         _now: Timestamp,
@@ -844,8 +846,7 @@ impl Store for MemoryStore {
             requests.push(pending);
         }
         // Only free interpreters a waiting request may reach (all of them: memory is cheap,
-        // so `Best` gets everyone too).
-        let _ = scope;
+        // so `Best` gets everyone too, whatever the scope).
         let mut seen = BTreeSet::new();
         for r in &requests {
             seen.extend(s.reachable(&r.language, r.group.as_ref()));

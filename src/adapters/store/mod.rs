@@ -339,15 +339,6 @@ impl Focus {
     }
 }
 
-/// Where a new request stands when it is queued.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Placement {
-    /// 1-based place among waiting requests of its language (urgent first, then oldest).
-    pub position: usize,
-    /// Interpreters of its language on call (available, in a session or not).
-    pub on_call: usize,
-}
-
 /// Which free interpreters a snapshot carries.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Scope {
@@ -455,7 +446,8 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<Change>;
 
     // Requests.
-    async fn insert_request(&self, req: Request) -> Result<Placement>;
+    /// Queue a new request; answers where it stands (no offer open yet).
+    async fn insert_request(&self, req: Request) -> Result<QueueInfo>;
     async fn request(&self, id: &RequestId) -> Result<Option<Request>>;
     /// Most recent first, optionally only one state.
     async fn requests(&self, state: Option<RequestState>) -> Result<Vec<Request>>;

@@ -28,8 +28,8 @@ use jiff::Timestamp;
 use std::collections::HashMap;
 
 use super::{
-    Change, Conflict, Failure, Finish, Focus, Joined, Placement, QueueInfo, Reason, Result, Rules,
-    Scope, Store, StoreError,
+    Change, Conflict, Failure, Finish, Focus, Joined, QueueInfo, Reason, Result, Rules, Scope,
+    Store, StoreError,
 };
 use crate::domain::ids::InterpreterId;
 use crate::domain::ids::OfferId;
@@ -535,17 +535,13 @@ impl Store for RedisStore {
         self.transition(&self.scripts.set_availability, &args).await
     }
 
-    async fn insert_request(&self, req: Request) -> Result<Placement> {
+    async fn insert_request(&self, req: Request) -> Result<QueueInfo> {
         let args = [encode(&req), req.created_at.as_millisecond().to_string()];
         let change = self.transition(&self.scripts.insert_request, &args).await?;
         // The change (already published) carries where the request stands.
-        let place = change
+        change
             .place(&req.id)
-            .ok_or_else(|| backend("insert_request gave no place"))?;
-        Ok(Placement {
-            position: place.position,
-            on_call: place.on_call,
-        })
+            .ok_or_else(|| backend("insert_request gave no place"))
     }
 
     async fn places(&self, requests: &[Request]) -> Result<HashMap<RequestId, QueueInfo>> {

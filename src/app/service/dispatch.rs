@@ -133,7 +133,7 @@ pub async fn run(service: Arc<Service>, shutdown: impl std::future::Future<Outpu
                 if deadline_due {
                     timers.deadline = Some(now);
                 }
-                service.look_at_later(focus);
+                service.look_at(focus);
                 tokio::select! {
                     _ = &mut shutdown => return,
                     _ = tokio::time::sleep_until(retry) => {}

@@ -428,8 +428,8 @@ impl Service {
         self.wake.notify_one();
     }
 
-    /// Ask the dispatcher to look at `focus` after [`dispatch::BACKUP_DELAY`] (another
-    /// instance's change, which that instance decides on first; a step that failed).
+    /// Ask the dispatcher to look at `focus` after [`dispatch::BACKUP_DELAY`]: another
+    /// instance's change, which that instance decides on first.
     pub fn look_at_later(&self, focus: Focus) {
         self.work().add_later(focus);
         self.wake.notify_one();

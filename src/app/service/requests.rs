@@ -125,32 +125,21 @@ impl Service {
         tag: LanguageTag,
         priority: Priority,
         channel: Channel,
-    ) -> Result<(Request, crate::adapters::store::Placement)> {
+    ) -> Result<(Request, QueueInfo)> {
         let mut req = Request::new(tag, priority, channel, self.now());
         req.group = self.catalogue.group_of(&req.language).cloned();
         self.queue(who, req).await
     }
 
     /// Queue a new request (made with its `group`).
-    pub(crate) async fn queue(
-        &self,
-        _: &Operator,
-        req: Request,
-    ) -> Result<(Request, crate::adapters::store::Placement)> {
-        let placement = self.store.insert_request(req.clone()).await?;
+    pub(crate) async fn queue(&self, _: &Operator, req: Request) -> Result<(Request, QueueInfo)> {
+        let place = self.store.insert_request(req.clone()).await?;
         self.publish(Change {
             requests: vec![req.clone()],
-            places: vec![(
-                req.id.clone(),
-                QueueInfo {
-                    position: placement.position,
-                    on_call: placement.on_call,
-                    open_offers: 0,
-                },
-            )],
+            places: vec![(req.id.clone(), place)],
             ..Change::default()
         });
-        Ok((req, placement))
+        Ok((req, place))
     }
 
     async fn request_by_id(&self, id: &RequestId) -> Result<Request> {

@@ -8,12 +8,13 @@ requeue_if_idle(o.request, now)
 local ikey = k('it:' .. o.interpreter)
 local it = get(ikey)
 if it then
-  -- An offer the interpreter was never shown nor rung is not theirs to have missed (an
-  -- overloaded server, a client that never got it): it counts for nothing.
-  local seen = outcome == 'expired' and redis.call('DEL', k('seen:' .. oid)) == 1
-  if outcome == 'expired' and not seen then
-    -- neither a miss nor an answer
-  elseif outcome == 'expired' then
+  -- An answer resets the misses; an expiry is a miss only of an offer the interpreter was
+  -- shown or rung. One never delivered (an overloaded server, a client that never got it)
+  -- is not theirs to have missed: neither a miss nor an answer.
+  if outcome ~= 'expired' then
+    it.missed_in_row = 0
+    put(ikey, it)
+  elseif redis.call('DEL', k('seen:' .. oid)) == 1 then
     it.missed_in_row = it.missed_in_row + 1
     if it.missed_in_row >= max_missed and it.availability == 'available' then
       it.availability = 'offline'
@@ -25,9 +26,6 @@ if it then
     else
       put(ikey, it)
     end
-  else
-    it.missed_in_row = 0
-    put(ikey, it)
   end
 end
 return done()
