@@ -23,6 +23,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use puente::adapters::store::listing::Listing;
 use puente::app::auth::Principal;
 use puente::app::service::{NewInterpreter, Notice, Service};
 use puente::domain::ids::{InterpreterId, RequestId};
@@ -54,6 +55,11 @@ fn main() {
 struct Seen {
     created: HashMap<RequestId, Instant>,
     offered: HashMap<RequestId, Instant>,
+    /// Interpreters who ended a call, since when (until their next offer).
+    freed: HashMap<InterpreterId, Instant>,
+    /// When an interpreter was freed, and how long until their next offer: the
+    /// dispatcher's latency, whatever the backlog (which lengthens waits, not this).
+    reoffered: Vec<(Instant, Duration)>,
     violations: Vec<String>,
 }
 
@@ -115,6 +121,7 @@ async fn run(url: &str, secs: u64, rate: u64) -> usize {
         let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Notice>();
         inbox.insert(id, tx);
         let svc = svcs[i % 2].clone();
+        let seen_by = seen.clone();
         let mut dice = Rng(0x9E37_79B9_7F4A_7C15 ^ (i as u64 + 1));
         people.push(tokio::spawn(async move {
             while let Some(Notice::Offer(o)) = rx.recv().await {
@@ -133,7 +140,10 @@ async fn run(url: &str, secs: u64, rate: u64) -> usize {
                         if svc.accept_offer(me_, &o.id).await.is_ok() {
                             tokio::time::sleep(Duration::from_millis(1000 + dice.below(2000)))
                                 .await;
-                            let _ = svc.complete_request(&me, &o.request).await;
+                            if svc.complete_request(&me, &o.request).await.is_ok() {
+                                let mut s = seen_by.lock().unwrap();
+                                s.freed.insert(o.interpreter.clone(), Instant::now());
+                            }
                         }
                     }
                 }
@@ -150,12 +160,12 @@ async fn run(url: &str, secs: u64, rate: u64) -> usize {
                 Ok(n) => {
                     if let Notice::Offer(o) = &*n {
                         if o.is_open() {
-                            seen2
-                                .lock()
-                                .unwrap()
-                                .offered
-                                .entry(o.request.clone())
-                                .or_insert_with(Instant::now);
+                            let mut s = seen2.lock().unwrap();
+                            let now = Instant::now();
+                            s.offered.entry(o.request.clone()).or_insert(now);
+                            if let Some(t) = s.freed.remove(&o.interpreter) {
+                                s.reoffered.push((t, now.duration_since(t)));
+                            }
                         }
                         if let Some(tx) = inbox.get(&o.interpreter) {
                             let _ = tx.send(Notice::Offer(o.clone()));
@@ -234,12 +244,17 @@ async fn run(url: &str, secs: u64, rate: u64) -> usize {
     });
 
     // The samples, from the store.
-    let staff = operators[0].staff().unwrap();
     let operator = operators[0].clone();
     let mut samples = 0u64;
+    // The level after warm-up: a fifth of the run, a minute at most.
+    let warm = Duration::from_secs((secs / 5).clamp(1, 60));
+    let mut rss_warm = None;
     while Instant::now() < deadline {
         tokio::time::sleep(Duration::from_secs(1)).await;
         samples += 1;
+        if rss_warm.is_none() && start.elapsed() >= warm {
+            rss_warm = Some(rss_kib());
+        }
         let found = check(&a.svc, &coordinator, &operator, samples % 10 == 0, &seen).await;
         seen.lock().unwrap().violations.extend(found);
     }
@@ -250,7 +265,7 @@ async fn run(url: &str, secs: u64, rate: u64) -> usize {
     seen.lock().unwrap().violations.extend(found);
 
     let by_state: BTreeMap<&str, usize> = {
-        let all = a.svc.requests(&staff, None).await.unwrap();
+        let all = a.svc.every_request(Listing::all()).await.unwrap();
         let mut m = BTreeMap::new();
         for r in &all {
             *m.entry(r.state.name()).or_default() += 1;
@@ -265,16 +280,13 @@ async fn run(url: &str, secs: u64, rate: u64) -> usize {
         .iter()
         .filter(|i| i.availability == Availability::Offline)
         .count();
-    let minutes = {
-        let s = seen.lock().unwrap();
+    // Per minute of the run: p50 and p99 of (instant, duration) pairs.
+    let per_minute = |pairs: Vec<(Instant, Duration)>| {
         let mut per: BTreeMap<u64, Vec<Duration>> = BTreeMap::new();
-        for (id, t0) in &s.created {
-            if let Some(t1) = s.offered.get(id) {
-                let window = t0.duration_since(start).as_secs() / 60;
-                per.entry(window)
-                    .or_default()
-                    .push(t1.saturating_duration_since(*t0));
-            }
+        for (t, d) in pairs {
+            per.entry(t.duration_since(start).as_secs() / 60)
+                .or_default()
+                .push(d);
         }
         per.into_iter()
             .map(|(m, mut v)| {
@@ -285,7 +297,34 @@ async fn run(url: &str, secs: u64, rate: u64) -> usize {
             .collect::<Vec<_>>()
             .join(", ")
     };
+    let (minutes, reoffer) = {
+        let s = seen.lock().unwrap();
+        let waits = s
+            .created
+            .iter()
+            .filter_map(|(id, t0)| Some((*t0, s.offered.get(id)?.saturating_duration_since(*t0))))
+            .collect();
+        (per_minute(waits), per_minute(s.reoffered.clone()))
+    };
     let (rss1, redis1) = (rss_kib(), redis_memory(url));
+    // What Redis holds beyond the history: forget every finished request and look again.
+    let forgotten = a
+        .svc
+        .forget_finished_before(a.svc.now() + jiff::SignedDuration::from_secs(1))
+        .await
+        .unwrap_or(0);
+    let redis2 = redis_memory(url);
+    let per_request = redis1.saturating_sub(redis2) / forgotten.max(1) as u64;
+    let rss_warm = rss_warm.unwrap_or(rss0);
+    // Flat: back within 20% of the level after warm-up (judged on runs long enough to
+    // have one).
+    if secs >= 120 && rss1 * 10 > rss_warm * 12 {
+        seen.lock().unwrap().violations.push(format!(
+            "RSS grew from {} MiB after warm-up to {} MiB",
+            rss_warm / 1024,
+            rss1 / 1024
+        ));
+    }
     router.abort();
     for s in streams {
         s.abort();
@@ -298,14 +337,18 @@ async fn run(url: &str, secs: u64, rate: u64) -> usize {
     let s = seen.lock().unwrap();
     println!(
         "soak: {secs} s at {rate} requests/s, {} created; by state {by_state:?}; create→offer {minutes}; \
+         call ended→next offer {reoffer}; \
          {offline} interpreters offline at the end; {} stream events missed; \
-         RSS {} → {} MiB, Redis {} → {} MiB; {} invariant violations{}",
+         RSS {} → {} (after warm-up) → {} MiB; Redis {} → {} MiB, {} MiB once the {forgotten} \
+         finished requests are forgotten ({per_request} bytes each); {} invariant violations{}",
         s.created.len(),
         lagged.load(Ordering::Relaxed),
         rss0 / 1024,
+        rss_warm / 1024,
         rss1 / 1024,
         redis0 / (1 << 20),
         redis1 / (1 << 20),
+        redis2 / (1 << 20),
         s.violations.len(),
         s.violations
             .iter()
@@ -350,11 +393,11 @@ async fn check(
     counts: bool,
     seen: &Mutex<Seen>,
 ) -> Vec<String> {
-    let staff = &operator.staff().unwrap();
     let mut found = Vec::new();
     let (Ok(its), Ok(connected)) = (
         svc.interpreters(coordinator).await,
-        svc.requests(staff, Some(RequestState::Connected)).await,
+        svc.every_request(Listing::of_states(&[RequestState::Connected]))
+            .await,
     ) else {
         return vec!["the store did not answer a sample".into()];
     };
@@ -398,7 +441,7 @@ async fn check(
     }
     if counts {
         let created: HashSet<RequestId> = seen.lock().unwrap().created.keys().cloned().collect();
-        if let Ok(all) = svc.requests(staff, None).await {
+        if let Ok(all) = svc.every_request(Listing::all()).await {
             let stored: HashSet<&RequestId> = all.iter().map(|r| &r.id).collect();
             if stored.len() != all.len() {
                 found.push("a request is listed twice".into());

@@ -309,3 +309,52 @@ async fn a_last_tier_with_a_duration_ends_in_unfilled() {
     advance(1).await;
     assert_eq!(h.state(&r).await, RequestState::Unfilled);
 }
+
+/// Demand twice what one interpreter serves: the estimate follows the rate of
+/// connections, and coordinators are told once that demand exceeds the roster.
+#[tokio::test(start_paused = true)]
+async fn a_growing_backlog_gets_an_estimate_and_one_overload_alert() {
+    let h = harness(&[("PUENTE_MAX_MISSED_OFFERS", "1000")]).await;
+    let mut alerts = h.svc.bus.subscribe();
+    let ana = h.add("ana", "tzo").await;
+    let mut announced = std::collections::HashSet::new();
+    // A request every 30 s; Ana takes one a minute (a 50 s call).
+    let tzo: puente::domain::language::LanguageTag = "tzo".parse().unwrap();
+    let mut estimates = Vec::new();
+    for minute in 0..8 {
+        h.request("tzo").await;
+        advance(5).await;
+        if let Some(o) = h.offers(&ana).await.pop() {
+            h.svc.accept_offer(ana.me().unwrap(), &o.id).await.unwrap();
+            advance(25).await;
+            h.request("tzo").await;
+            advance(25).await;
+            h.svc
+                .complete_request(&h.operator, &o.request)
+                .await
+                .unwrap();
+        } else {
+            advance(25).await;
+            h.request("tzo").await;
+            advance(25).await;
+        }
+        advance(5).await;
+        estimates.push(h.svc.wait_estimate(&tzo, 4));
+        h.svc.watch_overload(&mut announced).await.unwrap();
+        assert!(minute > 1 || estimates[minute].is_none(), "{estimates:?}");
+    }
+    // One connection a minute: the fourth in line waits about four minutes.
+    let last = estimates.last().unwrap().expect("an estimate");
+    assert!(
+        (200..=300).contains(&last.as_secs()),
+        "{last:?} of {estimates:?}"
+    );
+    let mut overloads = 0;
+    while let Ok(n) = alerts.try_recv() {
+        if let puente::app::service::Notice::Alert(a) = &*n {
+            assert_eq!(a.kind(), "demand_exceeds_roster");
+            overloads += 1;
+        }
+    }
+    assert_eq!(overloads, 1, "one alert for the language, not one per look");
+}

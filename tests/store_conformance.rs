@@ -6,6 +6,7 @@ mod common;
 use std::collections::BTreeSet;
 
 use jiff::{SignedDuration, Timestamp};
+use puente::adapters::store::listing::Listing;
 use puente::adapters::store::memory::MemoryStore;
 use puente::adapters::store::redis::RedisStore;
 use puente::adapters::store::{
@@ -13,6 +14,7 @@ use puente::adapters::store::{
 };
 use puente::domain::ids::InterpreterId;
 use puente::domain::ids::OfferId;
+use puente::domain::ids::RequestId;
 use puente::domain::ids::TokenHash;
 use puente::domain::language::LanguageTag;
 use puente::domain::offer::{Offer, Outcome};
@@ -595,6 +597,28 @@ fn offers_in(plan: &puente::logic::matcher::Plan) -> Vec<(puente::domain::ids::R
         .collect()
 }
 
+/// Every request of a listing, page by page (pages of `limit`), in the order listed.
+async fn listed(store: &dyn Store, mut listing: Listing) -> Vec<Request> {
+    let mut all = Vec::new();
+    loop {
+        let page = store.requests(&listing).await.unwrap();
+        assert!(page.requests.len() <= listing.limit, "{page:?}");
+        all.extend(page.requests);
+        match page.next {
+            Some(c) => listing.after = Some(c),
+            None => return all,
+        }
+    }
+}
+
+fn ids(reqs: &[Request]) -> Vec<RequestId> {
+    reqs.iter().map(|r| r.id.clone()).collect()
+}
+
+async fn every_request(store: &dyn Store) -> Vec<Request> {
+    listed(store, Listing::all()).await
+}
+
 async fn requests_list_most_recent_first_and_filter(store: &dyn Store) {
     let (a, b, c) = (request("tzo", 0), request("yua", 1), request("nah", 2));
     for r in [&a, &b, &c] {
@@ -604,22 +628,154 @@ async fn requests_list_most_recent_first_and_filter(store: &dyn Store) {
         .finish_request(&b.id, Finish::Cancel, t(3), &Rules::default())
         .await
         .unwrap();
-    let all: Vec<_> = store
-        .requests(None)
+    let all = every_request(store).await;
+    assert_eq!(ids(&all), vec![c.id.clone(), b.id.clone(), a.id.clone()]);
+    let queued = listed(store, Listing::of_states(&[RequestState::Queued])).await;
+    assert_eq!(ids(&queued), vec![c.id, a.id]);
+}
+
+/// Requests created in the same millisecond, several states, pages of two: every page
+/// follows the last, whatever is created or changes state between pages.
+async fn listings_page_in_order_by_state_and_time(store: &dyn Store) {
+    let ana = interpreter("ana", "tzo");
+    store.insert_interpreter(ana.clone(), None).await.unwrap();
+    // Seconds 0, 1, 1, 1, 2, 3, 4: three of them in the same millisecond.
+    let reqs: Vec<Request> = [0, 1, 1, 1, 2, 3, 4]
+        .into_iter()
+        .map(|s| request("tzo", s))
+        .collect();
+    for r in &reqs {
+        store.insert_request(r.clone()).await.unwrap();
+    }
+    let rules = Rules::default();
+    store
+        .finish_request(&reqs[1].id, Finish::Cancel, t(5), &rules)
+        .await
+        .unwrap();
+    store
+        .finish_request(&reqs[4].id, Finish::Cancel, t(5), &rules)
+        .await
+        .unwrap();
+    store
+        .open_offer(offer(&reqs[2], &ana, 5, 60), true)
+        .await
+        .unwrap();
+    // The order: newest first, then the greater id.
+    let mut expect = reqs.clone();
+    expect.sort_by(|x, y| (y.created_at, &y.id).cmp(&(x.created_at, &x.id)));
+    let paged = |states: &[RequestState]| Listing {
+        limit: 2,
+        ..Listing::of_states(states)
+    };
+    assert_eq!(ids(&listed(store, paged(&[])).await), ids(&expect));
+    let waiting: Vec<Request> = expect
+        .iter()
+        .filter(|r| r.id != reqs[1].id && r.id != reqs[4].id)
+        .cloned()
+        .collect();
+    let both = [RequestState::Queued, RequestState::Offered];
+    assert_eq!(ids(&listed(store, paged(&both)).await), ids(&waiting));
+    let offered = listed(store, paged(&[RequestState::Offered])).await;
+    assert_eq!(ids(&offered), vec![reqs[2].id.clone()]);
+    assert_eq!(offered[0].state, RequestState::Offered);
+    // A time range: created at second 1 up to (not including) second 3.
+    let range = Listing {
+        since: Some(t(1)),
+        until: Some(t(3)),
+        ..paged(&[])
+    };
+    let in_range: Vec<RequestId> = expect
+        .iter()
+        .filter(|r| r.created_at >= t(1) && r.created_at < t(3))
+        .map(|r| r.id.clone())
+        .collect();
+    assert_eq!(ids(&listed(store, range.clone()).await), in_range);
+    // A page, then a new request and a change of state: the next page goes on from where
+    // the first ended, neither repeating nor skipping.
+    let first = store.requests(&paged(&[])).await.unwrap();
+    assert_eq!(ids(&first.requests), ids(&expect[..2]));
+    store.insert_request(request("tzo", 9)).await.unwrap();
+    store
+        .finish_request(&expect[3].id, Finish::Cancel, t(6), &rules)
+        .await
+        .unwrap();
+    let rest = listed(
+        store,
+        Listing {
+            after: first.next.clone(),
+            ..paged(&[])
+        },
+    )
+    .await;
+    assert_eq!(ids(&rest), ids(&expect[2..]));
+    // The last page says nothing follows.
+    let last = store
+        .requests(&Listing {
+            limit: 1000,
+            ..Listing::all()
+        })
+        .await
+        .unwrap();
+    assert_eq!(last.next, None);
+    assert_eq!(last.requests.len(), reqs.len() + 1);
+}
+
+/// Finished requests older than the retention go, with their offers; what still goes on
+/// stays however old, and so does what finished within the retention.
+async fn pruning_forgets_old_finished_requests_only(store: &dyn Store) {
+    let ana = interpreter("ana", "tzo");
+    store.insert_interpreter(ana.clone(), None).await.unwrap();
+    let rules = Rules::default();
+    let old_done = request("tzo", 0);
+    let old_waiting = request("tzo", 1);
+    let old_connected = request("tzo", 2);
+    let recent_done = request("tzo", 100);
+    for r in [&old_done, &old_waiting, &old_connected, &recent_done] {
+        store.insert_request(r.clone()).await.unwrap();
+    }
+    let declined = offer(&old_done, &ana, 3, 60);
+    store.open_offer(declined.clone(), true).await.unwrap();
+    store
+        .close_offer(&declined.id, Outcome::Declined, t(4), &rules)
+        .await
+        .unwrap();
+    store
+        .finish_request(&old_done.id, Finish::Cancel, t(5), &rules)
+        .await
+        .unwrap();
+    let taken = offer(&old_connected, &ana, 6, 60);
+    store.open_offer(taken.clone(), true).await.unwrap();
+    store.accept_offer(&taken.id, &ana.id, t(7)).await.unwrap();
+    store
+        .finish_request(&recent_done.id, Finish::Cancel, t(101), &rules)
+        .await
+        .unwrap();
+    // Batches: one at a time, then nothing left to prune.
+    assert_eq!(store.prune_requests(t(50), 1).await.unwrap(), 1);
+    assert_eq!(store.prune_requests(t(50), 10).await.unwrap(), 0);
+    assert!(store.request(&old_done.id).await.unwrap().is_none());
+    assert!(store.offer(&declined.id).await.unwrap().is_none());
+    let left = every_request(store).await;
+    assert_eq!(
+        ids(&left),
+        vec![
+            recent_done.id.clone(),
+            old_connected.id.clone(),
+            old_waiting.id.clone()
+        ]
+    );
+    let cancelled = listed(store, Listing::of_states(&[RequestState::Cancelled])).await;
+    assert_eq!(ids(&cancelled), vec![recent_done.id.clone()]);
+    // The interpreter's offers are those of requests still kept.
+    let history: Vec<OfferId> = store
+        .offers_for(&ana.id, false)
         .await
         .unwrap()
         .into_iter()
-        .map(|r| r.id)
+        .map(|o| o.id)
         .collect();
-    assert_eq!(all, vec![c.id.clone(), b.id.clone(), a.id.clone()]);
-    let queued: Vec<_> = store
-        .requests(Some(RequestState::Queued))
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|r| r.id)
-        .collect();
-    assert_eq!(queued, vec![c.id, a.id]);
+    assert_eq!(history, vec![taken.id.clone()]);
+    assert!(store.offer(&taken.id).await.unwrap().is_some());
 }
 
 async fn a_sequential_offer_is_refused_while_another_is_open(store: &dyn Store) {
@@ -1256,6 +1412,8 @@ where
     complete_frees_the_interpreter_after_wrap_up(&*make().await).await;
     cancel_withdraws_offers_and_leaves_the_queue(&*make().await).await;
     requests_list_most_recent_first_and_filter(&*make().await).await;
+    listings_page_in_order_by_state_and_time(&*make().await).await;
+    pruning_forgets_old_finished_requests_only(&*make().await).await;
     a_connected_interpreter_cannot_be_removed(&*make().await).await;
     a_sequential_offer_is_refused_while_another_is_open(&*make().await).await;
     a_new_request_learns_its_place_and_who_is_on_call(&*make().await).await;
@@ -1456,6 +1614,48 @@ async fn the_redis_store_conforms() {
     conformance(|| redis_store(&url, "conformance")).await;
 }
 
+/// Data written before requests were listed per state gets those lists when an instance
+/// connects.
+#[tokio::test]
+async fn a_redis_store_written_before_state_listings_is_migrated() {
+    let (url, _server) = common::redis();
+    let ns = common::namespace("migrate");
+    let connect = || async {
+        RedisStore::connect(&url, &ns, std::time::Duration::from_secs(5))
+            .await
+            .expect("Redis is reachable")
+    };
+    let store = connect().await;
+    let (a, b) = (request("tzo", 0), request("tzo", 1));
+    store.insert_request(a.clone()).await.unwrap();
+    store.insert_request(b.clone()).await.unwrap();
+    store
+        .finish_request(&a.id, Finish::Cancel, t(2), &Rules::default())
+        .await
+        .unwrap();
+    // As an older version left it: no per-state lists, no mark.
+    let mut conn = store
+        .client()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap();
+    for key in ["rqs:v3", "rqs:queued", "rqs:cancelled"] {
+        let _: () = redis::cmd("DEL")
+            .arg(format!("{{{ns}}}:{key}"))
+            .query_async(&mut conn)
+            .await
+            .unwrap();
+    }
+    assert!(listed(&store, Listing::of_states(&[RequestState::Queued]))
+        .await
+        .is_empty());
+    let store = connect().await;
+    let queued = listed(&store, Listing::of_states(&[RequestState::Queued])).await;
+    assert_eq!(ids(&queued), vec![b.id.clone()]);
+    let cancelled = listed(&store, Listing::of_states(&[RequestState::Cancelled])).await;
+    assert_eq!(ids(&cancelled), vec![a.id.clone()]);
+}
+
 #[tokio::test]
 async fn the_redis_store_conforms_on_a_three_master_cluster() {
     let (url, _cluster) = common::redis_cluster();
@@ -1500,7 +1700,7 @@ mod model {
     /// Check every invariant of API.md that the store must keep.
     async fn check(store: &dyn Store) {
         let its = store.interpreters().await.unwrap();
-        let reqs = store.requests(None).await.unwrap();
+        let reqs = every_request(store).await;
         let mut sessions = HashMap::new();
         for it in &its {
             let open = store.offers_for(&it.id, true).await.unwrap();
@@ -1566,7 +1766,7 @@ mod model {
                 }
                 all
             };
-            let reqs = store.requests(None).await.unwrap();
+            let reqs = every_request(store).await;
             // Results are ignored: refusing an operation that no longer applies is fine;
             // what matters is that the invariants hold afterwards.
             match op {

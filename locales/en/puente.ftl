@@ -60,6 +60,9 @@ error-unsupported-media-type = Send the body as JSON with "Content-Type: applica
 error-payload-too-large = The body is too large; the limit is { $limit } bytes.
 error-invalid-field = Field "{ $field }" is not valid: { $detail }
 error-invalid-query = A query parameter is not valid: { $detail }
+error-invalid-limit = "limit" is a whole number from 1 to { $max }, not "{ $given }".
+error-invalid-cursor = "cursor" is not one this server gave: use the "next" of a page.
+error-invalid-time = "{ $name }" is a date and time in RFC 3339, such as 2026-12-03T09:30:00-06:00, not "{ $given }".
 error-unknown-language = Unknown language "{ $query }". Try a name such as "tsotsil", a code such as "tzo", or search with GET /api/v1/languages?q=
 error-ambiguous-language = "{ $query }" could be several languages: { $candidates }. Pick one and send its tag.
 error-already-exists = { $what } already exists; use another id.

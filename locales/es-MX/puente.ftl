@@ -60,6 +60,9 @@ error-unsupported-media-type = Envíe el cuerpo como JSON con «Content-Type: ap
 error-payload-too-large = El cuerpo es demasiado grande; el máximo es { $limit } bytes.
 error-invalid-field = El campo «{ $field }» no es válido: { $detail }
 error-invalid-query = El parámetro de consulta no es válido: { $detail }
+error-invalid-limit = «limit» es un número entero de 1 a { $max }, no «{ $given }».
+error-invalid-cursor = «cursor» no es uno que haya dado este servidor: use el «next» de una página.
+error-invalid-time = «{ $name }» es una fecha y hora RFC 3339, como 2026-12-03T09:30:00-06:00, no «{ $given }».
 error-unknown-language = No reconocemos la lengua «{ $query }». Pruebe con un nombre como «tsotsil», un código como «tzo», o busque en GET /api/v1/languages?q=
 error-ambiguous-language = «{ $query }» puede ser varias lenguas: { $candidates }. Elija una y envíe su etiqueta.
 error-already-exists = Ya existe { $what }; use otro identificador.

@@ -24,6 +24,14 @@ pub enum Alert {
         to: Timestamp,
         within_hours: u32,
     },
+    /// Requests of a language arrive faster than its interpreters take them: the queue
+    /// grows (rates per hour over the last minutes).
+    DemandExceedsRoster {
+        language: NamedLanguage,
+        waiting: usize,
+        arrivals_per_hour: u32,
+        connections_per_hour: u32,
+    },
 }
 
 impl Alert {
@@ -31,6 +39,7 @@ impl Alert {
     pub fn kind(&self) -> &'static str {
         match self {
             Alert::CoverageGap { .. } => "coverage_gap",
+            Alert::DemandExceedsRoster { .. } => "demand_exceeds_roster",
         }
     }
 }

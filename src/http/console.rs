@@ -184,6 +184,7 @@ fn render(svc: &Service, locale: Locale, name: &str, title: &str, body: &str) ->
 fn script_messages(svc: &Service, locale: Locale) -> String {
     let placeholders: Vec<(&str, FluentValue<'_>)> = [
         "language", "tag", "seconds", "time", "name", "n", "total", "from", "to", "phone",
+        "waiting", "arrivals", "served",
     ]
     .into_iter()
     .map(|v| (v, FluentValue::from(format!("{{{v}}}"))))

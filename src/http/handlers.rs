@@ -6,12 +6,14 @@ use std::sync::Arc;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use jiff::Timestamp;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::error::AppError;
 use super::extract::{Caller, CoordinatorCaller, Json, Lang, OperatorCaller, Query};
 use super::views;
+use crate::adapters::store::listing::{Cursor, Listing, MAX_LIMIT};
 use crate::app::auth::Principal;
 use crate::app::service::{NewInterpreter, Service};
 use crate::domain::ids::InterpreterId;
@@ -737,7 +739,64 @@ pub async fn create_request(
 
 #[derive(Deserialize)]
 pub struct RequestsQuery {
+    /// One state, or several separated by commas.
     state: Option<String>,
+    limit: Option<String>,
+    cursor: Option<String>,
+    /// Created at or after (RFC 3339)...
+    since: Option<String>,
+    /// ...and before.
+    until: Option<String>,
+}
+
+impl RequestsQuery {
+    /// The listing asked for, or why the query does not say one.
+    fn listing(&self) -> Result<Listing, AppError> {
+        let refuse = |message: &'static str| {
+            AppError::new(StatusCode::BAD_REQUEST, "invalid_query", message)
+        };
+        fn given(v: &Option<String>) -> Option<&str> {
+            v.as_deref().map(str::trim).filter(|s| !s.is_empty())
+        }
+        let mut listing = Listing::default();
+        for s in given(&self.state).into_iter().flat_map(|s| s.split(',')) {
+            let s = s.trim();
+            let state = RequestState::parse(s).ok_or_else(|| {
+                refuse("error-invalid-query").arg("detail", RequestState::refusal(s))
+            })?;
+            if !listing.states.contains(&state) {
+                listing.states.push(state);
+            }
+        }
+        if let Some(l) = given(&self.limit) {
+            listing.limit = l
+                .parse::<usize>()
+                .ok()
+                .filter(|n| (1..=MAX_LIMIT).contains(n))
+                .ok_or_else(|| {
+                    refuse("error-invalid-limit")
+                        .arg("max", MAX_LIMIT.to_string())
+                        .arg("given", l)
+                })?;
+        }
+        if let Some(c) = given(&self.cursor) {
+            listing.after = Some(Cursor::parse(c).ok_or_else(|| refuse("error-invalid-cursor"))?);
+        }
+        let time = |name: &str, v: &Option<String>| -> Result<Option<Timestamp>, AppError> {
+            given(v)
+                .map(|t| {
+                    t.parse::<Timestamp>().map_err(|_| {
+                        refuse("error-invalid-time")
+                            .arg("name", name)
+                            .arg("given", t)
+                    })
+                })
+                .transpose()
+        };
+        listing.since = time("since", &self.since)?;
+        listing.until = time("until", &self.until)?;
+        Ok(listing)
+    }
 }
 
 pub async fn list_requests(
@@ -746,24 +805,15 @@ pub async fn list_requests(
     Lang(locale): Lang,
     Query(params): Query<RequestsQuery>,
 ) -> ApiResult {
-    let state = match params.state.as_deref() {
-        None | Some("") => None,
-        Some(s) => Some(RequestState::parse(s).ok_or_else(|| {
-            AppError::new(
-                StatusCode::BAD_REQUEST,
-                "invalid_query",
-                "error-invalid-query",
-            )
-            .arg("detail", RequestState::refusal(s))
-        })?),
-    };
-    let reqs = svc.requests(&who.staff()?, state).await?;
-    let queue = svc.queue_info(&reqs).await?;
-    let mut list = Vec::with_capacity(reqs.len());
-    for r in &reqs {
+    let staff = who.staff()?;
+    let page = svc.requests(&staff, &params.listing()?).await?;
+    let queue = svc.queue_info(&page.requests).await?;
+    let mut list = Vec::with_capacity(page.requests.len());
+    for r in &page.requests {
         list.push(views::request(&svc, r, queue.get(&r.id), locale).await);
     }
-    Ok(axum::Json(json!({ "requests": list })).into_response())
+    let next = page.next.map(|c| c.to_string());
+    Ok(axum::Json(json!({ "requests": list, "next": next })).into_response())
 }
 
 pub async fn get_request(

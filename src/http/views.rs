@@ -68,6 +68,11 @@ pub async fn request(
             "position": q.position,
             "on_call": q.on_call,
             "open_offers": q.open_offers,
+            // From how fast the language's calls were connected lately; null when too
+            // few were to say.
+            "estimated_wait_secs": service
+                .wait_estimate(&req.language, q.position)
+                .map(|d| d.as_secs().max(0)),
         })),
         "offers_made": req.offers_made,
         "message": message,

@@ -2,6 +2,7 @@
 //! (`now` is an argument), so each is tested and benchmarked alone.
 
 pub mod coverage;
+pub mod demand;
 pub mod lid;
 pub mod matcher;
 pub mod prompts;

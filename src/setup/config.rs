@@ -53,6 +53,8 @@ pub struct Config {
     /// How long an instance's hold on its callers' calls lasts without renewal: after a
     /// crash, its calls are settled within this.
     pub call_lease: std::time::Duration,
+    /// How long finished requests stay in the store (`PUENTE_REQUEST_RETENTION_DAYS`).
+    pub retention: SignedDuration,
     /// Limits that keep one client from holding the HTTP server.
     pub http: crate::http::Limits,
     /// Limits on what one token or address may hold of the service.
@@ -85,6 +87,7 @@ impl Default for Config {
             ari: None,
             store_timeout: std::time::Duration::from_secs(2),
             call_lease: std::time::Duration::from_secs(15),
+            retention: SignedDuration::from_hours(90 * 24),
             http: crate::http::Limits::default(),
             access: crate::app::service::AccessLimits::default(),
         }
@@ -271,6 +274,10 @@ impl Config {
                         var: "PUENTE_TIME_ZONE",
                         message: format!("`{tz}` is not an IANA time zone (e.g. America/Mexico_City)"),
                     })?;
+                }
+                "PUENTE_REQUEST_RETENTION_DAYS" => {
+                    let days = count("PUENTE_REQUEST_RETENTION_DAYS", v, 1, 3650, 90)?;
+                    c.retention = SignedDuration::from_hours(days as i64 * 24);
                 }
                 "PUENTE_GAP_ALERT_HOURS" => {
                     c.gap_alert_hours = match v.trim().parse::<u32>() {

@@ -288,6 +288,7 @@ pub fn parts(config: &Config, store: Arc<dyn Store>, clock: Clock) -> Parts {
         staff_tokens,
         limits: config.access,
         call_lease: config.call_lease,
+        retention: config.retention,
         chat,
     }
 }
@@ -305,15 +306,13 @@ pub fn serve(
         let _ = rx.wait_for(|s| *s).await;
     };
     let loops = tokio_util::task::TaskTracker::new();
-    loops.spawn(dispatch::run(service.clone(), until(stopped.clone())));
-    loops.spawn(crate::app::scheduler::run(
-        service.clone(),
-        until(stopped.clone()),
-    ));
-    loops.spawn(crate::app::leases::run(
-        service.clone(),
-        until(stopped.clone()),
-    ));
+    let s = || service.clone();
+    let u = || until(stopped.clone());
+    loops.spawn(dispatch::run(s(), u()));
+    loops.spawn(crate::app::scheduler::run(s(), u()));
+    loops.spawn(crate::app::leases::run(s(), u()));
+    loops.spawn(crate::app::overload::run(s(), u()));
+    loops.spawn(crate::app::retention::run(s(), u()));
     if let Some(ari) = config.ari.clone() {
         let dialling = crate::app::calls::Dialling {
             endpoint: ari.endpoint.clone(),

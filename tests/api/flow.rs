@@ -1,6 +1,6 @@
 //! The whole loop: request → offer → accept → connected → complete → free again.
 
-use serde_json::json;
+use serde_json::{json, Value};
 
 use crate::helpers::*;
 
@@ -266,6 +266,109 @@ async fn cancelling_withdraws_the_offer_and_lists_filter_by_state() {
         .expect(200);
     assert_eq!(cancelled["requests"].as_array().unwrap().len(), 1);
     assert_eq!(cancelled["requests"][0]["id"], req["id"]);
+    app.shutdown().await;
+}
+
+/// The ids of a listing's page, and its cursor to the next.
+fn page_of(v: &Value) -> (Vec<String>, Option<String>) {
+    let ids = v["requests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["id"].as_str().unwrap().to_string())
+        .collect();
+    (ids, v["next"].as_str().map(str::to_string))
+}
+
+#[tokio::test]
+async fn request_listings_page_with_a_cursor_and_filter_by_states_and_time() {
+    let app = spawn_app(&[]).await;
+    let mut made = Vec::new();
+    for _ in 0..5 {
+        made.push(
+            app.post_request("tzo", "normal").await["id"]
+                .as_str()
+                .unwrap()
+                .to_string(),
+        );
+    }
+    let cancel = &made[1];
+    app.post(
+        &format!("/api/v1/requests/{cancel}/cancel"),
+        OPERATOR,
+        json!({}),
+    )
+    .await
+    .expect(200);
+    // Pages of two, newest first, each going on from the last.
+    let mut seen = Vec::new();
+    let mut path = "/api/v1/requests?limit=2".to_string();
+    loop {
+        let (ids, next) = page_of(&app.get(&path, OPERATOR).await.expect(200));
+        assert!(ids.len() <= 2);
+        seen.extend(ids);
+        match next {
+            Some(c) => path = format!("/api/v1/requests?limit=2&cursor={c}"),
+            None => break,
+        }
+    }
+    let newest_first: Vec<String> = made.iter().rev().cloned().collect();
+    assert_eq!(seen, newest_first);
+    // Several states at once.
+    let v = app
+        .get(
+            "/api/v1/requests?state=cancelled,queued&limit=1000",
+            COORDINATOR,
+        )
+        .await
+        .expect(200);
+    assert_eq!(page_of(&v), (newest_first.clone(), None));
+    let (cancelled, _) = page_of(
+        &app.get("/api/v1/requests?state=cancelled", OPERATOR)
+            .await
+            .expect(200),
+    );
+    assert_eq!(cancelled, vec![cancel.clone()]);
+    // A time range: nothing was created before the start of the test, everything before
+    // a minute from now.
+    let now = jiff::Timestamp::now();
+    let later = now + jiff::SignedDuration::from_mins(1);
+    let v = app
+        .get(&format!("/api/v1/requests?until={later}"), OPERATOR)
+        .await
+        .expect(200);
+    assert_eq!(page_of(&v).0.len(), 5);
+    let v = app
+        .get(&format!("/api/v1/requests?since={later}"), OPERATOR)
+        .await
+        .expect(200);
+    assert_eq!(page_of(&v), (vec![], None));
+    // What cannot be a listing is a 400 that says why, in Spanish first.
+    for bad in [
+        "limit=0",
+        "limit=1001",
+        "limit=diez",
+        "cursor=nada",
+        "since=ayer",
+        "until=2026-13-01",
+        "state=queued,perdida",
+    ] {
+        let r = app.get(&format!("/api/v1/requests?{bad}"), OPERATOR).await;
+        assert_eq!(r.status, 400, "{bad}");
+        assert_eq!(r.code(), "invalid_query", "{bad}");
+        let message = r.body["error"]["message"].as_str().unwrap();
+        assert!(
+            message.contains("limit")
+                || message.contains("cursor")
+                || message.contains("RFC 3339")
+                || message.contains("consulta"),
+            "{bad}: {message}"
+        );
+        // (A state's refusal names the choices in English still: see `Named::refusal`.)
+        if !bad.starts_with("state") {
+            assert!(!message.contains(" is "), "{bad}: English in {message}");
+        }
+    }
     app.shutdown().await;
 }
 

@@ -11,6 +11,7 @@ use std::sync::{Mutex, MutexGuard};
 use async_trait::async_trait;
 use jiff::Timestamp;
 
+use super::listing::{Listing, Page};
 use super::{
     Change, Conflict, Finish, Focus, Joined, QueueInfo, Reason, Result, Rules, Scope, Store,
     StoreError,
@@ -41,8 +42,8 @@ struct State {
     tokens: HashMap<TokenHash, InterpreterId>,
     token_of: HashMap<InterpreterId, TokenHash>,
     requests: HashMap<RequestId, Request>,
-    /// Requests in creation order.
-    request_order: Vec<RequestId>,
+    /// Requests in listing order (creation time in µs, then id; read backwards).
+    request_order: BTreeSet<(i64, RequestId)>,
     /// Requests in state queued or offered.
     pending: BTreeSet<RequestId>,
     offers: HashMap<OfferId, Offer>,
@@ -364,7 +365,8 @@ impl Store for MemoryStore {
         if req.state.is_pending() {
             s.pending.insert(req.id.clone());
         }
-        s.request_order.push(req.id.clone());
+        s.request_order
+            .insert((req.created_at.as_microsecond(), req.id.clone()));
         let id = req.id.clone();
         s.requests.insert(id.clone(), req);
         // A request inserted already finished (tests, imports) stands nowhere: first.
@@ -379,15 +381,56 @@ impl Store for MemoryStore {
         Ok(self.lock().requests.get(id).cloned())
     }
 
-    async fn requests(&self, state: Option<RequestState>) -> Result<Vec<Request>> {
+    async fn requests(&self, listing: &Listing) -> Result<Page> {
         let s = self.lock();
-        Ok(s.request_order
+        let (min, max) = listing.range_us();
+        let limit = listing.limit();
+        // Everything before the cursor and the end of the range, newest first; the pages
+        // of a rare state read past the others (this store holds one hotline's history).
+        let found = s
+            .request_order
             .iter()
             .rev()
-            .map(|id| &s.requests[id])
-            .filter(|r| state.is_none_or(|st| r.state == st))
+            .skip_while(|(ms, id)| {
+                *ms >= max || listing.after.as_ref().is_some_and(|c| !c.precedes(*ms, id))
+            })
+            .take_while(|(ms, _)| *ms >= min)
+            .map(|(_, id)| &s.requests[id])
+            .filter(|r| listing.shows(r.state))
+            .take(limit + 1)
             .cloned()
-            .collect())
+            .collect();
+        Ok(Page::of(found, limit))
+    }
+
+    async fn prune_requests(&self, before: Timestamp, max: usize) -> Result<usize> {
+        let mut s = self.lock();
+        let old: Vec<(i64, RequestId)> = s
+            .request_order
+            .range(..(before.as_microsecond(), RequestId::from_path("")))
+            .filter(|(_, id)| s.requests[id].state.is_final())
+            .take(max)
+            .cloned()
+            .collect();
+        let mut gone: HashMap<InterpreterId, BTreeSet<OfferId>> = HashMap::new();
+        for key in &old {
+            let id = &key.1;
+            s.request_order.remove(key);
+            s.requests.remove(id);
+            s.chats.remove(id);
+            for oid in s.offers_by_request.remove(id).unwrap_or_default() {
+                if let Some(o) = s.offers.remove(&oid) {
+                    gone.entry(o.interpreter).or_default().insert(oid.clone());
+                }
+                s.seen.remove(&oid);
+            }
+        }
+        for (iid, oids) in gone {
+            if let Some(list) = s.offers_by_interpreter.get_mut(&iid) {
+                list.retain(|x| !oids.contains(x));
+            }
+        }
+        Ok(old.len())
     }
 
     async fn finish_request(

@@ -9,6 +9,7 @@
 //! Backends: [`memory::MemoryStore`] (the embedded default). Both backends must pass
 //! `tests/store_conformance.rs`.
 
+pub mod listing;
 pub mod memory;
 pub mod redis;
 
@@ -449,8 +450,12 @@ pub trait Store: Send + Sync + 'static {
     /// Queue a new request; answers where it stands (no offer open yet).
     async fn insert_request(&self, req: Request) -> Result<QueueInfo>;
     async fn request(&self, id: &RequestId) -> Result<Option<Request>>;
-    /// Most recent first, optionally only one state.
-    async fn requests(&self, state: Option<RequestState>) -> Result<Vec<Request>>;
+    /// A page of a listing (see [`listing`]): most recent first.
+    async fn requests(&self, listing: &listing::Listing) -> Result<listing::Page>;
+    /// Forget up to `max` finished requests created before `before`, with their offers
+    /// and conversations (the retention of the history); answers how many went. A request
+    /// still going on is never forgotten, however old.
+    async fn prune_requests(&self, before: Timestamp, max: usize) -> Result<usize>;
     /// Complete, cancel, give up, or settle a lost call. Repeating the same finish is a
     /// no-op (empty change).
     async fn finish_request(

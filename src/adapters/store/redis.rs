@@ -27,6 +27,7 @@ use jiff::Timestamp;
 
 use std::collections::HashMap;
 
+use super::listing::{Listing, Page};
 use super::{
     Change, Conflict, Failure, Finish, Focus, Joined, QueueInfo, Reason, Result, Rules, Scope,
     Store, StoreError,
@@ -68,6 +69,8 @@ struct Scripts {
     lapsed_calls: Script,
     migrate: Script,
     offer_seen: Script,
+    list_requests: Script,
+    prune_requests: Script,
 }
 
 fn script(body: &str) -> Script {
@@ -99,6 +102,8 @@ impl Scripts {
             lapsed_calls: script(include_str!("redis/lapsed_calls.lua")),
             migrate: script(include_str!("redis/migrate.lua")),
             offer_seen: script(include_str!("redis/offer_seen.lua")),
+            list_requests: script(include_str!("redis/list_requests.lua")),
+            prune_requests: script(include_str!("redis/prune_requests.lua")),
         }
     }
 }
@@ -536,7 +541,11 @@ impl Store for RedisStore {
     }
 
     async fn insert_request(&self, req: Request) -> Result<QueueInfo> {
-        let args = [encode(&req), req.created_at.as_millisecond().to_string()];
+        let args = [
+            encode(&req),
+            req.created_at.as_millisecond().to_string(),
+            req.created_at.as_microsecond().to_string(),
+        ];
         let change = self.transition(&self.scripts.insert_request, &args).await?;
         // The change (already published) carries where the request stands.
         change
@@ -572,18 +581,42 @@ impl Store for RedisStore {
         self.get_json(self.key(&format!("rq:{id}"))).await
     }
 
-    async fn requests(&self, state: Option<RequestState>) -> Result<Vec<Request>> {
-        let mut conn = self.conn.clone();
-        let ids: Vec<String> = conn
-            .zrevrange(self.key("rqs"), 0, -1)
-            .await
-            .map_err(redis_failed)?;
-        let keys = ids.iter().map(|id| self.key(&format!("rq:{id}"))).collect();
-        let all: Vec<Request> = self.mget_json(keys).await?;
-        Ok(all
-            .into_iter()
-            .filter(|r| state.is_none_or(|s| r.state == s))
-            .collect())
+    async fn requests(&self, listing: &Listing) -> Result<Page> {
+        let states = if listing.states.is_empty() {
+            String::new()
+        } else {
+            let names: Vec<&str> = listing.states().iter().map(|s| s.name()).collect();
+            names.join(",")
+        };
+        let us = |t: Option<Timestamp>| t.map_or(String::new(), |t| t.as_microsecond().to_string());
+        let (cursor_us, cursor_id) = match &listing.after {
+            Some(c) => (c.created_us.to_string(), c.id.to_string()),
+            None => (String::new(), String::new()),
+        };
+        let limit = listing.limit();
+        let args = [
+            states,
+            us(listing.since),
+            us(listing.until),
+            cursor_us,
+            cursor_id,
+            (limit + 1).to_string(),
+        ];
+        let rows = self.run(&self.scripts.list_requests, &args).await?;
+        let found = rows
+            .iter()
+            .map(|r| decode(r))
+            .collect::<Result<Vec<Request>>>()?;
+        Ok(Page::of(found, limit))
+    }
+
+    async fn prune_requests(&self, before: Timestamp, max: usize) -> Result<usize> {
+        let args = [before.as_microsecond().to_string(), max.to_string()];
+        let reply = self.run(&self.scripts.prune_requests, &args).await?;
+        reply
+            .first()
+            .and_then(|n| n.parse().ok())
+            .ok_or_else(|| backend("prune answered no count"))
     }
 
     async fn finish_request(

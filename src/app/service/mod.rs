@@ -266,6 +266,8 @@ pub struct Parts {
     pub limits: AccessLimits,
     /// How long this instance's hold on its calls lasts without renewal.
     pub call_lease: std::time::Duration,
+    /// How long finished requests stay in the store.
+    pub retention: jiff::SignedDuration,
     /// WhatsApp, when the deployment has it.
     pub chat: Option<ChatParts>,
 }
@@ -319,12 +321,17 @@ pub struct Service {
     pub instance: String,
     /// How long this instance's hold on its calls lasts without renewal.
     pub call_lease: std::time::Duration,
+    /// How long finished requests stay in the store.
+    pub retention: jiff::SignedDuration,
     /// Live event streams open per token.
     streams: std::sync::Mutex<HashMap<TokenHash, usize>>,
+    /// Demand per language against the roster, from every change seen.
+    demand: std::sync::Mutex<crate::logic::demand::Demand>,
 }
 
 impl Service {
     pub fn new(parts: Parts) -> Service {
+        let started = parts.clock.now();
         let static_tokens = parts
             .staff_tokens
             .into_iter()
@@ -361,12 +368,32 @@ impl Service {
             throttle: auth::FailureThrottle::new(parts.limits.auth_failures_per_minute),
             instance: crate::domain::ids::random_hex(8),
             call_lease: parts.call_lease,
+            retention: parts.retention,
             streams: std::sync::Mutex::new(HashMap::new()),
+            demand: std::sync::Mutex::new(crate::logic::demand::Demand::new(started)),
         }
     }
 
     pub fn now(&self) -> Timestamp {
         self.clock.now()
+    }
+
+    /// How long the request at `position` of `language`'s queue may still wait, where
+    /// recent connections say (see [`crate::logic::demand`]).
+    pub fn wait_estimate(&self, language: &LanguageTag, position: usize) -> Option<SignedDuration> {
+        let demand = self.demand.lock().unwrap_or_else(|p| p.into_inner());
+        demand.estimate(language, position, self.now())
+    }
+
+    /// Demand against the roster now, for each language with a request waiting.
+    pub fn loads(&self) -> Vec<(LanguageTag, crate::logic::demand::Load)> {
+        let now = self.now();
+        let demand = self.demand.lock().unwrap_or_else(|p| p.into_inner());
+        demand
+            .waiting_languages()
+            .into_iter()
+            .filter_map(|l| Some((l.clone(), demand.load(&l, now)?)))
+            .collect()
     }
 
     /// Readiness: the store answers.
@@ -489,6 +516,13 @@ impl Service {
     pub fn deliver(&self, change: Change) {
         if !change.interpreters.is_empty() {
             self.roster_wake.notify_one();
+        }
+        {
+            let now = self.now();
+            let mut demand = self.demand.lock().unwrap_or_else(|p| p.into_inner());
+            for r in &change.requests {
+                demand.observe(r, now);
+            }
         }
         for r in change.requests {
             let place = change.places.iter().rev().find(|(id, _)| id == &r.id);

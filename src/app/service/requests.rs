@@ -2,14 +2,15 @@
 //! answer to an offer.
 
 use super::{QueueInfo, Result, Service, ServiceError};
-use crate::adapters::store::{Change, Finish};
+use crate::adapters::store::listing::{Listing, Page};
+use crate::adapters::store::{Change, Finish, StoreError};
 use crate::app::auth::{self, Me, Operator, Principal, Staff};
 use crate::domain::ids::InterpreterId;
 use crate::domain::ids::OfferId;
 use crate::domain::ids::RequestId;
 use crate::domain::language::{LanguageTag, Resolution};
 use crate::domain::offer::{Offer, Outcome};
-use crate::domain::request::{Channel, Priority, Request, RequestState};
+use crate::domain::request::{Channel, Priority, Request};
 use crate::domain::roster::Interpreter;
 use std::collections::HashMap;
 
@@ -155,8 +156,49 @@ impl Service {
         Ok(req)
     }
 
-    pub async fn requests(&self, _: &Staff, state: Option<RequestState>) -> Result<Vec<Request>> {
-        Ok(self.store.requests(state).await?)
+    /// A page of the requests (operators and coordinators).
+    pub async fn requests(&self, _: &Staff, listing: &Listing) -> Result<Page> {
+        Ok(self.store.requests(listing).await?)
+    }
+
+    /// Forget finished requests created before the retention, a batch at a time; answers
+    /// how many went.
+    pub async fn prune_history(&self) -> std::result::Result<usize, StoreError> {
+        let now = self.now();
+        let before = now.saturating_sub(self.retention).unwrap_or(now);
+        self.forget_finished_before(before).await
+    }
+
+    /// Forget every finished request created before `before`, a batch at a time.
+    pub async fn forget_finished_before(
+        &self,
+        before: jiff::Timestamp,
+    ) -> std::result::Result<usize, StoreError> {
+        const BATCH: usize = 500;
+        let mut total = 0;
+        loop {
+            let n = self.store.prune_requests(before, BATCH).await?;
+            total += n;
+            if n < BATCH {
+                return Ok(total);
+            }
+        }
+    }
+
+    /// Every request of a listing, page after page (for summaries over a bounded range).
+    pub async fn every_request(
+        &self,
+        mut listing: Listing,
+    ) -> std::result::Result<Vec<Request>, StoreError> {
+        let mut all = Vec::new();
+        loop {
+            let page = self.store.requests(&listing).await?;
+            all.extend(page.requests);
+            match page.next {
+                Some(next) => listing.after = Some(next),
+                None => return Ok(all),
+            }
+        }
     }
 
     pub async fn cancel_request(&self, _: &Operator, id: &RequestId) -> Result<Request> {

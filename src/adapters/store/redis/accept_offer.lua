@@ -16,11 +16,12 @@ for _, other in ipairs(open_of_interpreter(by)) do
 end
 local rkey = k('rq:' .. rid)
 local r = get(rkey)
+local was = r.state
 r.state = 'connected'
 r.interpreter = by
 r.connected_at = now
 r.updated_at = now
-put(rkey, r)
+save_request(rkey, r, was)
 emit('r', r)
 leave_queue(r)
 local ikey = k('it:' .. by)

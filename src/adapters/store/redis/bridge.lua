@@ -18,7 +18,7 @@ local by = r.interpreter
 r.state = 'queued'
 r.interpreter = null
 r.connected_at = null
-put(key, r)
+save_request(key, r, 'connected')
 join_queue(r, tonumber(ARGV[5]))
 emit('r', r)
 end_session(by, id, now, now_ms, '', nil)

@@ -23,10 +23,11 @@ local allowed = (how == 'complete' and r.state == 'connected')
 if not allowed then return fail('request_state', r.state) end
 if r.held_by and r.held_by ~= null then redis.call('HDEL', k('held'), id) end
 for _, oid in ipairs(open_of_request(id)) do close(oid, 'withdrawn', now) end
+local was = r.state
 r.state = target
 r.updated_at = now
 r.finished_at = now
-put(key, r)
+save_request(key, r, was)
 emit('r', r)
 leave_queue(r)
 end_session(r.interpreter, id, now, now_ms, ready_at, ARGV[6])

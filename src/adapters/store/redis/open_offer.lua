@@ -11,10 +11,11 @@ if redis.call('SCARD', k('openi:' .. o.interpreter)) > 0 then return fail('busy'
 if ARGV[3] == '1' and redis.call('SCARD', k('openr:' .. o.request)) > 0 then
   return fail('request_busy')
 end
+local was = r.state
 r.state = 'offered'
 r.updated_at = o.created_at
 r.offers_made = r.offers_made + 1
-put(rkey, r)
+save_request(rkey, r, was)
 redis.call('RPUSH', k('ofr:' .. o.request), o.id)
 redis.call('RPUSH', k('ofi:' .. o.interpreter), o.id)
 redis.call('ZADD', k('open'), tonumber(ARGV[2]), o.id)

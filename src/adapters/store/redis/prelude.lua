@@ -18,6 +18,17 @@ end
 
 local function put(key, obj) redis.call('SET', key, cjson.encode(obj)) end
 
+-- Requests are listed by creation time (`rqs`, score µs) and per state (`rqs:<state>`,
+-- the same score), so that a page of one state reads only that state. `was` is the state
+-- the request had (nil when it is new).
+local function save_request(key, r, was)
+  put(key, r)
+  if was == r.state then return end
+  local created = redis.call('ZSCORE', k('rqs'), r.id)
+  if was then redis.call('ZREM', k('rqs:' .. was), r.id) end
+  if created then redis.call('ZADD', k('rqs:' .. r.state), created, r.id) end
+end
+
 local out = {'ok'}
 local place_of
 -- `open`: the open offers of a request, when the caller knows them.
@@ -151,7 +162,7 @@ local function requeue_if_idle(rid, now)
   if r and r.state == 'offered' then
     r.state = 'queued'
     r.updated_at = now
-    put(key, r)
+    save_request(key, r, 'offered')
     emit('r', r)
   end
 end

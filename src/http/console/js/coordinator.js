@@ -292,7 +292,9 @@ export function coordinatorPage() {
     const name = (a.language && a.language.name) || (a.request && a.request.language.name) || '';
     const text = a.kind === 'coverage_gap'
       ? t('console-js-alert-gap', { language: name, from: when(a.from), to: when(a.to) })
-      : t('console-js-alert-unfilled', { language: name });
+      : a.kind === 'demand_exceeds_roster'
+        ? t('console-js-alert-overload', { language: name, waiting: a.waiting, arrivals: a.arrivals_per_hour, served: a.connections_per_hour })
+        : t('console-js-alert-unfilled', { language: name });
     $('alerts').prepend(el('li', { 'data-kind': a.kind }, text));
     $('alerts-box').hidden = false;
   }
@@ -305,7 +307,7 @@ export function coordinatorPage() {
   async function refresh() {
     const [its, reqs, cov, grid] = await Promise.all([
       api('GET', '/interpreters'),
-      api('GET', '/requests'),
+      api('GET', '/requests?state=queued,offered&limit=1000'),
       api('GET', '/coverage'),
       api('GET', '/coverage/schedule?days=7'),
     ]);

@@ -132,6 +132,7 @@ export function operatorPage() {
     if (r.queue) {
       facts.push(el('dt', {}, t('console-js-position')), el('dd', { 'data-field': 'position' }, r.queue.position));
       facts.push(el('dt', {}, t('console-js-on-call')), el('dd', { 'data-field': 'on-call' }, r.queue.on_call));
+      facts.push(el('dt', {}, t('console-js-wait')), el('dd', { 'data-field': 'wait' }, waitText(r.queue.estimated_wait_secs)));
     }
     if (r.routing) {
       facts.push(el('dt', {}, t('console-js-search')), el('dd', { 'data-field': 'reach' }, t('console-js-reach-' + r.routing.reach)));
@@ -174,6 +175,13 @@ export function operatorPage() {
     );
   }
 
+  // An estimate in words: honest about not knowing.
+  function waitText(secs) {
+    if (secs === null || secs === undefined) return t('console-js-wait-unknown');
+    if (secs < 60) return t('console-js-wait-soon');
+    return t('console-js-wait-minutes', { n: Math.round(secs / 60) });
+  }
+
   function show(r) {
     const active = document.activeElement;
     const fresh = card(r);
@@ -186,14 +194,19 @@ export function operatorPage() {
     $('no-requests').hidden = shown.size > 0;
   }
 
-  // Requests worth showing: everything still going on, and what ended in the last hour.
+  // Requests worth showing: everything still going on, and what ended in the last hour
+  // (of the latest hundred to end), each list one page of the listing.
   async function refresh() {
-    const { requests } = await api('GET', '/requests');
+    const [going, ended] = await Promise.all([
+      api('GET', '/requests?state=queued,offered,connected&limit=1000'),
+      api('GET', '/requests?state=completed,cancelled,unfilled&limit=100'),
+    ]);
     const hour = Date.now() + skew - 3600 * 1000;
-    const keep = requests.filter(
-      (r) => ['queued', 'offered', 'connected'].includes(r.state) || shown.has(r.id) || Date.parse(r.updated_at) > hour,
+    const keep = going.requests.slice(0, 100).concat(
+      ended.requests.filter((r) => shown.has(r.id) || Date.parse(r.updated_at) > hour),
     );
-    for (const r of keep.slice(0, 100).reverse()) show(r);
+    keep.sort((a, b) => Date.parse(b.created_at) - Date.parse(a.created_at));
+    for (const r of keep.reverse()) show(r);
     $('no-requests').hidden = shown.size > 0;
   }
   // One request's change moves the others' places in the queue: re-read them soon after.
