@@ -207,7 +207,9 @@ async fn run(url: &str, secs: u64, rate: u64) -> usize {
     let operators_task = tokio::spawn(async move {
         let mut dice = Rng(0xD1B5_4A32_D192_ED03);
         let mut i = 0u64;
-        let mut tasks = Vec::new();
+        // Reaped as they finish: a finished task's handle keeps its memory until then,
+        // which would read as the instances' memory growing.
+        let mut tasks = tokio::task::JoinSet::new();
         while Instant::now() < deadline {
             let at = start + Duration::from_micros(i * 1_000_000 / rate);
             tokio::time::sleep_until(at.into()).await;
@@ -217,7 +219,8 @@ async fn run(url: &str, secs: u64, rate: u64) -> usize {
             let cancel = dice.below(20) == 0;
             let later = Duration::from_millis(dice.below(5000));
             let seen = seen3.clone();
-            tasks.push(tokio::spawn(async move {
+            while tasks.try_join_next().is_some() {}
+            tasks.spawn(async move {
                 let t0 = Instant::now();
                 let Ok(r) = svc
                     .create_request(
@@ -235,12 +238,10 @@ async fn run(url: &str, secs: u64, rate: u64) -> usize {
                     tokio::time::sleep(later).await;
                     let _ = svc.cancel_request(op.operator().unwrap(), &r.id).await;
                 }
-            }));
+            });
             i += 1;
         }
-        for t in tasks {
-            let _ = t.await;
-        }
+        while tasks.join_next().await.is_some() {}
     });
 
     // The samples, from the store.
@@ -265,10 +266,9 @@ async fn run(url: &str, secs: u64, rate: u64) -> usize {
     seen.lock().unwrap().violations.extend(found);
 
     let by_state: BTreeMap<&str, usize> = {
-        let all = a.svc.every_request(Listing::all()).await.unwrap();
         let mut m = BTreeMap::new();
-        for r in &all {
-            *m.entry(r.state.name()).or_default() += 1;
+        for (_, state) in stored(&a.svc, &operator).await.unwrap_or_default() {
+            *m.entry(state.name()).or_default() += 1;
         }
         m
     };
@@ -306,6 +306,22 @@ async fn run(url: &str, secs: u64, rate: u64) -> usize {
             .collect();
         (per_minute(waits), per_minute(s.reoffered.clone()))
     };
+    // The shift ends: what still waits is cancelled, and the instances settle.
+    let waiting = a
+        .svc
+        .every_request(Listing::of_states(&[
+            RequestState::Queued,
+            RequestState::Offered,
+        ]))
+        .await
+        .unwrap_or_default();
+    for r in &waiting {
+        let _ = a
+            .svc
+            .cancel_request(operator.operator().unwrap(), &r.id)
+            .await;
+    }
+    tokio::time::sleep(Duration::from_secs(5)).await;
     let (rss1, redis1) = (rss_kib(), redis_memory(url));
     // What Redis holds beyond the history: forget every finished request and look again.
     let forgotten = a
@@ -339,7 +355,7 @@ async fn run(url: &str, secs: u64, rate: u64) -> usize {
         "soak: {secs} s at {rate} requests/s, {} created; by state {by_state:?}; create→offer {minutes}; \
          call ended→next offer {reoffer}; \
          {offline} interpreters offline at the end; {} stream events missed; \
-         RSS {} → {} (after warm-up) → {} MiB; Redis {} → {} MiB, {} MiB once the {forgotten} \
+         RSS {} → {} (after warm-up) → {} MiB (backlog cancelled); Redis {} → {} MiB, {} MiB once the {forgotten} \
          finished requests are forgotten ({per_request} bytes each); {} invariant violations{}",
         s.created.len(),
         lagged.load(Ordering::Relaxed),
@@ -357,6 +373,28 @@ async fn run(url: &str, secs: u64, rate: u64) -> usize {
             .collect::<String>(),
     );
     s.violations.len()
+}
+
+/// Every request in the store, id and state, read a page at a time (the checker keeps no
+/// more than that of the history).
+async fn stored(
+    svc: &Service,
+    operator: &Principal,
+) -> Result<Vec<(RequestId, RequestState)>, puente::app::service::ServiceError> {
+    let staff = operator.staff()?;
+    let mut listing = Listing {
+        limit: puente::adapters::store::listing::MAX_LIMIT,
+        ..Listing::all()
+    };
+    let mut out = Vec::new();
+    loop {
+        let page = svc.requests(&staff, &listing).await?;
+        out.extend(page.requests.into_iter().map(|r| (r.id, r.state)));
+        match page.next {
+            Some(c) => listing.after = Some(c),
+            None => return Ok(out),
+        }
+    }
 }
 
 /// Whether request `rid` and interpreter `iid` agree (the request is no longer connected,
@@ -441,8 +479,8 @@ async fn check(
     }
     if counts {
         let created: HashSet<RequestId> = seen.lock().unwrap().created.keys().cloned().collect();
-        if let Ok(all) = svc.every_request(Listing::all()).await {
-            let stored: HashSet<&RequestId> = all.iter().map(|r| &r.id).collect();
+        if let Ok(all) = stored(svc, operator).await {
+            let stored: HashSet<&RequestId> = all.iter().map(|(id, _)| id).collect();
             if stored.len() != all.len() {
                 found.push("a request is listed twice".into());
             }

@@ -11,7 +11,7 @@ use jiff::{SignedDuration, Timestamp};
 
 use crate::domain::ids::RequestId;
 use crate::domain::language::LanguageTag;
-use crate::domain::request::{Request, RequestState};
+use crate::domain::request::Request;
 
 /// How far back rates look.
 pub const WINDOW: SignedDuration = SignedDuration::from_mins(10);
@@ -64,9 +64,10 @@ impl Load {
 pub struct Demand {
     since: Timestamp,
     flows: HashMap<LanguageTag, Flow>,
-    /// Requests already counted as arrived, and as connected (each once, whatever the
-    /// number of changes that show them).
-    counted: HashMap<RequestId, (Timestamp, bool)>,
+    /// Requests still going on, counted as arrived, and whether as connected (each
+    /// once, whatever the number of changes that show them). A request leaves when it
+    /// ends, so this holds what goes on, not the history.
+    counted: HashMap<RequestId, bool>,
 }
 
 impl Demand {
@@ -87,16 +88,24 @@ impl Demand {
         } else {
             flow.waiting.remove(&r.id);
         }
-        let (_, connected) = self.counted.entry(r.id.clone()).or_insert_with(|| {
-            // Arrivals before this instance looked are not its to count.
-            if r.created_at >= self.since {
-                flow.arrived.push_back(r.created_at);
+        // An ended request is done with (a connection it had and that was not counted yet
+        // counts); one first seen ended is history, not an arrival.
+        let connected = if r.state.is_final() {
+            self.counted.remove(&r.id).unwrap_or(true)
+        } else {
+            *self.counted.entry(r.id.clone()).or_insert_with(|| {
+                // Arrivals before this instance looked are not its to count.
+                if r.created_at >= self.since {
+                    flow.arrived.push_back(r.created_at);
+                }
+                false
+            })
+        };
+        if let (Some(at), false) = (r.connected_at, connected) {
+            flow.connected.push_back(at);
+            if let Some(c) = self.counted.get_mut(&r.id) {
+                *c = true;
             }
-            (r.created_at, false)
-        });
-        if r.state == RequestState::Connected && !*connected {
-            *connected = true;
-            flow.connected.push_back(r.connected_at.unwrap_or(now));
         }
         self.forget(now);
     }
@@ -106,13 +115,6 @@ impl Demand {
         let since = now.saturating_sub(WINDOW).unwrap_or(now);
         for flow in self.flows.values_mut() {
             flow.forget_before(since);
-        }
-        // Done with a request once it is out of the window and no longer waits.
-        if self.counted.len() > 1024 {
-            let flows = &self.flows;
-            self.counted.retain(|id, (created, _)| {
-                *created >= since || flows.values().any(|f| f.waiting.contains(id))
-            });
         }
         self.flows.retain(|_, f| {
             !f.waiting.is_empty() || !f.arrived.is_empty() || !f.connected.is_empty()
@@ -178,7 +180,7 @@ impl Demand {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::request::{Channel, Priority};
+    use crate::domain::request::{Channel, Priority, RequestState};
 
     fn t(s: i64) -> Timestamp {
         Timestamp::from_second(1_800_000_000 + s).unwrap()
@@ -200,6 +202,24 @@ mod tests {
         d.observe(&r, t(at));
         // A later change of the same connected request counts nothing more.
         d.observe(&r, t(at));
+    }
+
+    #[test]
+    fn an_ended_request_is_forgotten_and_never_counted_twice() {
+        let mut d = Demand::new(t(0));
+        for i in 0..200 {
+            let mut r = arrive(&mut d, i);
+            connect(&mut d, r.clone(), i);
+            r.state = RequestState::Completed;
+            r.connected_at = Some(t(i));
+            d.observe(&r, t(i));
+            // A change of the ended request again counts nothing.
+            d.observe(&r, t(i));
+        }
+        assert!(d.counted.is_empty(), "{} kept", d.counted.len());
+        let load = d.load(&tzo(), t(200)).unwrap();
+        assert_eq!(load.arrivals_per_hour, load.connections_per_hour);
+        assert_eq!(load.arrivals_per_hour, 200.0 * 3600.0 / 200.0);
     }
 
     #[test]

@@ -499,6 +499,10 @@ mod tests {
             Config::from_vars([("PUENTE_REDIS_URL", "rediss://redis.example:6380")]).unwrap_err();
         assert_eq!(e.var, "PUENTE_REDIS_URL");
         assert!(e.message.contains("redis://"), "{e}");
+        let e = Config::from_vars([("PUENTE_REQUEST_RETENTION_DAYS", "0")]).unwrap_err();
+        assert_eq!(e.var, "PUENTE_REQUEST_RETENTION_DAYS");
+        let c = Config::from_vars([("PUENTE_REQUEST_RETENTION_DAYS", "30")]).unwrap();
+        assert_eq!(c.retention, SignedDuration::from_hours(30 * 24));
     }
 
     #[test]
