@@ -1633,7 +1633,7 @@ async fn a_redis_store_written_before_state_listings_is_migrated() {
         .finish_request(&a.id, Finish::Cancel, t(2), &Rules::default())
         .await
         .unwrap();
-    // As an older version left it: no per-state lists, no mark.
+    // As an older version left it: no per-state lists, no mark, creation in ms.
     let mut conn = store
         .client()
         .get_multiplexed_async_connection()
@@ -1646,6 +1646,15 @@ async fn a_redis_store_written_before_state_listings_is_migrated() {
             .await
             .unwrap();
     }
+    for r in [&a, &b] {
+        let _: () = redis::cmd("ZADD")
+            .arg(format!("{{{ns}}}:rqs"))
+            .arg(r.created_at.as_millisecond())
+            .arg(r.id.as_str())
+            .query_async(&mut conn)
+            .await
+            .unwrap();
+    }
     assert!(listed(&store, Listing::of_states(&[RequestState::Queued]))
         .await
         .is_empty());
@@ -1654,6 +1663,13 @@ async fn a_redis_store_written_before_state_listings_is_migrated() {
     assert_eq!(ids(&queued), vec![b.id.clone()]);
     let cancelled = listed(&store, Listing::of_states(&[RequestState::Cancelled])).await;
     assert_eq!(ids(&cancelled), vec![a.id.clone()]);
+    // Creation times in µs again: a range finds them where they are.
+    let range = Listing {
+        since: Some(t(1)),
+        until: Some(t(2)),
+        ..Listing::all()
+    };
+    assert_eq!(ids(&listed(&store, range).await), vec![b.id.clone()]);
 }
 
 #[tokio::test]
