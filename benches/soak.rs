@@ -309,10 +309,7 @@ async fn run(url: &str, secs: u64, rate: u64) -> usize {
     // The shift ends: what still waits is cancelled, and the instances settle.
     let waiting = a
         .svc
-        .every_request(Listing::of_states(&[
-            RequestState::Queued,
-            RequestState::Offered,
-        ]))
+        .every_request(Listing::waiting())
         .await
         .unwrap_or_default();
     for r in &waiting {

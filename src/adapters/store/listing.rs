@@ -6,6 +6,7 @@
 use jiff::Timestamp;
 
 use crate::domain::ids::RequestId;
+use crate::domain::named::Named;
 use crate::domain::request::{Request, RequestState};
 
 /// A page holds this many requests unless asked otherwise...
@@ -41,12 +42,6 @@ impl Cursor {
             created_us,
             id: RequestId::from_path(id),
         })
-    }
-
-    /// Whether a request created at `created_us` (µs) with `id` comes after this cursor in a
-    /// listing (is older, or as old with a smaller id).
-    pub fn precedes(&self, created_us: i64, id: &RequestId) -> bool {
-        (created_us, id) < (self.created_us, &self.id)
     }
 }
 
@@ -89,6 +84,16 @@ impl Listing {
         Listing::of_states(&[])
     }
 
+    /// Every request still waiting (queued or offered).
+    pub fn waiting() -> Listing {
+        let waiting: Vec<RequestState> = RequestState::ALL
+            .iter()
+            .copied()
+            .filter(|s| s.is_pending())
+            .collect();
+        Listing::of_states(&waiting)
+    }
+
     /// Every request in one of `states` (all of them: paged through by the caller).
     pub fn of_states(states: &[RequestState]) -> Listing {
         Listing {
@@ -114,7 +119,6 @@ impl Listing {
 
     /// The states to read, each once (every state when none is named).
     pub fn states(&self) -> Vec<RequestState> {
-        use crate::domain::named::Named;
         RequestState::ALL
             .iter()
             .copied()
@@ -122,12 +126,21 @@ impl Listing {
             .collect()
     }
 
-    /// Bounds of creation time in µs: `[min, max)`.
-    pub fn range_us(&self) -> (i64, i64) {
-        (
-            self.since.map_or(i64::MIN, |t| t.as_microsecond()),
-            self.until.map_or(i64::MAX, |t| t.as_microsecond()),
-        )
+    /// The earliest creation time listed, in µs.
+    pub fn since_us(&self) -> i64 {
+        self.since.map_or(i64::MIN, |t| t.as_microsecond())
+    }
+
+    /// The listing order's key (creation µs, id) that a page stops short of: the end of
+    /// the range, or the cursor when it comes first. What a page lists is below it, so
+    /// after a cursor comes what is older, or as old with a smaller id.
+    pub fn upper_key(&self) -> (i64, RequestId) {
+        let until = self.until.map_or(i64::MAX, |t| t.as_microsecond());
+        match &self.after {
+            Some(c) if c.created_us < until => (c.created_us, c.id.clone()),
+            // Every id sorts after "": nothing created at `until` itself is listed.
+            _ => (until, RequestId::from_path("")),
+        }
     }
 
     /// The limit, within bounds.
@@ -179,13 +192,42 @@ mod tests {
 
     #[test]
     fn after_a_cursor_comes_what_is_older_or_as_old_with_a_smaller_id() {
-        let c = Cursor {
-            created_us: 10,
+        let listing = Listing {
+            after: Some(Cursor {
+                created_us: 10,
+                id: RequestId::from_path("req_b"),
+            }),
+            ..Listing::default()
+        };
+        let upper = listing.upper_key();
+        let below = |us: i64, id: &str| (us, RequestId::from_path(id)) < upper;
+        assert!(below(9, "req_z"));
+        assert!(below(10, "req_a"));
+        assert!(!below(10, "req_b"));
+        assert!(!below(11, "req_a"));
+    }
+
+    #[test]
+    fn a_page_stops_at_the_end_of_its_range_or_its_cursor_whichever_comes_first() {
+        let at = |us: i64| Timestamp::from_microsecond(us).unwrap();
+        let cursor = |us: i64| Cursor {
+            created_us: us,
             id: RequestId::from_path("req_b"),
         };
-        assert!(c.precedes(9, &RequestId::from_path("req_z")));
-        assert!(c.precedes(10, &RequestId::from_path("req_a")));
-        assert!(!c.precedes(10, &RequestId::from_path("req_b")));
-        assert!(!c.precedes(11, &RequestId::from_path("req_a")));
+        let until_20 = Listing {
+            until: Some(at(20)),
+            ..Listing::default()
+        };
+        assert_eq!(until_20.upper_key(), (20, RequestId::from_path("")));
+        let earlier = Listing {
+            after: Some(cursor(10)),
+            ..until_20.clone()
+        };
+        assert_eq!(earlier.upper_key(), (10, RequestId::from_path("req_b")));
+        let later = Listing {
+            after: Some(cursor(30)),
+            ..until_20
+        };
+        assert_eq!(later.upper_key(), (20, RequestId::from_path("")));
     }
 }

@@ -383,18 +383,15 @@ impl Store for MemoryStore {
 
     async fn requests(&self, listing: &Listing) -> Result<Page> {
         let s = self.lock();
-        let (min, max) = listing.range_us();
+        let since = listing.since_us();
         let limit = listing.limit();
-        // Everything before the cursor and the end of the range, newest first; the pages
-        // of a rare state read past the others (this store holds one hotline's history).
+        // Newest first from the cursor or the end of the range; the pages of a rare state
+        // read past the others (this store holds one hotline's history).
         let found = s
             .request_order
-            .iter()
+            .range(..listing.upper_key())
             .rev()
-            .skip_while(|(ms, id)| {
-                *ms >= max || listing.after.as_ref().is_some_and(|c| !c.precedes(*ms, id))
-            })
-            .take_while(|(ms, _)| *ms >= min)
+            .take_while(|(us, _)| *us >= since)
             .map(|(_, id)| &s.requests[id])
             .filter(|r| listing.shows(r.state))
             .take(limit + 1)

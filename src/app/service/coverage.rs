@@ -6,7 +6,6 @@ use crate::adapters::store::listing::Listing;
 use crate::adapters::store::StoreError;
 use crate::app::auth::Coordinator;
 use crate::domain::alert::{Alert, NamedLanguage};
-use crate::domain::request::RequestState;
 use crate::logic::coverage::{LanguageCoverage, DEMAND_WINDOW, WINDOW};
 
 impl Service {
@@ -64,12 +63,7 @@ impl Service {
     /// Read what waits now into the demand figures (an instance that starts with a
     /// backlog knows it before the backlog changes).
     pub async fn seed_demand(&self) -> std::result::Result<(), StoreError> {
-        let waiting = self
-            .every_request(Listing::of_states(&[
-                RequestState::Queued,
-                RequestState::Offered,
-            ]))
-            .await?;
+        let waiting = self.every_request(Listing::waiting()).await?;
         let now = self.now();
         let mut demand = self.demand.lock().unwrap_or_else(|p| p.into_inner());
         for r in &waiting {
@@ -120,12 +114,7 @@ impl Service {
         let interpreters = self.store.interpreters().await?;
         // What waits, however old, and what came in the window.
         let since = self.now().saturating_sub(WINDOW).unwrap_or(self.now());
-        let mut requests = self
-            .every_request(Listing::of_states(&[
-                RequestState::Queued,
-                RequestState::Offered,
-            ]))
-            .await?;
+        let mut requests = self.every_request(Listing::waiting()).await?;
         requests.extend(
             self.every_request(Listing::since(since))
                 .await?

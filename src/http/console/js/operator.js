@@ -205,8 +205,9 @@ export function operatorPage() {
     const keep = going.requests.slice(0, 100).concat(
       ended.requests.filter((r) => shown.has(r.id) || Date.parse(r.updated_at) > hour),
     );
-    keep.sort((a, b) => Date.parse(b.created_at) - Date.parse(a.created_at));
-    for (const r of keep.reverse()) show(r);
+    // Oldest first: each new card goes on top.
+    keep.sort((a, b) => Date.parse(a.created_at) - Date.parse(b.created_at));
+    for (const r of keep) show(r);
     $('no-requests').hidden = shown.size > 0;
   }
   // One request's change moves the others' places in the queue: re-read them soon after.
